@@ -1,0 +1,3 @@
+from nwbconvert.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""`nwbconvert convert SOURCE -o OUT.nwb`: one recording to one NWB file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from nwbconvert.cli.options import DEBUG, JSON
+
+
+def command(
+    source: Path = typer.Argument(..., help="Recording file or folder (SpikeGLX run, Open Ephys node, ...)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="NWB file to write (e.g. sub-m1_ses-1_ecephys.nwb)."
+    ),
+    format: str | None = typer.Option(None, "--format", "-f", help="Reader name; skips detection (see `formats`)."),
+    stream: list[str] = typer.Option([], "--stream", help="Write only this stream or series (repeatable)."),
+    metadata: list[Path] = typer.Option([], "--metadata", "-m", help="Metadata YAML file (repeatable; later wins)."),
+    set_values: list[str] = typer.Option([], "--set", help="KEY=VALUE metadata, e.g. subject.sex=F (wins over files)."),
+    timezone: str | None = typer.Option(
+        None, "--timezone", help="IANA zone for header times without one, e.g. Europe/Berlin."
+    ),
+    stub: float | None = typer.Option(None, "--stub", min=0.001, help="Write only the first SECONDS of each stream."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_output: bool = JSON,
+    debug: bool = DEBUG,
+) -> None:
+    """Convert a recording to NWB; the format is detected from the content."""
+    from nwbconvert.cli import render
+    from nwbconvert.cli.guard import guarded
+    from nwbconvert.errors import UsageError
+
+    with guarded(debug):
+        if output is None and not dry_run:
+            raise UsageError("Give the NWB file to write with -o/--output, e.g. -o sub-m1_ses-1_ecephys.nwb.")
+        from nwbconvert.pipeline import ConvertOptions, convert
+
+        options = ConvertOptions(
+            format=format,
+            streams=tuple(stream),
+            metadata_files=tuple(metadata),
+            set_values=tuple(set_values),
+            timezone=timezone,
+            stub_seconds=stub,
+            dry_run=dry_run,
+            overwrite=overwrite,
+        )
+        with render.progress_bar(enabled=not (quiet or dry_run or json_output)) as progress:
+            result = convert(source, output or Path("unused.nwb"), options, progress)
+        render.conversion(result, json_output)

@@ -1,0 +1,15 @@
+"""`nwbconvert formats`: the registered readers and whether they can run here."""
+
+from __future__ import annotations
+
+from nwbconvert.cli.options import DEBUG, JSON
+
+
+def command(json_output: bool = JSON, debug: bool = DEBUG) -> None:
+    """List the formats nwbconvert reads, their suffixes and optional dependencies."""
+    from nwbconvert.cli import render
+    from nwbconvert.cli.guard import guarded
+    from nwbconvert.readers.registry import describe
+
+    with guarded(debug):
+        render.formats(describe(), json_output)

@@ -1,0 +1,23 @@
+"""`nwbconvert info FILE.nwb`: a readable summary of an NWB file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from nwbconvert.cli.options import DEBUG, JSON
+
+
+def command(
+    path: Path = typer.Argument(..., help="NWB file to summarise."),
+    json_output: bool = JSON,
+    debug: bool = DEBUG,
+) -> None:
+    """Summarise an NWB file: session, subject, devices, electrodes, series, units, events."""
+    from nwbconvert.cli import render
+    from nwbconvert.cli.guard import guarded
+    from nwbconvert.summary import summarise
+
+    with guarded(debug):
+        render.summary(summarise(path), json_output)

@@ -1,0 +1,202 @@
+"""Rendering of results: rich tables on stdout, or JSON; progress on stderr."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from nwbconvert.pipeline import ConversionResult
+from nwbconvert.readers.registry import ReaderInfo
+from nwbconvert.summary import FileSummary
+
+stdout = Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 160)
+stderr = Console(stderr=True, highlight=False)
+JSON_SCHEMA_VERSION = 1
+
+
+def _json(kind: str, payload: Any) -> None:
+    body = asdict(payload) if is_dataclass(payload) and not isinstance(payload, type) else payload
+    doc = {"nwbconvert": JSON_SCHEMA_VERSION, "kind": kind, **({"result": body})}
+    print(json.dumps(doc, indent=2, default=str))
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
+
+
+class _RichProgress:
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.task: Any = None
+
+    def start(self, total_bytes: int) -> None:
+        self.task = self.progress.add_task("Writing", total=total_bytes)
+
+    def advance(self, n_bytes: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=n_bytes)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[_RichProgress | None]:
+    """A bytes/rate/time-left bar on stderr while the body runs (nothing when disabled)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=False) as progress:
+        yield _RichProgress(progress)
+
+
+def conversion(result: ConversionResult, as_json: bool) -> None:
+    plan = result.plan
+    if as_json:
+        _json(
+            "conversion",
+            {
+                "output": str(result.output) if result.output else None,
+                "seconds": result.seconds,
+                "written_bytes": result.written_bytes,
+                "plan": asdict(plan),
+            },
+        )
+        return
+    table = Table(title=f"{plan.source} ({plan.reader})", title_justify="left")
+    for col in (
+        "series",
+        "type",
+        "channels",
+        "rate (Hz)",
+        "duration (s)",
+        "start (s)",
+        "timing",
+        "unit",
+        "size",
+    ):
+        table.add_column(
+            col,
+            justify="right" if col in ("channels", "rate (Hz)", "duration (s)", "start (s)", "size") else "left",
+        )
+    for s in plan.series:
+        table.add_row(
+            s.name,
+            s.neurodata_type,
+            str(s.n_channels),
+            f"{s.sampling_rate_hz:g}",
+            f"{s.duration_s:.3f}",
+            f"{s.t_start_s:.6g}",
+            s.timing,
+            s.unit or "-",
+            _size(s.raw_bytes),
+        )
+    stdout.print(table)
+    md = plan.metadata
+    stdout.print(
+        f"session start {md.session_start_time.isoformat()} · subject {md.subject.subject_id} "
+        f"({md.subject.species}, {md.subject.sex}, {md.subject.age or md.subject.date_of_birth}) · "
+        f"identifier {md.identifier}"
+    )
+    if result.output is None:
+        stdout.print(
+            f"Dry run: nothing written. Raw data {_size(plan.raw_bytes)}; "
+            f"estimated file size {_size(plan.estimated_bytes)} (gzip)."
+        )
+    else:
+        rate = plan.raw_bytes / result.seconds / 1e6 if result.seconds else 0.0
+        stdout.print(
+            f"Wrote {result.output} ({_size(result.written_bytes)}) in {result.seconds:.1f} s, {rate:.0f} MB/s."
+        )
+
+
+def formats(infos: list[ReaderInfo], as_json: bool) -> None:
+    if as_json:
+        _json("formats", [asdict(i) | {"available": i.available} for i in infos])
+        return
+    table = Table(title="Formats nwbconvert reads", title_justify="left")
+    for col in ("name", "description", "suffixes", "status"):
+        table.add_column(col)
+    for i in infos:
+        status = (
+            "ready" if i.available else "needs: pip install 'nwbconvert[" + ",".join(e for _, e in i.missing) + "]'"
+        )
+        table.add_row(i.name, i.description, " ".join(i.suffixes), status)
+    stdout.print(table)
+
+
+def summary(s: FileSummary, as_json: bool) -> None:
+    if as_json:
+        _json("info", s)
+        return
+    stdout.print(f"[bold]{s.path}[/] ({_size(s.size_bytes)})")
+    stdout.print(f"  session   {s.session_description}")
+    stdout.print(f"  start     {s.session_start_time}   id {s.identifier}")
+    if s.session_id or s.experimenter or s.lab:
+        stdout.print(
+            f"  session_id {s.session_id or '-'} · experimenter {', '.join(s.experimenter) or '-'} · lab {s.lab or '-'}"
+        )
+    subj = s.subject
+    stdout.print("  subject   " + (", ".join(f"{k}={v}" for k, v in subj.items() if v) or "none"))
+    stdout.print("  devices   " + (", ".join(d["name"] or "" for d in s.devices) or "none"))
+    stdout.print(
+        f"  electrodes {s.n_electrodes} in {len(s.electrode_groups)} group(s): "
+        + ", ".join(f"{g.name} ({g.n_electrodes})" for g in s.electrode_groups)
+    )
+    table = Table(title_justify="left")
+    for col in (
+        "series",
+        "type",
+        "shape",
+        "dtype",
+        "rate (Hz)",
+        "start (s)",
+        "duration (s)",
+        "unit",
+        "compression",
+    ):
+        table.add_column(col)
+    for t in s.series:
+        table.add_row(
+            t.path,
+            t.neurodata_type,
+            "×".join(map(str, t.shape)),
+            t.dtype,
+            f"{t.rate_hz:g}" if t.rate_hz else "timestamps",
+            f"{t.starting_time_s:.6g}" if t.starting_time_s is not None else "-",
+            f"{t.duration_s:.3f}" if t.duration_s is not None else "-",
+            t.unit,
+            t.compression,
+        )
+    stdout.print(table)
+    stdout.print(f"  units     {s.n_units if s.n_units is not None else 'none'}")
+    stdout.print("  tables    " + (", ".join(f"{t.name} ({t.n_rows} rows)" for t in s.tables) or "none"))
+    if s.provenance:
+        stdout.print(
+            f"  converted by nwbconvert {s.provenance.get('libraries', {}).get('nwbconvert', '?')} "
+            f"with reader {s.provenance.get('reader')} from {len(s.provenance.get('files', []))} file(s)"
+        )

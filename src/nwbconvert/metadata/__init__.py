@@ -1,0 +1,1 @@
+"""Session metadata: layered sources (headers < files < --set), DANDI requirements checked up front."""

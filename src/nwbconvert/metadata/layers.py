@@ -1,0 +1,110 @@
+"""Build metadata layers from YAML files and `--set key=value` pairs, and merge them in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from nwbconvert.errors import MetadataError, UsageError
+from nwbconvert.metadata.model import LIST_KEYS, MetadataLayer, SubjectLayer, all_keys
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A metadata layer and where it came from (for messages: 'from session.yaml')."""
+
+    origin: str
+    values: MetadataLayer
+
+
+def load_yaml(path: Path) -> Layer:
+    """A YAML metadata file. Scalars stay strings ('001' stays '001'); pydantic parses the rest."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the metadata file ({exc.strerror}).") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.BaseLoader)
+        data = yaml.load(text, Loader=yaml.BaseLoader) or {}
+    except yaml.YAMLError as exc:
+        raise MetadataError(f"{path}: is not valid YAML ({exc}). Fix the syntax; see configs/ for examples.") from exc
+    if not isinstance(data, dict):
+        raise MetadataError(f"{path}: a metadata file must be a mapping of keys to values, e.g. 'lab: Smith'.")
+    try:
+        return Layer(str(path), MetadataLayer.model_validate(data))
+    except ValidationError as exc:
+        raise MetadataError(_describe(exc, str(path), node)) from exc
+
+
+def parse_set(pairs: list[str]) -> Layer:
+    """`--set key=value` pairs, e.g. subject.species='Mus musculus' or keywords=[a, b]."""
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set '{pair}': expected KEY=VALUE, e.g. --set subject.sex=F.")
+        if key not in all_keys():
+            raise UsageError(f"--set '{pair}': unknown key '{key}'. Known keys: {', '.join(all_keys())}.")
+        parsed: Any = value
+        if key.split(".")[-1] in LIST_KEYS:
+            loaded = yaml.load(value, Loader=yaml.BaseLoader) if value.strip().startswith("[") else None
+            parsed = loaded if isinstance(loaded, list) else [value]
+        target = data
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = parsed
+    try:
+        return Layer("--set", MetadataLayer.model_validate(data))
+    except ValidationError as exc:
+        raise MetadataError(_describe(exc, "--set", None)) from exc
+
+
+def merge(layers: list[Layer]) -> tuple[MetadataLayer, dict[str, str]]:
+    """Later layers win field by field; also returns which layer set each key."""
+    top: dict[str, Any] = {}
+    subject: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for layer in layers:
+        for key, value in layer.values.model_dump(exclude_unset=True, exclude_none=True).items():
+            if key == "subject":
+                for sub_key, sub_value in value.items():
+                    subject[sub_key] = sub_value
+                    origins[f"subject.{sub_key}"] = layer.origin
+            else:
+                top[key] = value
+                origins[key] = layer.origin
+    return MetadataLayer(**top, subject=SubjectLayer(**subject)), origins
+
+
+def _describe(exc: ValidationError, origin: str, node: yaml.Node | None) -> str:
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        line = _line_of(node, [str(p) for p in err["loc"]]) if node is not None else None
+        where = f"line {line}, " if line else ""
+        if err["type"] == "extra_forbidden":
+            problems.append(f"{where}'{key}' is not a known key (known: {', '.join(all_keys())})")
+        else:
+            problems.append(f"{where}'{key}': {err['msg']}")
+    return f"{origin}: invalid metadata: " + "; ".join(problems) + ". See configs/ for a complete example."
+
+
+def _line_of(node: yaml.Node | None, path: list[str]) -> int | None:
+    """1-based line of the key at `path` inside a composed YAML document."""
+    line = None
+    for part in path:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if key_node.value == part:
+                line, node = key_node.start_mark.line + 1, value_node
+                break
+        else:
+            break
+    return line

@@ -1,0 +1,77 @@
+"""Typed metadata: `MetadataLayer` (every field optional) and the complete `NwbMetadata`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SubjectLayer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject_id: str | None = None
+    species: str | None = None
+    sex: str | None = None
+    age: str | None = None
+    date_of_birth: dt.datetime | None = None
+    weight: str | None = None
+    description: str | None = None
+    strain: str | None = None
+    genotype: str | None = None
+
+
+class MetadataLayer(BaseModel):
+    """One layer of metadata; keys mirror pynwb's NWBFile and Subject arguments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    session_start_time: dt.datetime | None = None
+    session_description: str | None = None
+    identifier: str | None = None
+    session_id: str | None = None
+    experimenter: list[str] | None = None
+    lab: str | None = None
+    institution: str | None = None
+    keywords: list[str] | None = None
+    experiment_description: str | None = None
+    subject: SubjectLayer = Field(default_factory=SubjectLayer)
+
+
+LIST_KEYS = frozenset({"experimenter", "keywords"})
+
+
+def all_keys() -> list[str]:
+    top = [k for k in MetadataLayer.model_fields if k != "subject"]
+    return top + [f"subject.{k}" for k in SubjectLayer.model_fields]
+
+
+class Subject(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: str
+    species: str
+    sex: str
+    age: str | None = None
+    date_of_birth: dt.datetime | None = None
+    weight: str | None = None
+    description: str | None = None
+    strain: str | None = None
+    genotype: str | None = None
+
+
+class NwbMetadata(BaseModel):
+    """Complete, checked metadata: everything DANDI requires is present and well formed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_start_time: dt.datetime
+    session_description: str
+    identifier: str
+    session_id: str | None = None
+    experimenter: list[str] | None = None
+    lab: str | None = None
+    institution: str | None = None
+    keywords: list[str] | None = None
+    experiment_description: str | None = None
+    subject: Subject

@@ -1,0 +1,155 @@
+"""The intermediate representation between readers and the writer.
+
+Frozen, typed, and free of neo and pynwb: readers build it, the writer consumes it.
+Samples stay in the file until the writer asks for them through `LazyTraces.read`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+import numpy as np
+
+
+class LazyTraces(Protocol):
+    """Raw samples of one segment, read on demand: shape (samples, channels)."""
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    def read(self, start: int, stop: int, channels: slice | list[int] | None = None) -> np.ndarray:
+        """Raw integers for samples [start, stop) of the chosen channels (all when None)."""
+        ...
+
+
+class SignalKind(str, Enum):
+    EXTRACELLULAR = "extracellular"  # voltages from electrodes -> ElectricalSeries
+    ANALOG = "analog"  # any other sampled signal (aux, ADC, sync) -> TimeSeries
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One recorded channel. `gain`/`offset` turn raw integers into the recording's `unit`."""
+
+    id: str
+    name: str
+    gain: float
+    offset: float = 0.0
+    group: str = "default"
+    position_um: tuple[float, float] | None = None
+    shank: str | None = None
+    contact_id: str | None = None  # the physical contact; AP and LF channels of one site share it
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A gap-free stretch of samples; `t_start_s` is on the session clock."""
+
+    t_start_s: float
+    traces: LazyTraces
+
+    @property
+    def n_samples(self) -> int:
+        return self.traces.shape[0]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One sampled stream (or a part of one sharing a unit), written as one NWB series."""
+
+    name: str  # NWB series name, stable across runs: "ElectricalSeriesImec0AP"
+    stream_id: str  # what `--stream` selects
+    kind: SignalKind
+    unit: str  # unit of channel gains, as the source names it: "uV", "mV", "V", "%"
+    sampling_rate_hz: float
+    channels: tuple[Channel, ...]
+    segments: tuple[Segment, ...]
+    description: str = ""
+    device: str = ""
+
+    @property
+    def n_samples(self) -> int:
+        return sum(s.n_samples for s in self.segments)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.segments[0].traces.dtype
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sampling_rate_hz
+
+    @property
+    def nbytes(self) -> int:
+        return self.n_samples * len(self.channels) * self.dtype.itemsize
+
+    @property
+    def t_start_s(self) -> float:
+        return self.segments[0].t_start_s
+
+    @property
+    def is_contiguous(self) -> bool:
+        """True when every segment starts where the previous one ended (to 0.1 % of a sample)."""
+        period = 1.0 / self.sampling_rate_hz
+        for prev, nxt in zip(self.segments, self.segments[1:]):
+            expected = prev.t_start_s + prev.n_samples * period
+            if abs(nxt.t_start_s - expected) > period * 1e-3:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    description: str = ""
+    manufacturer: str = ""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    size_bytes: int
+    checksum: str  # "<algorithm>:<hex>"
+
+
+@dataclass(frozen=True)
+class HeaderMetadata:
+    """What the source files themselves say about the session (the lowest metadata layer)."""
+
+    session_start_time: dt.datetime | None = None
+    session_description: str | None = None
+    subject_id: str | None = None
+    sex: str | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    """Everything a reader found in one source: the writer's only input besides metadata."""
+
+    reader: str
+    reader_version: str
+    source: str
+    recordings: tuple[Recording, ...]
+    devices: tuple[Device, ...] = ()
+    header: HeaderMetadata = field(default_factory=HeaderMetadata)
+    source_files: tuple[SourceFile, ...] = ()
+
+    def select_streams(self, stream_ids: list[str]) -> Session:
+        """A copy holding only the recordings whose stream id or series name is in `stream_ids`."""
+        wanted = set(stream_ids)
+        kept = tuple(r for r in self.recordings if r.stream_id in wanted or r.name in wanted)
+        return Session(
+            reader=self.reader,
+            reader_version=self.reader_version,
+            source=self.source,
+            recordings=kept,
+            devices=self.devices,
+            header=self.header,
+            source_files=self.source_files,
+        )

@@ -1,0 +1,121 @@
+"""convert(): detect -> read -> metadata -> plan -> write to a temporary sibling -> rename."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from nwbconvert.errors import SourceError, UsageError
+from nwbconvert.metadata.dandi import resolve
+from nwbconvert.metadata.layers import Layer, load_yaml, merge, parse_set
+from nwbconvert.metadata.model import MetadataLayer, NwbMetadata, SubjectLayer
+from nwbconvert.model import Session
+from nwbconvert.output import atomic_output, check_destination
+from nwbconvert.plan import Plan, make_plan
+from nwbconvert.provenance import Provenance
+from nwbconvert.readers import registry
+from nwbconvert.readers.base import ReadOptions
+
+
+class ProgressSink(Protocol):
+    """Receives write progress in raw source bytes (the CLI draws a bar from it)."""
+
+    def start(self, total_bytes: int) -> None: ...
+
+    def advance(self, n_bytes: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    format: str | None = None
+    streams: tuple[str, ...] = ()
+    metadata_files: tuple[Path, ...] = ()
+    set_values: tuple[str, ...] = ()
+    timezone: str | None = None
+    stub_seconds: float | None = None
+    dry_run: bool = False
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    plan: Plan
+    output: Path | None  # None for a dry run
+    seconds: float = 0.0
+    written_bytes: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def read_session(source: Path, options: ConvertOptions) -> Session:
+    """Detect (or take --format), check optional dependencies, read headers, select streams."""
+    if not source.exists():
+        raise SourceError(f"{source}: no such file or folder. Check the path and try again.")
+    reader = registry.get(options.format) if options.format else registry.detect(source)
+    registry.ensure_available(reader, source)
+    session = reader.read(source, ReadOptions(stub_seconds=options.stub_seconds))
+    if options.streams:
+        known = {r.stream_id for r in session.recordings} | {r.name for r in session.recordings}
+        unknown = [s for s in options.streams if s not in known]
+        if unknown:
+            raise UsageError(
+                f"--stream {', '.join(unknown)}: not in {source}. Streams there: " + ", ".join(sorted(known)) + "."
+            )
+        session = session.select_streams(list(options.streams))
+    return session
+
+
+def resolve_metadata(session: Session, options: ConvertOptions) -> NwbMetadata:
+    header = session.header
+    layers = [
+        Layer(
+            f"the {session.reader} headers",
+            MetadataLayer(
+                session_start_time=header.session_start_time,
+                session_description=header.session_description,
+                subject=SubjectLayer(subject_id=header.subject_id, sex=header.sex),
+            ),
+        )
+    ]
+    layers += [load_yaml(p) for p in options.metadata_files]
+    if options.set_values:
+        layers.append(parse_set(list(options.set_values)))
+    merged, origins = merge(layers)
+    return resolve(merged, origins, options.timezone, f"Recording converted from {session.reader} by nwbconvert.")
+
+
+def convert(
+    source: Path, output: Path, options: ConvertOptions, progress: ProgressSink | None = None
+) -> ConversionResult:
+    """Convert one recording to NWB. Nothing appears at `output` unless the file is complete."""
+    started = time.perf_counter()
+    if not options.dry_run:
+        check_destination(output, options.overwrite)
+    session = read_session(source, options)
+    metadata = resolve_metadata(session, options)  # before any sample is written
+    plan = make_plan(session, metadata)
+    if options.dry_run:
+        return ConversionResult(plan=plan, output=None)
+    provenance = Provenance(
+        reader=session.reader,
+        reader_version=session.reader_version,
+        source=str(source.resolve()),
+        files=session.source_files,
+        metadata=metadata.model_dump(mode="json"),
+        options={k: v for k, v in asdict(options).items() if k not in ("dry_run", "overwrite")},
+    )
+    from nwbconvert.writer.hdf5 import write_hdf5
+    from nwbconvert.writer.nwbfile import build_nwbfile
+
+    if progress is not None:
+        progress.start(plan.raw_bytes)
+    advance = progress.advance if progress is not None else None
+    with atomic_output(output, options.overwrite) as tmp:
+        write_hdf5(build_nwbfile(session, metadata, provenance.to_json(), advance), tmp)
+    return ConversionResult(
+        plan=plan,
+        output=output,
+        seconds=time.perf_counter() - started,
+        written_bytes=output.stat().st_size,
+    )

@@ -1,0 +1,77 @@
+"""What a conversion will write, computed before writing (shown by --dry-run, returned by convert)."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from nwbconvert.metadata.model import NwbMetadata
+from nwbconvert.model import Recording, Session, SignalKind
+from nwbconvert.units import volt_factor
+
+SAMPLE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    name: str
+    neurodata_type: str
+    stream_id: str
+    n_channels: int
+    sampling_rate_hz: float
+    n_samples: int
+    duration_s: float
+    t_start_s: float
+    timing: str  # "rate" or "timestamps"
+    unit: str
+    dtype: str
+    raw_bytes: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    reader: str
+    source: str
+    series: tuple[SeriesPlan, ...]
+    metadata: NwbMetadata
+    raw_bytes: int
+    estimated_bytes: int  # after gzip, estimated by compressing the first second of each series
+
+
+def series_type(rec: Recording) -> str:
+    is_ecephys = rec.kind is SignalKind.EXTRACELLULAR and volt_factor(rec.unit) is not None
+    return "ElectricalSeries" if is_ecephys else "TimeSeries"
+
+
+def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
+    series = tuple(
+        SeriesPlan(
+            name=r.name,
+            neurodata_type=series_type(r),
+            stream_id=r.stream_id,
+            n_channels=len(r.channels),
+            sampling_rate_hz=r.sampling_rate_hz,
+            n_samples=r.n_samples,
+            duration_s=r.duration_s,
+            t_start_s=r.t_start_s,
+            timing="rate" if r.is_contiguous else "timestamps",
+            unit=r.unit,
+            dtype=str(r.dtype),
+            raw_bytes=r.nbytes,
+        )
+        for r in session.recordings
+    )
+    raw = sum(s.raw_bytes for s in series)
+    estimated = sum(round(r.nbytes * _compression_ratio(r)) for r in session.recordings)
+    return Plan(session.reader, session.source, series, metadata, raw, estimated)
+
+
+def _compression_ratio(rec: Recording) -> float:
+    """gzip ratio of the first second (bytes shuffled as HDF5's shuffle filter does)."""
+    segment = rec.segments[0]
+    n = min(segment.n_samples, max(1, int(rec.sampling_rate_hz * SAMPLE_SECONDS)))
+    sample = segment.traces.read(0, n)
+    if sample.nbytes == 0:
+        return 1.0
+    shuffled = sample.reshape(-1).view("u1").reshape(-1, sample.dtype.itemsize).T.tobytes()
+    return len(zlib.compress(shuffled, 4)) / sample.nbytes

@@ -1,0 +1,42 @@
+"""BrainVision recordings (.vhdr header with .eeg data and .vmrk markers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nwbconvert.readers.base import Match, head
+from nwbconvert.readers.neo_reader import NeoReader
+
+HEADER_STARTS = (b"Brain Vision Data Exchange Header File", b"BrainVision Data Exchange Header File")
+
+
+def _header_file(path: Path) -> Path | None:
+    if path.is_dir():
+        found = sorted(path.glob("*.vhdr"))
+        return found[0] if len(found) == 1 else None
+    candidate = path.with_suffix(".vhdr")
+    return candidate if candidate.exists() else None
+
+
+class BrainVisionReader(NeoReader):
+    name = "brainvision"
+    description = "BrainVision recording (.vhdr/.eeg/.vmrk)"
+    suffixes = (".vhdr", ".vmrk", ".eeg")
+    manufacturer = "Brain Products"
+
+    def probe(self, path: Path) -> Match:
+        header = _header_file(path)
+        if header is not None and head(header, 64).lstrip(b"\xef\xbb\xbf").startswith(HEADER_STARTS):
+            return Match.CONTENT
+        return Match.SUFFIX if path.suffix.lower() in self.suffixes else Match.NO
+
+    def open_rawio(self, path: Path) -> Any:
+        from neo.rawio import BrainVisionRawIO
+
+        return BrainVisionRawIO(filename=str(_header_file(path)))
+
+    def source_paths(self, path: Path) -> list[Path]:
+        header = _header_file(path)
+        assert header is not None
+        return [header.with_suffix(s) for s in self.suffixes if header.with_suffix(s).exists()]

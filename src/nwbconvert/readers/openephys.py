@@ -1,0 +1,109 @@
+"""Open Ephys recordings: the binary format (structure.oebin) and the legacy format (.continuous)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from nwbconvert.model import HeaderMetadata, SignalKind
+from nwbconvert.readers.base import Match, head, walk_files
+from nwbconvert.readers.neo_adapter import StreamPolicy, default_series_name
+from nwbconvert.readers.neo_reader import NeoReader
+
+LEGACY_HEADER = b"header.format = 'Open Ephys Data Format'"
+
+
+def _oebin_root(path: Path) -> Path | None:
+    """The folder neo should scan: the given folder, or the record node above a given file."""
+    if path.is_dir():
+        return path if any(p.name == "structure.oebin" for p in walk_files(path, max_depth=4)) else None
+    for parent in path.parents:
+        if parent.name.startswith("Record Node") or (parent / "settings.xml").exists():
+            return parent if any(p.name == "structure.oebin" for p in walk_files(parent, 4)) else None
+    return None
+
+
+def _kind(stream_name: str, unit: str) -> SignalKind:
+    # Acquisition boards (NI-DAQ, ADC) record analog inputs, not electrodes.
+    lowered = stream_name.lower()
+    if any(tag in lowered for tag in ("ni-daq", "nidaq", "adc", "aux")):
+        return SignalKind.ANALOG
+    return SignalKind.EXTRACELLULAR
+
+
+def _series_name(stream_name: str, kind: SignalKind) -> str:
+    # "Record Node 101#Neuropix-PXI-100.ProbeB" -> "ElectricalSeriesProbeB"
+    source = stream_name.split("#")[-1]
+    return default_series_name(source.split(".")[-1] if "." in source else source, kind)
+
+
+class OpenEphysBinaryReader(NeoReader):
+    name = "openephys-binary"
+    description = "Open Ephys binary recording (structure.oebin)"
+    suffixes = (".oebin", ".dat")
+    manufacturer = "Open Ephys"
+
+    def probe(self, path: Path) -> Match:
+        return Match.CONTENT if _oebin_root(path) is not None else Match.NO
+
+    def open_rawio(self, path: Path) -> Any:
+        from neo.rawio import OpenEphysBinaryRawIO
+
+        return OpenEphysBinaryRawIO(dirname=str(_oebin_root(path)))
+
+    def source_paths(self, path: Path) -> list[Path]:
+        root = _oebin_root(path)
+        return list(walk_files(root, max_depth=8)) if root else []
+
+    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+        return StreamPolicy(kind=_kind, series_name=_series_name)
+
+    def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
+        """The GUI's 'Software Time' (UTC) in the first recording's sync_messages.txt."""
+        root = _oebin_root(path)
+        messages = sorted(root.rglob("sync_messages.txt")) if root else []
+        for message_file in messages[:1]:
+            found = re.search(r"Software Time.*?:\s*(\d+)", message_file.read_text(errors="replace"))
+            if found:
+                start = dt.datetime.fromtimestamp(int(found.group(1)) / 1000, tz=dt.timezone.utc)
+                return HeaderMetadata(session_start_time=start)
+        return HeaderMetadata()
+
+
+def _legacy_folder(path: Path) -> Path | None:
+    folder = path if path.is_dir() else path.parent
+    files = sorted(folder.glob("*.continuous"))
+    if files and head(files[0], len(LEGACY_HEADER)) == LEGACY_HEADER:
+        return folder
+    return None
+
+
+class OpenEphysLegacyReader(NeoReader):
+    name = "openephys-legacy"
+    description = "Open Ephys legacy recording (.continuous files)"
+    suffixes = (".continuous",)
+    manufacturer = "Open Ephys"
+
+    def probe(self, path: Path) -> Match:
+        if _legacy_folder(path) is not None:
+            return Match.CONTENT
+        return Match.SUFFIX if path.suffix == ".continuous" else Match.NO
+
+    def open_rawio(self, path: Path) -> Any:
+        from neo.rawio import OpenEphysRawIO
+
+        return OpenEphysRawIO(dirname=str(_legacy_folder(path)))
+
+    def source_paths(self, path: Path) -> list[Path]:
+        folder = _legacy_folder(path)
+        return sorted(folder.iterdir()) if folder else []
+
+    def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
+        # 'date_created' of the .continuous headers, e.g. '03-Apr-2025 13:38:45' (local time)
+        created = rawio.raw_annotations["blocks"][0]["segments"][0].get("date_created", "")
+        try:
+            return HeaderMetadata(dt.datetime.strptime(str(created).strip("'\" "), "%d-%b-%Y %H:%M:%S"))
+        except ValueError:
+            return HeaderMetadata()

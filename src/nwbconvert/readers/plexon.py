@@ -1,0 +1,35 @@
+"""Plexon .plx files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nwbconvert.readers.base import Match, head
+from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy
+from nwbconvert.readers.neo_reader import NeoReader
+
+
+def _unit(stream_name: str, unit: str) -> str:
+    # neo leaves slow-channel units blank; its gain comes from SlowMaxMagnitudeMV, so values are in mV.
+    return unit or "mV"
+
+
+class PlexonReader(NeoReader):
+    name = "plexon"
+    description = "Plexon .plx file"
+    suffixes = (".plx",)
+    manufacturer = "Plexon"
+
+    def probe(self, path: Path) -> Match:
+        if path.is_file() and head(path, 4) == b"PLEX":
+            return Match.CONTENT
+        return Match.SUFFIX if path.suffix.lower() == ".plx" else Match.NO
+
+    def open_rawio(self, path: Path) -> Any:
+        from neo.rawio import PlexonRawIO
+
+        return PlexonRawIO(filename=str(path), progress_bar=False)
+
+    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+        return StreamPolicy(kind=DEFAULT_POLICY.kind, series_name=DEFAULT_POLICY.series_name, unit=_unit)

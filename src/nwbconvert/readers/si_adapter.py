@@ -1,0 +1,74 @@
+"""Turn a spikeinterface recording into a `Recording` (for formats that neo does not read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nwbconvert.model import Channel, Recording, Segment, SignalKind
+
+
+@dataclass(frozen=True, eq=False)
+class SITraces:
+    """`LazyTraces` over one segment of a spikeinterface recording, raw (unscaled) values."""
+
+    recording: Any
+    segment: int
+    n_samples: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_samples, int(self.recording.get_num_channels()))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.recording.get_dtype())
+
+    def read(self, start: int, stop: int, channels: slice | list[int] | None = None) -> np.ndarray:
+        ids = self.recording.channel_ids
+        chosen = None if channels is None else ids[channels]
+        stop = min(stop, self.n_samples)
+        return np.asarray(
+            self.recording.get_traces(segment_index=self.segment, start_frame=start, end_frame=stop, channel_ids=chosen)
+        )
+
+
+def recording_from_si(
+    si_recording: Any, name: str, stream_id: str, kind: SignalKind, stub_seconds: float | None
+) -> Recording:
+    """spikeinterface gains and offsets convert raw values to microvolts."""
+    rate = float(si_recording.get_sampling_frequency())
+    gains = si_recording.get_channel_gains()
+    offsets = si_recording.get_channel_offsets()
+    locations = si_recording.get_channel_locations() if si_recording.has_probe() else None
+    channels = tuple(
+        Channel(
+            id=str(cid),
+            name=str(cid),
+            gain=float(gains[i]),
+            offset=float(offsets[i]),
+            position_um=(float(locations[i][0]), float(locations[i][1])) if locations is not None else None,
+        )
+        for i, cid in enumerate(si_recording.channel_ids)
+    )
+    budget = None if stub_seconds is None else max(1, round(stub_seconds * rate))
+    segments = []
+    for seg in range(si_recording.get_num_segments()):
+        n = int(si_recording.get_num_samples(seg))
+        if budget is not None:
+            n, budget = min(n, budget), budget - min(n, budget)
+        if n:
+            t0 = si_recording.get_start_time(seg)
+            segments.append(Segment(float(t0), SITraces(si_recording, seg, n)))
+    return Recording(
+        name=name,
+        stream_id=stream_id,
+        kind=kind,
+        unit="uV",
+        sampling_rate_hz=rate,
+        channels=channels,
+        segments=tuple(segments),
+        description=f"Stream '{stream_id}' ({len(channels)} channels, uV).",
+    )

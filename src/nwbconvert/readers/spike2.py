@@ -1,0 +1,42 @@
+"""CED Spike2 .smr files (the 32-bit format; .smrx needs CED's sonpy and is not covered)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nwbconvert.model import SignalKind
+from nwbconvert.readers.base import Match, head
+from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy, default_series_name
+from nwbconvert.readers.neo_reader import NeoReader
+
+
+class Spike2Reader(NeoReader):
+    name = "spike2"
+    description = "CED Spike2 .smr file"
+    suffixes = (".smr",)
+    manufacturer = "Cambridge Electronic Design"
+
+    def probe(self, path: Path) -> Match:
+        if path.is_file() and head(path, 12)[2:12] == b"(C) CED 87":
+            return Match.CONTENT
+        return Match.SUFFIX if path.suffix.lower() == ".smr" else Match.NO
+
+    def open_rawio(self, path: Path) -> Any:
+        from neo.rawio import Spike2RawIO
+
+        return Spike2RawIO(filename=str(path))
+
+    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+        # Spike2 streams are called "Signal stream N"; a stream of one channel is named after it.
+        header = rawio.header
+        names: dict[str, str] = {}
+        for stream in header["signal_streams"]:
+            chans = header["signal_channels"][header["signal_channels"]["stream_id"] == stream["id"]]
+            if len(chans) == 1:
+                names[str(stream["name"])] = str(chans["name"][0])
+
+        def series_name(stream_name: str, kind: SignalKind) -> str:
+            return default_series_name(names.get(stream_name, stream_name), kind)
+
+        return StreamPolicy(kind=DEFAULT_POLICY.kind, series_name=series_name)

@@ -1,0 +1,176 @@
+"""A readable summary of an NWB file (what `nwbconvert info` shows)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nwbconvert.errors import SourceError
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    path: str
+    neurodata_type: str
+    shape: tuple[int, ...]
+    dtype: str
+    unit: str
+    rate_hz: float | None
+    starting_time_s: float | None
+    duration_s: float | None
+    compression: str
+    chunks: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    name: str
+    device: str
+    location: str
+    n_electrodes: int
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    name: str
+    neurodata_type: str
+    n_rows: int
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    path: str
+    size_bytes: int
+    nwb_version: str
+    identifier: str
+    session_description: str
+    session_start_time: str
+    session_id: str | None
+    experimenter: list[str]
+    lab: str | None
+    institution: str | None
+    subject: dict[str, str | None]
+    devices: list[dict[str, str | None]]
+    electrode_groups: list[GroupSummary]
+    n_electrodes: int
+    series: list[SeriesSummary]
+    n_units: int | None
+    tables: list[TableSummary]
+    provenance: dict[str, Any] | None
+
+
+def summarise(path: Path) -> FileSummary:
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file. Give the path of an .nwb file.")
+    with path.open("rb") as f:
+        if f.read(8) != HDF5_MAGIC:
+            raise SourceError(
+                f"{path}: is not an NWB file (it is not HDF5). Convert a recording with `nwbconvert convert`."
+            )
+    from pynwb import NWBHDF5IO
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with NWBHDF5IO(str(path), mode="r", load_namespaces=True) as io:
+                return _summarise(path, io.read())
+    except SourceError:
+        raise
+    except Exception as exc:
+        raise SourceError(
+            f"{path}: could not be read as NWB ({type(exc).__name__}: {exc}). The file may be damaged or "
+            "truncated; `nwbconvert validate` tells more."
+        ) from exc
+
+
+def _summarise(path: Path, nwb: Any) -> FileSummary:
+    subject = nwb.subject
+    fields = ("subject_id", "species", "sex", "age", "date_of_birth", "weight", "description")
+    electrodes = nwb.electrodes
+    groups = []
+    if electrodes is not None and len(electrodes) > 0:
+        names = list(electrodes["group_name"][:])
+        for name, group in nwb.electrode_groups.items():
+            groups.append(GroupSummary(name, group.device.name, group.location, names.count(name)))
+    series = [_series(obj) for obj in nwb.objects.values() if _is_series(obj)]
+    tables = [TableSummary(name, type(t).__name__, len(t)) for name, t in (nwb.intervals or {}).items()]
+    provenance = None
+    if nwb.source_script and nwb.source_script_file_name == "nwbconvert":
+        try:
+            provenance = json.loads(nwb.source_script)
+        except ValueError:
+            provenance = None
+    return FileSummary(
+        path=str(path),
+        size_bytes=path.stat().st_size,
+        nwb_version=str((nwb.container_source and getattr(nwb, "nwb_version", "")) or ""),
+        identifier=nwb.identifier,
+        session_description=nwb.session_description,
+        session_start_time=nwb.session_start_time.isoformat(),
+        session_id=nwb.session_id,
+        experimenter=list(nwb.experimenter or []),
+        lab=nwb.lab,
+        institution=nwb.institution,
+        subject={f: _text(getattr(subject, f, None)) for f in fields} if subject is not None else {},
+        devices=[
+            {"name": d.name, "description": d.description, "manufacturer": getattr(d, "manufacturer", None)}
+            for d in nwb.devices.values()
+        ],
+        electrode_groups=groups,
+        n_electrodes=len(electrodes) if electrodes is not None else 0,
+        series=sorted(series, key=lambda s: s.path),
+        n_units=len(nwb.units) if nwb.units is not None else None,
+        tables=tables,
+        provenance=provenance,
+    )
+
+
+def _is_series(obj: Any) -> bool:
+    from pynwb import TimeSeries
+
+    return isinstance(obj, TimeSeries)
+
+
+def _series(ts: Any) -> SeriesSummary:
+    data = ts.data
+    shape = tuple(int(n) for n in data.shape)
+    compression = str(getattr(data, "compression", None) or "none")
+    level = getattr(data, "compression_opts", None)
+    if level is not None and compression != "none":
+        compression += f" {level}"
+    if getattr(data, "shuffle", False):
+        compression += " +shuffle"
+    rate = float(ts.rate) if ts.rate is not None else None
+    if rate:
+        duration = shape[0] / rate
+    elif ts.timestamps is not None and len(ts.timestamps) > 0:
+        duration = float(ts.timestamps[-1] - ts.timestamps[0])
+    else:
+        duration = None
+    path = ts.parent.name + "/" + ts.name if ts.parent is not None and ts.parent.name != "root" else ts.name
+    location = "acquisition/" if ts.name in ts.get_ancestor("NWBFile").acquisition else ""
+    return SeriesSummary(
+        path=(location + ts.name) if location else path,
+        neurodata_type=type(ts).__name__,
+        shape=shape,
+        dtype=str(data.dtype),
+        unit=ts.unit,
+        rate_hz=rate,
+        starting_time_s=float(ts.starting_time)
+        if ts.starting_time is not None
+        else (float(ts.timestamps[0]) if ts.timestamps is not None and len(ts.timestamps) else None),
+        duration_s=duration,
+        compression=compression,
+        chunks=tuple(data.chunks) if getattr(data, "chunks", None) else None,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

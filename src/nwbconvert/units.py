@@ -1,0 +1,27 @@
+"""Physical units as sources spell them, and their factors to SI."""
+
+from __future__ import annotations
+
+VOLT_FACTORS: dict[str, float] = {
+    "V": 1.0,
+    "mV": 1e-3,
+    "uV": 1e-6,
+    "µV": 1e-6,
+    "μV": 1e-6,
+    "nV": 1e-9,
+}
+
+
+def volt_factor(unit: str) -> float | None:
+    """Factor from `unit` to volts, or None when `unit` is not a voltage."""
+    return VOLT_FACTORS.get(unit.strip())
+
+
+def is_voltage(unit: str) -> bool:
+    return volt_factor(unit) is not None
+
+
+def camel(text: str) -> str:
+    """'imec0.ap' -> 'Imec0Ap'; characters NWB names cannot hold are dropped."""
+    parts = "".join(c if c.isalnum() else " " for c in text).split()
+    return "".join(p[:1].upper() + p[1:] for p in parts)

@@ -1,0 +1,1 @@
+"""NWB writer: builds the file structure with pynwb and streams bulk samples chunk by chunk."""

@@ -1,0 +1,155 @@
+"""Build the pynwb structure of a session: devices, electrodes, series (data stays lazy), provenance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nwbconvert.metadata.model import NwbMetadata
+from nwbconvert.model import Channel, Recording, Session, SignalKind
+from nwbconvert.units import volt_factor
+from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
+
+COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
+def build_nwbfile(session: Session, metadata: NwbMetadata, provenance_json: str, progress: Progress | None) -> Any:
+    """An in-memory NWBFile whose series read their samples from the source while being written."""
+    from pynwb import NWBFile
+    from pynwb.file import Subject
+
+    s = metadata.subject
+    nwbfile = NWBFile(
+        session_description=metadata.session_description,
+        identifier=metadata.identifier,
+        session_start_time=metadata.session_start_time,
+        session_id=metadata.session_id,
+        experimenter=metadata.experimenter,
+        lab=metadata.lab,
+        institution=metadata.institution,
+        keywords=metadata.keywords,
+        experiment_description=metadata.experiment_description,
+        source_script=provenance_json,
+        source_script_file_name="nwbconvert",
+        subject=Subject(
+            subject_id=s.subject_id,
+            species=s.species,
+            sex=s.sex,
+            age=s.age,
+            date_of_birth=s.date_of_birth,
+            weight=s.weight,
+            description=s.description,
+            strain=s.strain,
+            genotype=s.genotype,
+        ),
+    )
+    devices = {d.name: nwbfile.create_device(d.name, d.description, d.manufacturer) for d in session.devices}
+    if not devices:
+        devices[session.reader] = nwbfile.create_device(session.reader, f"Recorded with {session.reader}")
+    electrodes = _Electrodes(nwbfile, devices)
+    for rec in session.recordings:
+        if rec.kind is SignalKind.EXTRACELLULAR and volt_factor(rec.unit) is not None:
+            rows = [electrodes.row(rec, ch) for ch in rec.channels]
+            nwbfile.add_acquisition(_electrical_series(nwbfile, rec, rows, progress))
+        else:
+            nwbfile.add_acquisition(_time_series(rec, progress))
+    return nwbfile
+
+
+def _timing(rec: Recording) -> dict[str, Any]:
+    from hdmf.backends.hdf5 import H5DataIO
+
+    if rec.is_contiguous:
+        return {"rate": rec.sampling_rate_hz, "starting_time": rec.t_start_s}
+    return {"timestamps": H5DataIO(TimestampsIterator(rec), compression="gzip", compression_opts=4)}
+
+
+def _data(rec: Recording, progress: Progress | None) -> Any:
+    from hdmf.backends.hdf5 import H5DataIO
+
+    return H5DataIO(TracesIterator(rec, progress), **COMPRESSION)
+
+
+def _electrical_series(nwbfile: Any, rec: Recording, rows: list[int], progress: Progress | None) -> Any:
+    from pynwb.ecephys import ElectricalSeries
+
+    factor = volt_factor(rec.unit)
+    assert factor is not None
+    region = nwbfile.create_electrode_table_region(rows, f"Electrodes of {rec.name}")
+    return ElectricalSeries(
+        name=rec.name,
+        description=rec.description,
+        data=_data(rec, progress),
+        electrodes=region,
+        conversion=factor,
+        channel_conversion=np.array([ch.gain for ch in rec.channels], dtype="float64"),
+        offset=_uniform([ch.offset for ch in rec.channels], rec, "offset") * factor,
+        **_timing(rec),
+    )
+
+
+def _time_series(rec: Recording, progress: Progress | None) -> Any:
+    from pynwb import TimeSeries
+
+    factor = volt_factor(rec.unit)
+    gain = _uniform([ch.gain for ch in rec.channels], rec, "gain")
+    offset = _uniform([ch.offset for ch in rec.channels], rec, "offset")
+    names = ", ".join(ch.name for ch in rec.channels)
+    return TimeSeries(
+        name=rec.name,
+        description=f"{rec.description} Columns: {names}.",
+        data=_data(rec, progress),
+        unit="volts" if factor is not None else (rec.unit or "n.a."),
+        conversion=gain * (factor or 1.0),
+        offset=offset * (factor or 1.0),
+        **_timing(rec),
+    )
+
+
+def _uniform(values: list[float], rec: Recording, what: str) -> float:
+    if any(v != values[0] for v in values):
+        raise ValueError(f"{rec.name}: channels differ in {what}; the reader must split them")
+    return values[0]
+
+
+class _Electrodes:
+    """Rows of the electrodes table, shared by series that record the same contacts (e.g. AP and LF)."""
+
+    def __init__(self, nwbfile: Any, devices: dict[str, Any]) -> None:
+        self.nwbfile = nwbfile
+        self.devices = devices
+        self.rows: dict[tuple[str, str], int] = {}
+        self.groups: dict[str, Any] = {}
+        nwbfile.add_electrode_column("channel_name", "Channel name in the source recording")
+        nwbfile.add_electrode_column("contact_id", "Probe contact id, shared by streams of one site")
+        nwbfile.add_electrode_column("shank", "Probe shank id, where the probe has several")
+
+    def row(self, rec: Recording, ch: Channel) -> int:
+        group = self._group(rec, ch)
+        key = (group.name, ch.contact_id or f"{rec.name}/{ch.id}")
+        if key not in self.rows:
+            x, y = ch.position_um if ch.position_um is not None else (np.nan, np.nan)
+            self.nwbfile.add_electrode(
+                group=group,
+                location="unknown",
+                rel_x=float(x),
+                rel_y=float(y),
+                channel_name=ch.name,
+                contact_id=ch.contact_id or "",
+                shank=ch.shank or "",
+            )
+            self.rows[key] = len(self.rows)
+        return self.rows[key]
+
+    def _group(self, rec: Recording, ch: Channel) -> Any:
+        name = ch.group if ch.group != "default" else rec.name.removeprefix("ElectricalSeries") or rec.name
+        if name not in self.groups:
+            device = self.devices.get(rec.device) or next(iter(self.devices.values()))
+            self.groups[name] = self.nwbfile.create_electrode_group(
+                name=name,
+                description=f"Electrodes recorded by {device.name}",
+                location="unknown",
+                device=device,
+            )
+        return self.groups[name]

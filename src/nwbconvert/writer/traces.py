@@ -1,0 +1,80 @@
+"""hdmf data iterators that stream a `Recording` (all its segments) without holding it in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from hdmf.data_utils import GenericDataChunkIterator
+
+from nwbconvert.errors import SourceError
+from nwbconvert.model import Recording
+from nwbconvert.writer.chunking import layout
+
+Progress = Callable[[int], None]  # called with the number of raw bytes just read from the source
+
+
+class TracesIterator(GenericDataChunkIterator):
+    """Raw samples of a recording, segments concatenated in time order, read buffer by buffer."""
+
+    def __init__(self, recording: Recording, progress: Progress | None = None) -> None:
+        self.recording = recording
+        self.progress = progress
+        self._starts = np.cumsum([0] + [s.n_samples for s in recording.segments])
+        shape = layout(recording.n_samples, len(recording.channels), recording.dtype.itemsize)
+        super().__init__(chunk_shape=shape.chunk, buffer_shape=shape.buffer)
+
+    def _get_maxshape(self) -> tuple[int, int]:
+        return (self.recording.n_samples, len(self.recording.channels))
+
+    def _get_dtype(self) -> np.dtype:
+        return self.recording.dtype
+
+    def _get_data(self, selection: tuple[slice, ...]) -> np.ndarray:
+        rows, cols = selection
+        start, stop = rows.start or 0, rows.stop
+        pieces = []
+        for i, segment in enumerate(self.recording.segments):
+            lo, hi = int(self._starts[i]), int(self._starts[i + 1])
+            if hi <= start or lo >= stop:
+                continue
+            try:
+                pieces.append(segment.traces.read(max(start, lo) - lo, min(stop, hi) - lo, cols))
+            except Exception as exc:
+                raise SourceError(
+                    f"Reading samples {start}-{stop} of {self.recording.name} from the source failed "
+                    f"({type(exc).__name__}: {exc}). The recording may be truncated or damaged."
+                ) from exc
+        data = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
+        if self.progress is not None:
+            self.progress(data.nbytes)
+        return data
+
+
+class TimestampsIterator(GenericDataChunkIterator):
+    """Sample times of a recording with gaps: each segment's start plus its sample index / rate."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+        self._starts = np.cumsum([0] + [s.n_samples for s in recording.segments])
+        n = recording.n_samples
+        chunk = max(1, min(n, 1 << 20))
+        super().__init__(chunk_shape=(chunk,), buffer_shape=(min(n, chunk * 8),))
+
+    def _get_maxshape(self) -> tuple[int]:
+        return (self.recording.n_samples,)
+
+    def _get_dtype(self) -> np.dtype:
+        return np.dtype("float64")
+
+    def _get_data(self, selection: tuple[slice, ...]) -> np.ndarray:
+        (rows,) = selection
+        start, stop = rows.start or 0, rows.stop
+        out = np.empty(stop - start, dtype="float64")
+        rate = self.recording.sampling_rate_hz
+        for i, segment in enumerate(self.recording.segments):
+            lo, hi = int(self._starts[i]), int(self._starts[i + 1])
+            a, b = max(start, lo), min(stop, hi)
+            if a < b:
+                out[a - start : b - start] = segment.t_start_s + np.arange(a - lo, b - lo) / rate
+        return out
