@@ -55,6 +55,7 @@ class Provenance:
     files: tuple[SourceFile, ...]
     metadata: dict[str, Any]
     options: dict[str, Any]
+    series: dict[str, dict[str, Any]]  # series name -> source stream and channel ids
     libraries: dict[str, str] = field(default_factory=library_versions)
     tool: str = "nwbconvert"
 

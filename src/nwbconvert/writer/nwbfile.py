@@ -44,17 +44,24 @@ def build_nwbfile(session: Session, metadata: NwbMetadata, provenance_json: str,
             genotype=s.genotype,
         ),
     )
-    devices = {d.name: nwbfile.create_device(d.name, d.description, d.manufacturer) for d in session.devices}
+    devices = {
+        d.name: nwbfile.create_device(d.name, d.description or None, d.manufacturer or None) for d in session.devices
+    }
     if not devices:
         devices[session.reader] = nwbfile.create_device(session.reader, f"Recorded with {session.reader}")
-    electrodes = _Electrodes(nwbfile, devices)
+    ecephys = [r for r in session.recordings if _is_ecephys(r)]
+    electrodes = _Electrodes(nwbfile, devices, [ch for r in ecephys for ch in r.channels])
     for rec in session.recordings:
-        if rec.kind is SignalKind.EXTRACELLULAR and volt_factor(rec.unit) is not None:
+        if _is_ecephys(rec):
             rows = [electrodes.row(rec, ch) for ch in rec.channels]
             nwbfile.add_acquisition(_electrical_series(nwbfile, rec, rows, progress))
         else:
             nwbfile.add_acquisition(_time_series(rec, progress))
     return nwbfile
+
+
+def _is_ecephys(rec: Recording) -> bool:
+    return rec.kind is SignalKind.EXTRACELLULAR and volt_factor(rec.unit) is not None
 
 
 def _timing(rec: Recording) -> dict[str, Any]:
@@ -116,29 +123,34 @@ def _uniform(values: list[float], rec: Recording, what: str) -> float:
 class _Electrodes:
     """Rows of the electrodes table, shared by series that record the same contacts (e.g. AP and LF)."""
 
-    def __init__(self, nwbfile: Any, devices: dict[str, Any]) -> None:
+    def __init__(self, nwbfile: Any, devices: dict[str, Any], channels: list[Channel]) -> None:
         self.nwbfile = nwbfile
         self.devices = devices
         self.rows: dict[tuple[str, str], int] = {}
         self.groups: dict[str, Any] = {}
+        # optional columns only when some channel has a value (all-empty columns are noise)
+        self.positions = any(ch.position_um is not None for ch in channels)
+        self.contacts = any(ch.contact_id for ch in channels)
+        self.shanks = any(ch.shank for ch in channels)
         nwbfile.add_electrode_column("channel_name", "Channel name in the source recording")
-        nwbfile.add_electrode_column("contact_id", "Probe contact id, shared by streams of one site")
-        nwbfile.add_electrode_column("shank", "Probe shank id, where the probe has several")
+        if self.contacts:
+            nwbfile.add_electrode_column("contact_id", "Probe contact id, shared by streams of one site")
+        if self.shanks:
+            nwbfile.add_electrode_column("shank", "Probe shank id")
 
     def row(self, rec: Recording, ch: Channel) -> int:
         group = self._group(rec, ch)
         key = (group.name, ch.contact_id or f"{rec.name}/{ch.id}")
         if key not in self.rows:
-            x, y = ch.position_um if ch.position_um is not None else (np.nan, np.nan)
-            self.nwbfile.add_electrode(
-                group=group,
-                location="unknown",
-                rel_x=float(x),
-                rel_y=float(y),
-                channel_name=ch.name,
-                contact_id=ch.contact_id or "",
-                shank=ch.shank or "",
-            )
+            columns: dict[str, Any] = {"channel_name": ch.name}
+            if self.positions:
+                x, y = ch.position_um if ch.position_um is not None else (np.nan, np.nan)
+                columns |= {"rel_x": float(x), "rel_y": float(y)}
+            if self.contacts:
+                columns["contact_id"] = ch.contact_id or ""
+            if self.shanks:
+                columns["shank"] = ch.shank or ""
+            self.nwbfile.add_electrode(group=group, location="unknown", **columns)
             self.rows[key] = len(self.rows)
         return self.rows[key]
 

@@ -1,0 +1,54 @@
+"""Reading NWB files back for assertions (pynwb for structure, h5py for stored attributes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+
+def provenance(path: Path) -> dict[str, Any]:
+    with h5py.File(path, "r") as f:
+        raw = f["general/source_script"][()]
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+def series_arrays(path: Path, name: str) -> dict[str, Any]:
+    """Raw data and the scaling/timing attributes of /acquisition/<name>, exactly as stored."""
+    with h5py.File(path, "r") as f:
+        g = f[f"acquisition/{name}"]
+        d = g["data"]
+        out: dict[str, Any] = {
+            "neurodata_type": g.attrs["neurodata_type"].decode()
+            if isinstance(g.attrs["neurodata_type"], bytes)
+            else g.attrs["neurodata_type"],
+            "data": d[()],
+            "conversion": float(d.attrs["conversion"]),
+            "offset": float(d.attrs.get("offset", 0.0)),
+            "unit": d.attrs["unit"].decode() if isinstance(d.attrs["unit"], bytes) else d.attrs["unit"],
+            "compression": d.compression,
+            "chunks": d.chunks,
+        }
+        out["channel_conversion"] = g["channel_conversion"][()] if "channel_conversion" in g else None
+        if "starting_time" in g:
+            out["rate"] = float(g["starting_time"].attrs["rate"])
+            out["starting_time"] = float(g["starting_time"][()])
+            out["timestamps"] = None
+        else:
+            out["timestamps"] = g["timestamps"][()]
+            out["rate"] = None
+        if "electrodes" in g:
+            names = f["general/extracellular_ephys/electrodes/channel_name"][()]
+            out["channel_names"] = [names[i].decode() for i in g["electrodes"][()]]
+    return out
+
+
+def scaled(series: dict[str, Any]) -> np.ndarray:
+    """Values in the series' unit as pynwb defines them: data * conversion (* channel_conversion) + offset."""
+    factor = series["conversion"]
+    if series["channel_conversion"] is not None:
+        factor = factor * series["channel_conversion"][None, :]
+    return series["data"].astype("float64") * factor + series["offset"]
