@@ -23,6 +23,11 @@ class LazyTraces(Protocol):
     @property
     def dtype(self) -> np.dtype: ...
 
+    @property
+    def row_bytes(self) -> int:
+        """Bytes one sample costs to read from the source (all channels stored beside these)."""
+        ...
+
     def read(self, start: int, stop: int, channels: slice | list[int] | None = None) -> np.ndarray:
         """Raw integers for samples [start, stop) of the chosen channels (all when None)."""
         ...

@@ -104,9 +104,7 @@ def convert(
         files=session.source_files,
         metadata=metadata.model_dump(mode="json"),
         options={k: v for k, v in asdict(options).items() if k not in ("dry_run", "overwrite")},
-        series={
-            r.name: {"stream": r.stream_id, "channel_ids": [c.id for c in r.channels]} for r in session.recordings
-        },
+        series={r.name: {"stream": r.stream_id, "channel_ids": [c.id for c in r.channels]} for r in session.recordings},
     )
     from nwbconvert.writer.hdf5 import write_hdf5
     from nwbconvert.writer.nwbfile import build_nwbfile

@@ -30,7 +30,7 @@ def command(
 ) -> None:
     """Convert a recording to NWB; the format is detected from the content."""
     from nwbconvert.cli import render
-    from nwbconvert.cli.guard import guarded
+    from nwbconvert.cli.guard import deferred_interrupts, guarded
     from nwbconvert.errors import UsageError
 
     with guarded(debug):
@@ -48,6 +48,7 @@ def command(
             dry_run=dry_run,
             overwrite=overwrite,
         )
-        with render.progress_bar(enabled=not (quiet or dry_run or json_output)) as progress:
+        bar = not (quiet or dry_run or json_output)
+        with render.progress_bar(enabled=bar) as progress, deferred_interrupts():
             result = convert(source, output or Path("unused.nwb"), options, progress)
         render.conversion(result, json_output)

@@ -17,14 +17,43 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 INTERNAL_ERROR = 70
 
 
-def _terminate(signum: int, frame: object) -> NoReturn:
-    raise KeyboardInterrupt  # so cleanup (temporary files) runs exactly as for Ctrl-C
+class _Stop:
+    """SIGINT/SIGTERM while writing only set a flag; the write stops at the next chunk (a safe point).
+
+    Raising straight from a signal handler can land inside a finaliser, where Python swallows it.
+    """
+
+    deferred = False
+    requested = False
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    if _Stop.deferred and not _Stop.requested:
+        _Stop.requested = True
+        return
+    raise KeyboardInterrupt  # cleanup (temporary files) runs exactly as for Ctrl-C
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if a signal arrived while writing."""
+    if _Stop.requested:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    _Stop.deferred, _Stop.requested = True, False
+    try:
+        yield
+    finally:
+        _Stop.deferred = False
 
 
 @contextmanager
 def guarded(debug: bool) -> Iterator[None]:
     """Errors become `typer.Exit(code)` after a one-paragraph message; --debug adds the traceback."""
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     try:
         yield
     except NwbConvertError as exc:

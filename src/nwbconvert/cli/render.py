@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from nwbconvert.cli.guard import check_interrupt
 from nwbconvert.pipeline import ConversionResult
 from nwbconvert.readers.registry import ReaderInfo
 from nwbconvert.summary import FileSummary
@@ -35,24 +36,28 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-class _RichProgress:
-    def __init__(self, progress: Any) -> None:
+class _Progress:
+    """Progress sink: draws the bar (when given one) and stops the write at a pending interrupt."""
+
+    def __init__(self, progress: Any | None) -> None:
         self.progress = progress
         self.task: Any = None
 
     def start(self, total_bytes: int) -> None:
-        self.task = self.progress.add_task("Writing", total=total_bytes)
+        if self.progress is not None:
+            self.task = self.progress.add_task("Writing", total=total_bytes)
 
     def advance(self, n_bytes: int) -> None:
+        check_interrupt()
         if self.task is not None:
             self.progress.update(self.task, advance=n_bytes)
 
 
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[_RichProgress | None]:
-    """A bytes/rate/time-left bar on stderr while the body runs (nothing when disabled)."""
+def progress_bar(enabled: bool) -> Iterator[_Progress]:
+    """A bytes/rate/time-left bar on stderr while the body runs (a silent sink when disabled)."""
     if not enabled:
-        yield None
+        yield _Progress(None)
         return
     from rich.progress import (
         BarColumn,
@@ -71,7 +76,7 @@ def progress_bar(enabled: bool) -> Iterator[_RichProgress | None]:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=stderr, transient=False) as progress:
-        yield _RichProgress(progress)
+        yield _Progress(progress)
 
 
 def conversion(result: ConversionResult, as_json: bool) -> None:

@@ -30,6 +30,7 @@ class NeoTraces:
     channel_indexes: np.ndarray  # positions inside the neo stream
     n_samples: int
     raw_dtype: np.dtype
+    row_bytes: int
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -52,7 +53,9 @@ class NeoTraces:
             stream_index=self.stream_index,
             channel_indexes=idx,
         )
-        return np.asarray(chunk, dtype=self.raw_dtype)
+        # A copy, never a view: neo may hand out a view on a file mapping, whose pages would then stay
+        # resident (and count as memory) for as long as anything downstream holds the array.
+        return np.array(chunk, dtype=self.raw_dtype, copy=True)
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ def _segments(
 ) -> list[list[Segment]]:
     """Segments of all blocks; blocks are merged when their times follow each other, else kept apart."""
     budget = None if stub_seconds is None else max(1, round(stub_seconds * rate))
+    row_bytes = _source_row_bytes(rawio, stream_index, dtype)
     per_block: list[list[Segment]] = []
     for block in range(rawio.block_count()):
         segs: list[Segment] = []
@@ -186,7 +190,7 @@ def _segments(
                 budget -= n
             if n == 0:
                 continue
-            traces = NeoTraces(rawio, block, seg, stream_index, channel_indexes, n, dtype)
+            traces = NeoTraces(rawio, block, seg, stream_index, channel_indexes, n, dtype, row_bytes)
             segs.append(Segment(float(rawio.get_signal_t_start(block, seg, stream_index)), traces))
         if segs:
             per_block.append(segs)
@@ -194,6 +198,17 @@ def _segments(
     if _ordered(merged, rate):
         return [merged] if merged else []
     return per_block
+
+
+def _source_row_bytes(rawio: Any, stream_index: int, dtype: np.dtype) -> int:
+    """Bytes per sample of the file buffer the stream lives in (neo's buffer API), else of the stream."""
+    header = rawio.header
+    stream = header["signal_streams"][stream_index]
+    chans = header["signal_channels"]
+    in_stream = chans[chans["stream_id"] == stream["id"]]
+    if "buffer_id" in chans.dtype.names and str(stream["buffer_id"]) != "":
+        in_stream = chans[chans["buffer_id"] == stream["buffer_id"]]
+    return len(in_stream) * dtype.itemsize
 
 
 def _ordered(segments: list[Segment], rate: float) -> bool:

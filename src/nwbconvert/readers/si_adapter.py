@@ -26,6 +26,10 @@ class SITraces:
     def dtype(self) -> np.dtype:
         return np.dtype(self.recording.get_dtype())
 
+    @property
+    def row_bytes(self) -> int:
+        return self.shape[1] * self.dtype.itemsize
+
     def read(self, start: int, stop: int, channels: slice | list[int] | None = None) -> np.ndarray:
         ids = self.recording.channel_ids
         chosen = None if channels is None else ids[channels]

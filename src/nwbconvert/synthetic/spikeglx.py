@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,16 +44,32 @@ def _meta(fields: dict[str, str]) -> str:
     return "".join(f"{k}={v}\n" for k, v in plain + tables)
 
 
-def _write(bin_path: Path, data: np.ndarray, fields: dict[str, str], rate: float) -> None:
+def _write(bin_path: Path, blocks: Iterator[np.ndarray], fields: dict[str, str], rate: float) -> None:
+    """Stream (samples, channels) int16 blocks to the .bin, then write the .meta describing it."""
     bin_path.parent.mkdir(parents=True, exist_ok=True)
-    raw = np.ascontiguousarray(data, dtype=np.int16).tobytes()
-    bin_path.write_bytes(raw)
+    sha1 = hashlib.sha1()
+    n_samples = n_channels = size = 0
+    with bin_path.open("wb") as f:
+        for block in blocks:
+            raw = np.ascontiguousarray(block, dtype=np.int16).tobytes()
+            f.write(raw)
+            sha1.update(raw)
+            size += len(raw)
+            n_samples += block.shape[0]
+            n_channels = block.shape[1]
     fields = dict(fields)
-    fields["fileSizeBytes"] = str(len(raw))
-    fields["fileSHA1"] = hashlib.sha1(raw).hexdigest().upper()
-    fields["fileTimeSecs"] = repr(data.shape[0] / rate)
-    fields["nSavedChans"] = str(data.shape[1])
+    fields["fileSizeBytes"] = str(size)
+    fields["fileSHA1"] = sha1.hexdigest().upper()
+    fields["fileTimeSecs"] = repr(n_samples / rate)
+    fields["nSavedChans"] = str(n_channels)
     bin_path.with_suffix(".meta").write_text(_meta(fields))
+
+
+def _blocks(n_samples: int, rate: float, make: Callable[[int, int, int], np.ndarray]) -> Iterator[np.ndarray]:
+    """make(start, n, block_index) for consecutive one-second blocks: memory stays small for long runs."""
+    step = max(1, int(rate))
+    for i, start in enumerate(range(0, n_samples, step)):
+        yield make(start, min(step, n_samples - start), i)
 
 
 def write_spikeglx_run(
@@ -102,13 +119,16 @@ def write_spikeglx_run(
     sites = list(range(n_channels))
     n_ap = round(seconds * AP_RATE)
     ap_gain_uv = RANGE_V / 512 / AP_GAIN * 1e6
-    sync_ap = square_wave(n_ap, AP_RATE, 1.0, 64)
-    ap = np.column_stack([extracellular(n_ap, n_channels, AP_RATE, ap_gain_uv, seed), sync_ap])
+
+    def ap_block(start: int, n: int, i: int) -> np.ndarray:
+        sync = square_wave(start + n, AP_RATE, 1.0, 64)[start:]
+        return np.column_stack([extracellular(n, n_channels, AP_RATE, ap_gain_uv, seed * 100003 + i), sync])
+
     ap_bin = probe_folder / f"{run}_g0_t0.imec0.ap.bin"
     ap_map = "".join(f"(AP{c};{c}:{c})" for c in sites) + "(SY0;768:768)"
     _write(
         ap_bin,
-        ap,
+        _blocks(n_ap, AP_RATE, ap_block),
         {
             **imec,
             "fileName": f"D:/data/{run}_g0/{run}_g0_imec0/{run}_g0_t0.imec0.ap.bin",
@@ -123,17 +143,17 @@ def write_spikeglx_run(
     )
     n_lf = round(seconds * LF_RATE)
     lf_gain_uv = RANGE_V / 512 / LF_GAIN * 1e6
-    lf = np.column_stack(
-        [
-            extracellular(n_lf, n_channels, LF_RATE, lf_gain_uv, seed + 1, lfp_only=True),
-            square_wave(n_lf, LF_RATE, 1.0, 64),
-        ]
-    )
+
+    def lf_block(start: int, n: int, i: int) -> np.ndarray:
+        sync = square_wave(start + n, LF_RATE, 1.0, 64)[start:]
+        lfp = extracellular(n, n_channels, LF_RATE, lf_gain_uv, seed * 100003 + 50000 + i, lfp_only=True)
+        return np.column_stack([lfp, sync])
+
     lf_bin = probe_folder / f"{run}_g0_t0.imec0.lf.bin"
     lf_map = "".join(f"(LF{c};{c + 384}:{c + 384})" for c in sites) + "(SY0;768:768)"
     _write(
         lf_bin,
-        lf,
+        _blocks(n_lf, LF_RATE, lf_block),
         {
             **imec,
             "fileName": f"D:/data/{run}_g0/{run}_g0_imec0/{run}_g0_t0.imec0.lf.bin",
@@ -153,7 +173,7 @@ def write_spikeglx_run(
     nidq_bin = folder / f"{run}_g0_t0.nidq.bin"
     _write(
         nidq_bin,
-        np.column_stack([analog, digital]),
+        iter([np.column_stack([analog, digital])]),
         {
             **common,
             "acqMnMaXaDw": "0,0,1,1",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 CHUNK_BYTES = 10 * 1024 * 1024
 CHANNELS_PER_CHUNK = 64
-BUFFER_BYTES = 64 * 1024 * 1024  # one read from the source; bounds memory whatever the length
+BUFFER_BYTES = 32 * 1024 * 1024  # source bytes touched by one read; bounds memory whatever the length
 
 
 @dataclass(frozen=True)
@@ -15,10 +15,15 @@ class Layout:
     buffer: tuple[int, int]
 
 
-def layout(n_samples: int, n_channels: int, itemsize: int) -> Layout:
-    """Chunks span few channels and many samples; a buffer spans all channels and whole chunks."""
+def layout(n_samples: int, n_channels: int, itemsize: int, source_row_bytes: int) -> Layout:
+    """Chunks span few channels and many samples; a buffer spans all channels and whole chunks.
+
+    `source_row_bytes` is what one sample costs to read from the source: more than the channels
+    written when a series takes a few columns of a wider file (a sync channel, an ADC subset).
+    """
+    row = max(source_row_bytes, n_channels * itemsize)
     chunk_ch = min(n_channels, CHANNELS_PER_CHUNK)
-    chunk_t = max(1, min(n_samples, CHUNK_BYTES // (chunk_ch * itemsize)))
-    per_buffer = max(1, BUFFER_BYTES // (chunk_t * n_channels * itemsize))
+    chunk_t = max(1, min(n_samples, CHUNK_BYTES // (chunk_ch * itemsize), BUFFER_BYTES // row))
+    per_buffer = max(1, BUFFER_BYTES // (chunk_t * row))
     buffer_t = min(n_samples, chunk_t * per_buffer)
     return Layout(chunk=(chunk_t, chunk_ch), buffer=(max(1, buffer_t), n_channels))

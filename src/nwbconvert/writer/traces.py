@@ -21,7 +21,8 @@ class TracesIterator(GenericDataChunkIterator):
         self.recording = recording
         self.progress = progress
         self._starts = np.cumsum([0] + [s.n_samples for s in recording.segments])
-        shape = layout(recording.n_samples, len(recording.channels), recording.dtype.itemsize)
+        source_row = max(s.traces.row_bytes for s in recording.segments)
+        shape = layout(recording.n_samples, len(recording.channels), recording.dtype.itemsize, source_row)
         super().__init__(chunk_shape=shape.chunk, buffer_shape=shape.buffer)
 
     def _get_maxshape(self) -> tuple[int, int]:

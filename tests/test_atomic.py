@@ -1,0 +1,166 @@
+"""Nothing is ever half-written: failures, Ctrl-C and SIGKILL leave nothing at the destination."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cli_runner import ENV, nwbconvert
+from conftest import COMPLETE_METADATA, SAMPLE_DATA
+from nwbconvert.errors import OutputError
+from nwbconvert.output import PARTIAL_TAG
+from nwbconvert.pipeline import ConvertOptions, convert
+from nwbconvert.synthetic.spikeglx import write_spikeglx_run
+
+SET = [f"--set={kv}" for kv in COMPLETE_METADATA]
+OE = SAMPLE_DATA / "openephys"
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 60 s, 96-channel SpikeGLX run (~380 MB): long enough to interrupt, larger than the write buffer."""
+    return write_spikeglx_run(tmp_path_factory.mktemp("long"), seconds=60.0, n_channels=96).folder
+
+
+def _partials(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if PARTIAL_TAG in p.name]
+
+
+class _FailAfter:
+    """A progress sink that raises once some bytes were written: a failure in the middle of writing."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+        self.seen = 0
+
+    def start(self, total_bytes: int) -> None:
+        self.total = total_bytes
+
+    def advance(self, n_bytes: int) -> None:
+        self.seen += n_bytes
+        raise self.exc
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("disk exploded"), KeyboardInterrupt()])
+def test_failure_mid_write_leaves_nothing(exc: BaseException, tmp_path: Path) -> None:
+    out = tmp_path / "out.nwb"
+    sink = _FailAfter(exc)
+    with pytest.raises(type(exc)):
+        convert(OE, out, ConvertOptions(set_values=COMPLETE_METADATA), sink)
+    assert sink.seen > 0  # the failure happened after samples were being written
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_overwrite_keeps_the_old_file(tmp_path: Path) -> None:
+    out = tmp_path / "out.nwb"
+    out.write_bytes(b"previous conversion")
+    with pytest.raises(RuntimeError):
+        convert(OE, out, ConvertOptions(set_values=COMPLETE_METADATA, overwrite=True), _FailAfter(RuntimeError("x")))
+    assert out.read_bytes() == b"previous conversion"
+    assert _partials(tmp_path) == []
+
+
+def test_existing_output_needs_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "out.nwb"
+    out.write_bytes(b"keep me")
+    refused = nwbconvert("convert", OE, "-o", out, *SET)
+    assert refused.returncode == 5
+    assert "--overwrite" in refused.stderr and str(out) in refused.stderr
+    assert out.read_bytes() == b"keep me"
+    replaced = nwbconvert("convert", OE, "-o", out, *SET, "--overwrite", "-q")
+    assert replaced.returncode == 0, replaced.stderr
+    assert out.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+
+
+def test_missing_output_folder_is_an_output_error(tmp_path: Path) -> None:
+    result = nwbconvert("convert", OE, "-o", tmp_path / "nope" / "out.nwb", *SET)
+    assert result.returncode == 5
+    assert "does not exist" in result.stderr
+
+
+def test_library_refuses_existing_output_before_reading(tmp_path: Path) -> None:
+    out = tmp_path / "out.nwb"
+    out.write_bytes(b"x")
+    with pytest.raises(OutputError):
+        convert(tmp_path / "no-such-source", out, ConvertOptions())
+
+
+def _start(source: Path, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nwbconvert", "convert", str(source), "-o", str(out), *SET, "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+
+
+def _wait_for_partial(folder: Path, proc: subprocess.Popen[str]) -> Path:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = [p for p in _partials(folder) if p.stat().st_size > 1_000_000]
+        if found:
+            return found[0]
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.05)
+    raise AssertionError("the conversion never started writing")
+
+
+def test_sigkill_leaves_no_output_and_next_run_cleans_up(long_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.nwb"
+    proc = _start(long_run, out)
+    partial = _wait_for_partial(tmp_path, proc)
+    proc.kill()
+    proc.wait()
+    assert not out.exists()
+    assert partial.exists()  # SIGKILL cannot be caught: the stale temporary file stays hidden beside it
+    assert partial.name.startswith(".")
+    rerun = nwbconvert("convert", SAMPLE_DATA / "spikeglx" / "Sample_g0", "-o", out, *SET, "-q")
+    assert rerun.returncode == 0, rerun.stderr
+    assert out.exists()
+    assert _partials(tmp_path) == []  # the stale file of the killed run is gone
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_exits_130_and_cleans_up(sig: signal.Signals, long_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.nwb"
+    proc = _start(long_run, out)
+    _wait_for_partial(tmp_path, proc)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+PEAK_RSS = """
+import resource, sys
+from nwbconvert.cli import main
+sys.argv = ["nwbconvert", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_memory_stays_bounded_on_a_recording_larger_than_the_bound(long_run: Path, tmp_path: Path) -> None:
+    source_bytes = sum(p.stat().st_size for p in long_run.rglob("*.bin"))
+    out = tmp_path / "out.nwb"
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, "convert", str(long_run), "-o", str(out), *SET, "-q"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    peak_mb = int(result.stdout.strip().splitlines()[-1])
+    assert source_bytes > 350e6
+    assert peak_mb < 350, f"peak RSS {peak_mb} MB while converting {source_bytes / 1e6:.0f} MB"
