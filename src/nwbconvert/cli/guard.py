@@ -64,7 +64,7 @@ def guarded(debug: bool) -> Iterator[None]:
         raise
     except Exception as exc:
         _fail(
-            f"Unexpected error: {type(exc).__name__}: {exc}. This is a bug in nwbconvert or a library it "
+            f"Unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}. This is a bug in nwbconvert or a library it "
             "uses; rerun with --debug and report the traceback.",
             INTERNAL_ERROR,
             debug,

@@ -49,7 +49,7 @@ class _Progress:
 
     def advance(self, n_bytes: int) -> None:
         check_interrupt()
-        if self.task is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.update(self.task, advance=n_bytes)
 
 
@@ -82,15 +82,10 @@ def progress_bar(enabled: bool) -> Iterator[_Progress]:
 def conversion(result: ConversionResult, as_json: bool) -> None:
     plan = result.plan
     if as_json:
-        _json(
-            "conversion",
-            {
-                "output": str(result.output) if result.output else None,
-                "seconds": result.seconds,
-                "written_bytes": result.written_bytes,
-                "plan": asdict(plan),
-            },
-        )
+        plan_doc = asdict(plan) | {"metadata": plan.metadata.model_dump(mode="json")}
+        output = str(result.output) if result.output else None
+        doc = {"output": output, "seconds": result.seconds, "written_bytes": result.written_bytes, "plan": plan_doc}
+        _json("conversion", doc)
         return
     table = Table(title=f"{plan.source} ({plan.reader})", title_justify="left")
     for col in (

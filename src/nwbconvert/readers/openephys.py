@@ -18,7 +18,7 @@ LEGACY_HEADER = b"header.format = 'Open Ephys Data Format'"
 def _oebin_root(path: Path) -> Path | None:
     """The folder neo should scan: the given folder, or the record node above a given file."""
     if path.is_dir():
-        return path if any(p.name == "structure.oebin" for p in walk_files(path, max_depth=4)) else None
+        return path if any(p.name == "structure.oebin" for p in walk_files(path, max_depth=6)) else None
     for parent in path.parents:
         if parent.name.startswith("Record Node") or (parent / "settings.xml").exists():
             return parent if any(p.name == "structure.oebin" for p in walk_files(parent, 4)) else None

@@ -38,8 +38,15 @@ def readers() -> dict[str, Reader]:
     return dict(sorted(found.items()))
 
 
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def missing_packages(reader: Reader) -> tuple[tuple[str, str], ...]:
-    return tuple((pkg, extra) for pkg, extra in reader.requires if importlib.util.find_spec(pkg) is None)
+    return tuple((pkg, extra) for pkg, extra in reader.requires if not _installed(pkg))
 
 
 def describe() -> list[ReaderInfo]:

@@ -50,9 +50,9 @@ def build_nwbfile(session: Session, metadata: NwbMetadata, provenance_json: str,
     if not devices:
         devices[session.reader] = nwbfile.create_device(session.reader, f"Recorded with {session.reader}")
     ecephys = [r for r in session.recordings if _is_ecephys(r)]
-    electrodes = _Electrodes(nwbfile, devices, [ch for r in ecephys for ch in r.channels])
+    electrodes = _Electrodes(nwbfile, devices, [ch for r in ecephys for ch in r.channels]) if ecephys else None
     for rec in session.recordings:
-        if _is_ecephys(rec):
+        if electrodes is not None and _is_ecephys(rec):
             rows = [electrodes.row(rec, ch) for ch in rec.channels]
             nwbfile.add_acquisition(_electrical_series(nwbfile, rec, rows, progress))
         else:
