@@ -64,8 +64,8 @@ def guarded(debug: bool) -> Iterator[None]:
         raise
     except Exception as exc:
         _fail(
-            f"Unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}. This is a bug in nwbconvert or a library it "
-            "uses; rerun with --debug and report the traceback.",
+            f"Unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}. This is a bug in nwbconvert or "
+            "a library it uses; rerun with --debug and report the traceback.",
             INTERNAL_ERROR,
             debug,
         )
