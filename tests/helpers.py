@@ -52,3 +52,14 @@ def scaled(series: dict[str, Any]) -> np.ndarray:
     if series["channel_conversion"] is not None:
         factor = factor * series["channel_conversion"][None, :]
     return series["data"].astype("float64") * factor + series["offset"]
+
+
+def assert_valid(path: Path) -> None:
+    """pynwb schema validation finds nothing and NWB Inspector (DANDI config) finds nothing CRITICAL."""
+    from nwbinspector import Importance, inspect_nwbfile, load_config
+    from pynwb.validation import validate
+
+    assert validate(path=str(path)) == []
+    messages = inspect_nwbfile(nwbfile_path=path, config=load_config("dandi"))
+    critical = [m for m in messages if m is not None and m.importance == Importance.CRITICAL]
+    assert critical == []

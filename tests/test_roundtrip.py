@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import COMPLETE_METADATA, SAMPLE_DATA, realdata
-from helpers import provenance, scaled, series_arrays
+from helpers import assert_valid, provenance, scaled, series_arrays
 from nwbconvert.pipeline import ConvertOptions, convert
 from nwbconvert.units import volt_factor
 
@@ -211,17 +211,7 @@ def test_samples_rate_and_start_equal_neo(case: Case, converted: Callable[[Case]
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_output_passes_pynwb_and_inspector(case: Case, converted: Callable[[Case], Path]) -> None:
-    from nwbinspector import Importance, inspect_nwbfile, load_config
-    from pynwb.validation import validate
-
-    path = converted(case)
-    assert validate(path=str(path)) == []
-    critical = [
-        m
-        for m in inspect_nwbfile(nwbfile_path=path, config=load_config("dandi"))
-        if m is not None and m.importance == Importance.CRITICAL
-    ]
-    assert critical == []
+    assert_valid(converted(case))
 
 
 def test_mcs_h5_equals_spikeinterface(tmp_path: Path) -> None:
@@ -237,3 +227,4 @@ def test_mcs_h5_equals_spikeinterface(tmp_path: Path) -> None:
     assert got["rate"] == rec.get_sampling_frequency() == 20000.0
     np.testing.assert_array_equal(got["data"], rec.get_traces(return_in_uV=False))
     np.testing.assert_allclose(scaled(got), rec.get_traces(return_in_uV=True).astype("float64") * 1e-6, rtol=1e-6)
+    assert_valid(out)

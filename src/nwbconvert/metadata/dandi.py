@@ -83,30 +83,13 @@ def resolve(
     if problems:
         raise MetadataError(_message(problems))
     assert start is not None
-    subject = merged.subject
-    assert subject.subject_id and subject.species and subject.sex
-    return NwbMetadata(
-        session_start_time=start,
-        session_description=merged.session_description or default_description,
-        identifier=merged.identifier or str(uuid.uuid4()),
-        session_id=merged.session_id,
-        experimenter=merged.experimenter,
-        lab=merged.lab,
-        institution=merged.institution,
-        keywords=merged.keywords,
-        experiment_description=merged.experiment_description,
-        subject=Subject(
-            subject_id=subject.subject_id,
-            species=subject.species,
-            sex=subject.sex,
-            age=subject.age,
-            date_of_birth=_localise(subject.date_of_birth, zone),
-            weight=subject.weight,
-            description=subject.description,
-            strain=subject.strain,
-            genotype=subject.genotype,
-        ),
-    )
+    subject = merged.subject.model_dump() | {"date_of_birth": _localise(merged.subject.date_of_birth, zone)}
+    top = merged.model_dump(exclude={"subject"}) | {
+        "session_start_time": start,
+        "session_description": merged.session_description or default_description,
+        "identifier": merged.identifier or str(uuid.uuid4()),
+    }
+    return NwbMetadata.model_validate(top | {"subject": Subject.model_validate(subject)})
 
 
 def _localise(value: dt.datetime | None, zone: ZoneInfo | None) -> dt.datetime | None:

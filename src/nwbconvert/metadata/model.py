@@ -46,32 +46,18 @@ def all_keys() -> list[str]:
     return top + [f"subject.{k}" for k in SubjectLayer.model_fields]
 
 
-class Subject(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Subject(SubjectLayer):
+    """A subject with the fields DANDI requires."""
 
     subject_id: str
     species: str
     sex: str
-    age: str | None = None
-    date_of_birth: dt.datetime | None = None
-    weight: str | None = None
-    description: str | None = None
-    strain: str | None = None
-    genotype: str | None = None
 
 
-class NwbMetadata(BaseModel):
+class NwbMetadata(MetadataLayer):
     """Complete, checked metadata: everything DANDI requires is present and well formed."""
-
-    model_config = ConfigDict(frozen=True)
 
     session_start_time: dt.datetime
     session_description: str
     identifier: str
-    session_id: str | None = None
-    experimenter: list[str] | None = None
-    lab: str | None = None
-    institution: str | None = None
-    keywords: list[str] | None = None
-    experiment_description: str | None = None
     subject: Subject
