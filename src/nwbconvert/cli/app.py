@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nwbconvert.cli import convert, formats, info
+from nwbconvert.cli import convert, formats, info, validate
 
 app = typer.Typer(
     name="nwbconvert",
@@ -35,3 +35,4 @@ def main(
 app.command("convert")(convert.command)
 app.command("info")(info.command)
 app.command("formats")(formats.command)
+app.command("validate")(validate.command)

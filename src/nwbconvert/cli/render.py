@@ -15,6 +15,8 @@ from nwbconvert.cli.guard import check_interrupt
 from nwbconvert.pipeline import ConversionResult
 from nwbconvert.readers.registry import ReaderInfo
 from nwbconvert.summary import FileSummary
+from nwbconvert.validate.findings import FileReport, Severity
+from nwbconvert.validate.report import Summary
 
 stdout = Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 160)
 stderr = Console(stderr=True, highlight=False)
@@ -200,3 +202,43 @@ def summary(s: FileSummary, as_json: bool) -> None:
             f"  converted by nwbconvert {s.provenance.get('libraries', {}).get('nwbconvert', '?')} "
             f"with reader {s.provenance.get('reader')} from {len(s.provenance.get('files', []))} file(s)"
         )
+
+
+@contextmanager
+def file_progress(total: int) -> Iterator[Any]:
+    """A files-done bar on stderr; yields the callback that advances it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("Validating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
+        task = progress.add_task("validate", total=total)
+        yield lambda report: progress.advance(task)
+
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
+
+
+def validation(reports: list[FileReport], summary: Summary, fmt: str) -> None:
+    if fmt == "json":
+        _json("validation", {"files": [asdict(r) for r in reports], "summary": asdict(summary)})
+    elif fmt == "jsonl":
+        for r in reports:
+            for f in r.findings:
+                print(json.dumps({"nwbconvert": JSON_SCHEMA_VERSION, **asdict(f)}, default=str))
+    else:
+        for r in reports:
+            if not r.findings:
+                stdout.print(f"[green]✔[/] {r.file}", markup=True)
+                continue
+            table = Table(title=r.file, title_justify="left", show_lines=False)
+            for col in ("severity", "check", "location", "message", "fix"):
+                table.add_column(col, overflow="fold")
+            for f in sorted(r.findings, key=lambda f: (-f.severity.rank, f.check_id)):
+                table.add_row(
+                    f"[{SEVERITY_STYLE[f.severity]}]{f.severity.value}[/]", f.check_id, f.location, f.message, f.fix
+                )
+            stdout.print(table)
+    stderr.print(
+        f"{summary.files} file(s): {summary.files_with_errors} with errors · {summary.errors} error(s), "
+        f"{summary.warnings} warning(s), {summary.infos} info"
+    )

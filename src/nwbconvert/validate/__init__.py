@@ -1,0 +1,1 @@
+"""Validation of NWB files: file integrity, schema (pynwb), best practices (nwbinspector), DANDI readiness."""

@@ -1,0 +1,75 @@
+"""Validate one file, in this process: integrity, then schema, best practices and DANDI readiness."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nwbconvert.validate.best_practice import best_practice_findings
+from nwbconvert.validate.dandi_ready import dandi_findings, read_fields
+from nwbconvert.validate.findings import FileReport, Finding, Severity
+from nwbconvert.validate.integrity import open_problem
+
+LAYERS: tuple[tuple[str, Callable[[Path], list[Finding]]], ...] = (
+    ("schema", lambda p: _schema(p)),
+    ("best_practice", best_practice_findings),
+)
+
+
+def _schema(path: Path) -> list[Finding]:
+    from nwbconvert.validate.schema import schema_findings
+
+    return schema_findings(path)
+
+
+def check_file(path: Path, dandi_layout: bool = False, report_as: Path | None = None) -> FileReport:
+    """Every finding for `path` (named `report_as` in the findings, e.g. the final output name)."""
+    started = time.perf_counter()
+    name = str(report_as or path)
+    problem = open_problem(path)
+    if problem is not None:
+        return FileReport(name, (_renamed(problem, name),), None, time.perf_counter() - started)
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            fields = read_fields(h5)
+    except Exception as exc:
+        damaged = Finding(
+            name,
+            Severity.ERROR,
+            "file.damaged",
+            "file",
+            "/",
+            f"HDF5 cannot read the file's structure ({exc}). The file is damaged.",
+            "Copy or convert the file again.",
+        )
+        return FileReport(name, (damaged,), None, time.perf_counter() - started)
+    findings: list[Finding] = []
+    for layer, run in LAYERS:
+        try:
+            findings += run(path)
+        except Exception as exc:
+            findings.append(
+                Finding(
+                    name,
+                    Severity.ERROR,
+                    f"{layer}.failed",
+                    layer,
+                    "/",
+                    f"The {layer} check could not read the file ({type(exc).__name__}: {exc}).",
+                    "The file is damaged or not NWB; copy or convert it again.",
+                )
+            )
+    findings += dandi_findings(report_as or path, fields, dandi_layout)
+    renamed = tuple(_renamed(f, name) for f in findings)
+    return FileReport(name, renamed, fields["identifier"], time.perf_counter() - started)
+
+
+def _renamed(finding: Finding, name: str) -> Finding:
+    if finding.file == name:
+        return finding
+    return Finding(
+        name, finding.severity, finding.check_id, finding.layer, finding.location, finding.message, finding.fix
+    )

@@ -1,0 +1,149 @@
+"""Layer 3: DANDI readiness: what upload interprets (species, sex, age), zones, identifiers, layout.
+
+Species, sex and age are put through dandi-cli's own interpretation (`dandi.metadata.util`), so a
+value that upload would refuse (e.g. a Latin binomial missing from DANDI's table) is an error here.
+Existence and form of the fields are NWB Inspector's checks (layer 2) and are not repeated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from nwbconvert.validate.findings import FileReport, Finding, Severity
+
+LAYOUT = re.compile(
+    r"^sub-(?P<sub>[A-Za-z0-9-]+)_ses-(?P<ses>[A-Za-z0-9-]+)(?:_[A-Za-z0-9+-]+)*_(?P<mod>[A-Za-z0-9+]+)\.nwb$"
+)
+ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "shape") and value.shape != ():
+        value = value[0] if len(value) else None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return None if value is None else str(value)
+
+
+def read_fields(h5: Any) -> dict[str, str | None]:
+    """The few values DANDI interprets, straight from HDF5 (no pynwb object graph needed)."""
+
+    def get(name: str) -> str | None:
+        return _text(h5[name][()]) if name in h5 else None
+
+    return {
+        "identifier": get("identifier"),
+        "session_start_time": get("session_start_time"),
+        "subject_present": "yes" if "general/subject" in h5 else None,
+        "subject_id": get("general/subject/subject_id"),
+        "species": get("general/subject/species"),
+        "sex": get("general/subject/sex"),
+        "age": get("general/subject/age"),
+        "date_of_birth": get("general/subject/date_of_birth"),
+    }
+
+
+def dandi_findings(path: Path, fields: dict[str, str | None], layout: bool) -> list[Finding]:
+    from dandi.metadata.util import extract_age, extract_sex, extract_species
+
+    def error(check: str, location: str, message: str, fix: str) -> Finding:
+        return Finding(str(path), Severity.ERROR, f"dandi.{check}", "dandi", location, message, fix)
+
+    findings = []
+    start = fields["session_start_time"]
+    if start and not ZONE.search(start.strip()):
+        findings.append(
+            error(
+                "session_start_time_no_timezone",
+                "/session_start_time",
+                f"session_start_time '{start}' has no timezone; DANDI needs one.",
+                "Reconvert with --timezone Area/City or a session_start_time with an offset.",
+            )
+        )
+    interpreters = (
+        (
+            "species",
+            extract_species,
+            "Use a species DANDI knows or its NCBI taxonomy URL, e.g. "
+            "http://purl.obolibrary.org/obo/NCBITaxon_9685 for Felis catus.",
+        ),
+        ("sex", extract_sex, "Set subject.sex to M, F, U or O."),
+        ("age", extract_age, "Set subject.age as an ISO 8601 duration such as P90D."),
+    )
+    for key, interpret, fix in interpreters:
+        value = fields[key]
+        if not value:
+            continue  # a missing field is NWB Inspector's finding
+        try:
+            interpret({key: value})
+        except Exception as exc:
+            findings.append(
+                error(
+                    f"{key}_uninterpretable",
+                    f"/general/subject/{key}",
+                    f"DANDI upload cannot interpret {key} '{value}': {str(exc).split('. ')[0]}.",
+                    fix,
+                )
+            )
+    if layout:
+        findings += _layout_findings(path, fields, error)
+    return findings
+
+
+def _layout_findings(path: Path, fields: dict[str, str | None], error: Any) -> list[Finding]:
+    match = LAYOUT.match(path.name)
+    expected = "sub-<label>/sub-<label>_ses-<label>_<modality>.nwb"
+    if not match:
+        return [error("layout_name", "/", f"'{path.name}' does not follow {expected}.", "Rename the file.")]
+    found = []
+    if path.parent.name != f"sub-{match['sub']}":
+        found.append(
+            error(
+                "layout_folder",
+                "/",
+                f"'{path.name}' is in folder '{path.parent.name}', not 'sub-{match['sub']}'.",
+                f"Move it into a folder named sub-{match['sub']}.",
+            )
+        )
+    subject = fields["subject_id"]
+    if subject is not None and re.sub(r"[^A-Za-z0-9-]", "-", subject) != match["sub"]:
+        found.append(
+            error(
+                "layout_subject",
+                "/general/subject/subject_id",
+                f"The file name says subject '{match['sub']}' but subject_id is '{subject}'.",
+                "Name the file after the subject_id stored in it.",
+            )
+        )
+    return found
+
+
+def duplicate_identifiers(reports: Iterable[FileReport]) -> list[Finding]:
+    """One error per file whose identifier is shared with another file in the batch."""
+    by_id: dict[str, list[str]] = {}
+    for report in reports:
+        if report.identifier:
+            by_id.setdefault(report.identifier, []).append(report.file)
+    findings = []
+    for identifier, files in by_id.items():
+        if len(files) < 2:
+            continue
+        for file in files:
+            others = ", ".join(f for f in files if f != file)
+            findings.append(
+                Finding(
+                    file,
+                    Severity.ERROR,
+                    "dandi.identifier_not_unique",
+                    "dandi",
+                    "/identifier",
+                    f"identifier '{identifier}' is also used by {others}; DANDI needs each file's to be unique.",
+                    "Reconvert one of them (nwbconvert gives every file a fresh UUID unless told otherwise).",
+                )
+            )
+    return findings

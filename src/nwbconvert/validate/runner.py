@@ -1,0 +1,134 @@
+"""Validate many files: each in its own worker process with a time limit; results in a stable order."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, cast
+
+from nwbconvert.errors import UsageError
+from nwbconvert.output import PARTIAL_TAG
+from nwbconvert.validate.checker import check_file
+from nwbconvert.validate.dandi_ready import duplicate_identifiers
+from nwbconvert.validate.findings import FileReport, Finding, Severity
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    jobs: int = 1
+    timeout_s: float = 120.0
+    dandi_layout: bool = False
+
+
+def collect(paths: list[Path]) -> list[Path]:
+    """Files to validate: files as given, folders searched recursively for *.nwb; missing paths are an error."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"No such file or folder: {', '.join(missing)}. Nothing was validated.")
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(
+                f
+                for f in p.rglob("*.nwb")
+                if f.is_file()
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                and PARTIAL_TAG not in f.name
+            )
+        else:
+            files.append(p)
+    return list(dict.fromkeys(files))
+
+
+def validate_files(
+    files: list[Path], options: ValidateOptions, on_done: Callable[[FileReport], None] | None = None
+) -> list[FileReport]:
+    """Reports in the order of `files`, plus batch-level findings (shared identifiers)."""
+    _warm_up()  # workers are forked with the validators already imported: they start in milliseconds
+    context = multiprocessing.get_context("fork")
+    results: dict[int, FileReport] = {}
+    pending = list(enumerate(files))
+    running: dict[Connection, tuple[int, Any, float]] = {}
+    while pending or running:
+        while pending and len(running) < max(1, options.jobs):
+            index, path = pending.pop(0)
+            receiver, sender = context.Pipe(duplex=False)
+            proc = context.Process(target=_worker, args=(path, options.dandi_layout, sender), daemon=True)
+            proc.start()
+            sender.close()
+            running[receiver] = (index, proc, time.monotonic() + options.timeout_s)
+        next_deadline = min(deadline for _, _, deadline in running.values())
+        for ready in wait(list(running), timeout=max(0.0, next_deadline - time.monotonic())):
+            conn = cast(Connection, ready)
+            index, proc, _ = running.pop(conn)
+            results[index] = _receive(conn, proc, files[index])
+            if on_done:
+                on_done(results[index])
+        now = time.monotonic()
+        for conn, (index, proc, deadline) in list(running.items()):
+            if now >= deadline:
+                proc.kill()
+                proc.join()
+                conn.close()
+                del running[conn]
+                results[index] = _failed(
+                    files[index],
+                    "file.timeout",
+                    f"Validation timed out after {options.timeout_s:g} s "
+                    "(a damaged HDF5 file can make readers loop forever).",
+                    "The file is probably damaged; copy or convert it again.",
+                )
+                if on_done:
+                    on_done(results[index])
+    reports = [results[i] for i in range(len(files))]
+    extra = duplicate_identifiers(reports)
+    return [
+        FileReport(r.file, r.findings + tuple(f for f in extra if f.file == r.file), r.identifier, r.seconds)
+        for r in reports
+    ]
+
+
+def _worker(path: Path, dandi_layout: bool, conn: Connection) -> None:
+    try:
+        report = check_file(path, dandi_layout)
+    except BaseException as exc:  # a crash must still produce a report
+        report = _failed(
+            path,
+            "validator.crashed",
+            f"The validator failed: {type(exc).__name__}: {exc}.",
+            "Report this with the file if you can share it.",
+        )
+    conn.send(report)
+    conn.close()
+
+
+def _receive(conn: Connection, proc: Any, path: Path) -> FileReport:
+    try:
+        report: FileReport = conn.recv()
+    except EOFError:
+        proc.join()
+        return _failed(
+            path,
+            "validator.crashed",
+            f"The validating process died (exit code {proc.exitcode}).",
+            "The file is probably damaged; copy or convert it again.",
+        )
+    finally:
+        conn.close()
+    proc.join()
+    return report
+
+
+def _failed(path: Path, check: str, message: str, fix: str) -> FileReport:
+    return FileReport(str(path), (Finding(str(path), Severity.ERROR, check, "file", "/", message, fix),))
+
+
+def _warm_up() -> None:
+    import dandi.metadata.util  # noqa: F401
+    import h5py  # noqa: F401
+    import nwbinspector  # noqa: F401
+    import pynwb  # noqa: F401
