@@ -64,3 +64,9 @@ class MissingDependency(NwbConvertError):
         )
         self.package = package
         self.extra = extra
+
+
+class ValidationFailed(NwbConvertError):
+    """The written file has error-level findings; it was kept aside, not moved into place."""
+
+    exit_code = ExitCode.VALIDATION

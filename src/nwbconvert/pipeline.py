@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from nwbconvert.errors import SourceError, UsageError
+from nwbconvert.errors import SourceError, UsageError, ValidationFailed
 from nwbconvert.metadata.dandi import resolve
 from nwbconvert.metadata.layers import Layer, load_yaml, merge, parse_set
 from nwbconvert.metadata.model import MetadataLayer, NwbMetadata, SubjectLayer
@@ -17,6 +18,7 @@ from nwbconvert.plan import Plan, make_plan
 from nwbconvert.provenance import Provenance
 from nwbconvert.readers import registry
 from nwbconvert.readers.base import ReadOptions
+from nwbconvert.validate.findings import Finding, Severity
 
 
 class ProgressSink(Protocol):
@@ -37,6 +39,7 @@ class ConvertOptions:
     stub_seconds: float | None = None
     dry_run: bool = False
     overwrite: bool = False
+    validate: bool = True
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class ConversionResult:
     output: Path | None  # None for a dry run
     seconds: float = 0.0
     written_bytes: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()  # what validating the output found (no errors, or it was rejected)
 
 
 def read_session(source: Path, options: ConvertOptions) -> Session:
@@ -103,7 +106,7 @@ def convert(
         source=str(source.resolve()),
         files=session.source_files,
         metadata=metadata.model_dump(mode="json"),
-        options={k: v for k, v in asdict(options).items() if k not in ("dry_run", "overwrite")},
+        options={k: v for k, v in asdict(options).items() if k not in ("dry_run", "overwrite", "validate")},
         series={r.name: {"stream": r.stream_id, "channel_ids": [c.id for c in r.channels]} for r in session.recordings},
     )
     from nwbconvert.writer.hdf5 import write_hdf5
@@ -112,11 +115,36 @@ def convert(
     if progress is not None:
         progress.start(plan.raw_bytes)
     advance = progress.advance if progress is not None else None
+    findings: tuple[Finding, ...] = ()
     with atomic_output(output, options.overwrite) as tmp:
         write_hdf5(build_nwbfile(session, metadata, provenance.to_json(), advance), tmp)
+        if options.validate:
+            findings = _validate_output(tmp, output)
     return ConversionResult(
         plan=plan,
         output=output,
         seconds=time.perf_counter() - started,
         written_bytes=output.stat().st_size,
+        findings=findings,
     )
+
+
+def rejected_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.rejected{output.suffix}")
+
+
+def _validate_output(tmp: Path, output: Path) -> tuple[Finding, ...]:
+    """Validate the finished temporary file; on errors keep it as NAME.rejected.nwb and fail."""
+    from nwbconvert.validate.checker import check_file
+
+    report = check_file(tmp, report_as=output)
+    if report.has_errors:
+        rejected = rejected_path(output)
+        os.replace(tmp, rejected)
+        errors = [f for f in report.findings if f.severity is Severity.ERROR]
+        lines = "\n".join(f"  - {f.check_id} at {f.location}: {f.message} Fix: {f.fix}" for f in errors)
+        raise ValidationFailed(
+            f"{output}: the converted file has {len(errors)} error-level finding(s), so it was not moved into "
+            f"place; it is kept as {rejected} for inspection (`nwbconvert validate {rejected}`):\n{lines}"
+        )
+    return report.findings

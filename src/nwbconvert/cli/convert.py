@@ -24,6 +24,9 @@ def command(
     stub: float | None = typer.Option(None, "--stub", min=0.001, help="Write only the first SECONDS of each stream."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+    validate: bool = typer.Option(
+        True, "--validate/--no-validate", help="Validate the output before moving it in place."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_output: bool = JSON,
     debug: bool = DEBUG,
@@ -47,6 +50,7 @@ def command(
             stub_seconds=stub,
             dry_run=dry_run,
             overwrite=overwrite,
+            validate=validate,
         )
         bar = not (quiet or dry_run or json_output)
         with render.progress_bar(enabled=bar) as progress, deferred_interrupts():

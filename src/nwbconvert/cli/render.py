@@ -25,7 +25,7 @@ JSON_SCHEMA_VERSION = 1
 
 def _json(kind: str, payload: Any) -> None:
     body = asdict(payload) if is_dataclass(payload) and not isinstance(payload, type) else payload
-    doc = {"nwbconvert": JSON_SCHEMA_VERSION, "kind": kind, **({"result": body})}
+    doc = {"nwbconvert": JSON_SCHEMA_VERSION, "kind": kind, "result": body}
     print(json.dumps(doc, indent=2, default=str))
 
 
@@ -86,7 +86,13 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
     if as_json:
         plan_doc = asdict(plan) | {"metadata": plan.metadata.model_dump(mode="json")}
         output = str(result.output) if result.output else None
-        doc = {"output": output, "seconds": result.seconds, "written_bytes": result.written_bytes, "plan": plan_doc}
+        doc = {
+            "output": output,
+            "seconds": result.seconds,
+            "written_bytes": result.written_bytes,
+            "plan": plan_doc,
+            "findings": [asdict(f) for f in result.findings],
+        }
         _json("conversion", doc)
         return
     table = Table(title=f"{plan.source} ({plan.reader})", title_justify="left")
@@ -134,6 +140,12 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
         stdout.print(
             f"Wrote {result.output} ({_size(result.written_bytes)}) in {result.seconds:.1f} s, {rate:.0f} MB/s."
         )
+        if result.findings:
+            counts = {sev: sum(f.severity is sev for f in result.findings) for sev in Severity}
+            stdout.print(
+                f"Validated: no errors, {counts[Severity.WARNING]} warning(s), {counts[Severity.INFO]} info "
+                f"(details: nwbconvert validate {result.output})."
+            )
 
 
 def formats(infos: list[ReaderInfo], as_json: bool) -> None:

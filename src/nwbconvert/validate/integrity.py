@@ -35,11 +35,11 @@ def open_problem(path: Path) -> Finding | None:
     def error(check: str, message: str, fix: str) -> Finding:
         return Finding(str(path), Severity.ERROR, check, "file", "/", message, fix)
 
+    with path.open("rb") as f:  # blocks on a stalled mount or pipe: the worker's timeout handles that
+        head = f.read(512)
     size = path.stat().st_size
     if size == 0:
         return error("file.empty", "The file is empty (0 bytes).", "Convert or copy the file again.")
-    with path.open("rb") as f:
-        head = f.read(512)
     if not head.startswith(HDF5_MAGIC):
         kind = "a text file" if _looks_like_text(head) else "not an HDF5 file"
         return error(

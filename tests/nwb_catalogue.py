@@ -1,0 +1,80 @@
+"""A catalogue of NWB files for validation tests: written by pynwb, then damaged with h5py or bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+GOOD_SUBJECT = {"subject_id": "m1", "species": "Mus musculus", "sex": "F", "age": "P90D", "description": "a mouse"}
+
+
+def write_nwb(
+    path: Path, subject: dict[str, Any] | None = GOOD_SUBJECT, identifier: str | None = None, n_samples: int = 60000
+) -> Path:
+    """A small but complete ecephys file (electrodes, a compressed ElectricalSeries) that passes DANDI checks.
+
+    With few samples, most of the file is HDF5 structure (object headers, B-trees, heaps), where damage bites.
+    """
+    from hdmf.backends.hdf5 import H5DataIO
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.ecephys import ElectricalSeries
+    from pynwb.file import Subject
+
+    nwb = NWBFile(
+        session_description="catalogue file",
+        identifier=identifier or str(uuid.uuid4()),
+        session_start_time=dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.timezone.utc),
+        experimenter=["Doe, Jane"],
+        institution="Example University",
+        lab="Example Lab",
+        keywords=["test"],
+        experiment_description="validation catalogue",
+        subject=Subject(**subject) if subject is not None else None,
+    )
+    device = nwb.create_device("probe", description="a test probe", manufacturer="Example")
+    group = nwb.create_electrode_group("shank0", "electrodes of shank 0", location="CA1", device=device)
+    for _ in range(8):
+        nwb.add_electrode(group=group, location="CA1")
+    rng = np.random.default_rng(0)
+    data = rng.integers(-500, 500, size=(n_samples, 8), dtype=np.int16)
+    nwb.add_acquisition(
+        ElectricalSeries(
+            name="ElectricalSeries",
+            description="test traces",
+            data=H5DataIO(data, compression="gzip", chunks=(min(6000, n_samples), 8)),
+            electrodes=nwb.create_electrode_table_region(list(range(8)), "all"),
+            rate=30000.0,
+            conversion=1e-6,
+        )
+    )
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path
+
+
+def make_naive_start(path: Path) -> Path:
+    """Rewrite session_start_time without a zone, as a careless tool would, through h5py."""
+    with h5py.File(path, "r+") as f:
+        del f["session_start_time"]
+        f.create_dataset("session_start_time", data="2024-05-01T09:30:00", dtype=h5py.string_dtype())
+    return path
+
+
+def truncate(path: Path, keep_fraction: float = 0.6) -> Path:
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.truncate(int(size * keep_fraction))
+    return path
+
+
+def zero_bytes(path: Path, at_fraction: float = 0.4, n: int = 8192) -> Path:
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.seek(int(size * at_fraction))
+        f.write(b"\x00" * n)
+    return path

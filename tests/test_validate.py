@@ -1,0 +1,217 @@
+"""`nwbconvert validate` on a catalogue of good and broken NWB files: exact check ids, severities, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from cli_runner import nwbconvert
+from conftest import COMPLETE_METADATA, SAMPLE_DATA, realdata
+from nwb_catalogue import GOOD_SUBJECT, make_naive_start, truncate, write_nwb, zero_bytes
+
+
+def _findings(result_stdout: str) -> dict[str, list[dict]]:
+    doc = json.loads(result_stdout)
+    assert doc["nwbconvert"] == 1 and doc["kind"] == "validation"
+    return {Path(f["file"]).name: f["findings"] for f in doc["result"]["files"]}
+
+
+def _errors(findings: list[dict]) -> set[str]:
+    return {f["check_id"] for f in findings if f["severity"] == "error"}
+
+
+CASES = {
+    "no_subject.nwb": (lambda p: write_nwb(p, subject=None), "check_subject_exists"),
+    "no_species.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": None}), "check_subject_species_exists"),
+    "species_mouse.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": "mouse"}), "check_subject_species_form"),
+    "species_felis.nwb": (
+        lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": "Felis catus"}),
+        "dandi.species_uninterpretable",
+    ),
+    "sex_male.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "sex": "male"}), "check_subject_sex"),
+    "age_90_days.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "age": "90 days"}), "check_subject_age"),
+    "slash_id.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "subject_id": "m/1"}), "check_subject_id_no_slashes"),
+    "naive_start.nwb": (lambda p: make_naive_start(write_nwb(p)), "dandi.session_start_time_no_timezone"),
+    "truncated.nwb": (lambda p: truncate(write_nwb(p)), "file.truncated"),
+    "zeroed.nwb": (lambda p: zero_bytes(write_nwb(p, n_samples=100)), "schema.failed"),
+    "text.nwb": (lambda p: p.write_text("subject_id: m1\n") and p, "file.not_hdf5"),
+    "empty.nwb": (lambda p: p.write_bytes(b"") or p, "file.empty"),
+}
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("catalogue")
+    write_nwb(folder / "valid.nwb")
+    for name, (make, _) in CASES.items():
+        make(folder / name)
+    shared = "shared-identifier"
+    write_nwb(folder / "twin_a.nwb", identifier=shared)
+    write_nwb(folder / "twin_b.nwb", identifier=shared)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def serial_run(catalogue: Path) -> tuple[int, dict[str, list[dict]], float]:
+    started = time.monotonic()
+    result = nwbconvert("validate", catalogue, "--json", "--timeout", "60")
+    return result.returncode, _findings(result.stdout), time.monotonic() - started
+
+
+def test_valid_file_has_no_error_and_exits_0(catalogue: Path) -> None:
+    result = nwbconvert("validate", catalogue / "valid.nwb", "--json")
+    assert result.returncode == 0, result.stdout
+    assert _errors(_findings(result.stdout)["valid.nwb"]) == set()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_broken_file_gets_its_check_as_an_error(name: str, catalogue: Path) -> None:
+    result = nwbconvert("validate", catalogue / name, "--json")
+    assert result.returncode == 1
+    findings = _findings(result.stdout)[name]
+    expected = CASES[name][1]
+    assert expected in _errors(findings), findings
+    finding = next(f for f in findings if f["check_id"] == expected)
+    assert finding["fix"] and finding["message"] and finding["location"]
+
+
+def test_truncated_file_says_expected_and_actual_size(catalogue: Path) -> None:
+    result = nwbconvert("validate", catalogue / "truncated.nwb", "--format", "jsonl")
+    (finding,) = [json.loads(line) for line in result.stdout.splitlines()]
+    size = (catalogue / "truncated.nwb").stat().st_size
+    assert finding["check_id"] == "file.truncated" and f"the file has {size}" in finding["message"]
+    assert "expects" in finding["message"]
+
+
+def test_shared_identifier_is_an_error_in_both_files(serial_run: tuple[int, dict, float]) -> None:
+    _, findings, _ = serial_run
+    for twin in ("twin_a.nwb", "twin_b.nwb"):
+        assert "dandi.identifier_not_unique" in _errors(findings[twin])
+    assert "dandi.identifier_not_unique" not in _errors(findings["valid.nwb"])
+
+
+def test_whole_folder_reports_every_file_and_exits_1(serial_run: tuple[int, dict, float]) -> None:
+    code, findings, _ = serial_run
+    assert code == 1
+    assert set(findings) == {"valid.nwb", "twin_a.nwb", "twin_b.nwb", *CASES}
+    for name, (_, check) in CASES.items():
+        assert check in _errors(findings[name]), name
+
+
+def test_parallel_equals_serial(catalogue: Path, serial_run: tuple[int, dict, float]) -> None:
+    result = nwbconvert("validate", catalogue, "--json", "-j", "2", "--timeout", "60")
+    assert result.returncode == serial_run[0]
+    assert _findings(result.stdout) == serial_run[1]
+    assert list(_findings(result.stdout)) == list(serial_run[1])  # same stable order
+
+
+def test_a_hanging_file_times_out_and_the_batch_goes_on(catalogue: Path, tmp_path: Path) -> None:
+    stalled = tmp_path / "stalled.nwb"
+    os.mkfifo(stalled)  # opening it blocks forever, like a file on a stalled network mount
+    started = time.monotonic()
+    result = nwbconvert(
+        "validate", stalled, catalogue / "valid.nwb", catalogue / "sex_male.nwb", "--json", "--timeout", "3", "-j", "2"
+    )
+    elapsed = time.monotonic() - started
+    findings = _findings(result.stdout)
+    assert result.returncode == 1
+    (timeout,) = findings["stalled.nwb"]
+    assert timeout["check_id"] == "file.timeout" and "timed out after 3 s" in timeout["message"]
+    assert _errors(findings["valid.nwb"]) == set()
+    assert "check_subject_sex" in _errors(findings["sex_male.nwb"])
+    assert elapsed < 30
+
+
+def test_missing_path_is_a_usage_error_before_any_work(catalogue: Path) -> None:
+    result = nwbconvert("validate", catalogue / "valid.nwb", "/no/such.nwb")
+    assert result.returncode == 2
+    assert "/no/such.nwb" in result.stderr and "Nothing was validated" in result.stderr
+    assert result.stdout == ""
+
+
+def test_ignore_and_min_severity(catalogue: Path) -> None:
+    ignored = nwbconvert("validate", catalogue / "sex_male.nwb", "--ignore", "check_subject_sex", "--json")
+    assert ignored.returncode == 0
+    assert "check_subject_sex" not in ignored.stdout
+    loud = nwbconvert(
+        "validate",
+        SAMPLE_DATA.parent / "configs",
+        catalogue / "valid.nwb",
+        "--format",
+        "jsonl",
+        "--min-severity",
+        "error",
+    )
+    assert loud.returncode == 0 and loud.stdout == ""
+
+
+def test_json_output_matches_its_schema(serial_run: tuple[int, dict, float], catalogue: Path) -> None:
+    import jsonschema
+
+    from nwbconvert.validate.report import JSON_SCHEMA
+
+    result = nwbconvert("validate", catalogue, "--json")
+    jsonschema.validate(json.loads(result.stdout), JSON_SCHEMA)
+    for line in nwbconvert("validate", catalogue, "--format", "jsonl").stdout.splitlines():
+        jsonschema.validate(json.loads(line), JSON_SCHEMA["$defs"]["finding_line"])
+
+
+def test_text_output_groups_by_file_with_a_summary_on_stderr(catalogue: Path) -> None:
+    result = nwbconvert("validate", catalogue / "valid.nwb", catalogue / "sex_male.nwb")
+    assert result.returncode == 1
+    assert "sex_male.nwb" in result.stdout and "check_subject_sex" in result.stdout
+    assert "2 file(s): 1 with errors" in result.stderr
+
+
+def test_dandi_layout(tmp_path: Path) -> None:
+    good = tmp_path / "sub-m1" / "sub-m1_ses-1_ecephys.nwb"
+    good.parent.mkdir()
+    write_nwb(good)
+    bad = tmp_path / "session1.nwb"
+    write_nwb(bad)
+    result = nwbconvert("validate", tmp_path, "--dandi-layout", "--json")
+    findings = _findings(result.stdout)
+    assert "dandi.layout_name" in _errors(findings["session1.nwb"])
+    assert not {c for c in _errors(findings["sub-m1_ses-1_ecephys.nwb"]) if c.startswith("dandi.layout")}
+    assert "dandi.layout_name" not in nwbconvert("validate", bad, "--json").stdout  # only when asked
+
+
+def test_real_dandi_file() -> None:
+    path = realdata("nwb/sub_anm00239123_ses_20170627T093549_ecephys_and_ogen.nwb")
+    result = nwbconvert("validate", path, "--json")
+    assert result.returncode == 1
+    findings = _findings(result.stdout)[path.name]
+    assert "check_subject_age" in _errors(findings)  # the file has neither age nor date of birth
+    assert any(f["check_id"] == "schema.DtypeError" and "electrodes" in f["location"] for f in findings)
+    assert any(f["check_id"] == "check_units_table_duration.crashed" and f["severity"] == "warning" for f in findings)
+
+
+def test_convert_validates_its_output_and_rejects_errors(tmp_path: Path) -> None:
+    good = tmp_path / "good.nwb"
+    result = nwbconvert("convert", SAMPLE_DATA / "openephys", "-o", good, *[f"--set={kv}" for kv in COMPLETE_METADATA])
+    assert result.returncode == 0 and "Validated: no errors" in result.stdout
+    out = tmp_path / "cat.nwb"
+    args = [f"--set={kv}" for kv in COMPLETE_METADATA if not kv.startswith("subject.species")]
+    rejected = nwbconvert(
+        "convert", SAMPLE_DATA / "openephys", "-o", out, *args, "--set", "subject.species=Felis catus"
+    )
+    assert rejected.returncode == 1
+    assert "dandi.species_uninterpretable" in rejected.stderr
+    assert not out.exists()
+    assert (tmp_path / "cat.rejected.nwb").exists()
+    skipped = nwbconvert(
+        "convert",
+        SAMPLE_DATA / "openephys",
+        "-o",
+        out,
+        *args,
+        "--set",
+        "subject.species=Felis catus",
+        "--no-validate",
+        "-q",
+    )
+    assert skipped.returncode == 0 and out.exists()
