@@ -25,6 +25,7 @@ def _without(key: str) -> list[str]:
         ("subject.sex", _without("subject.sex")),
         ("subject.age", _without("subject.age")),
         ("subject.species", [*_without("subject.species"), "--set=subject.species=mouse"]),
+        ("subject.species", [*_without("subject.species"), "--set=subject.species=Felis catus"]),
         ("subject.sex", [*_without("subject.sex"), "--set=subject.sex=male"]),
         ("subject.age", [*_without("subject.age"), "--set=subject.age=90 days"]),
         ("subject.subject_id", [*_without("subject.subject_id"), "--set=subject.subject_id=a/b"]),

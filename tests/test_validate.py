@@ -191,27 +191,23 @@ def test_real_dandi_file() -> None:
 
 
 def test_convert_validates_its_output_and_rejects_errors(tmp_path: Path) -> None:
+    sets = [f"--set={kv}" for kv in COMPLETE_METADATA]
     good = tmp_path / "good.nwb"
-    result = nwbconvert("convert", SAMPLE_DATA / "openephys", "-o", good, *[f"--set={kv}" for kv in COMPLETE_METADATA])
+    result = nwbconvert("convert", SAMPLE_DATA / "openephys", "-o", good, *sets)
     assert result.returncode == 0 and "Validated: no errors" in result.stdout
-    out = tmp_path / "cat.nwb"
-    args = [f"--set={kv}" for kv in COMPLETE_METADATA if not kv.startswith("subject.species")]
-    rejected = nwbconvert(
-        "convert", SAMPLE_DATA / "openephys", "-o", out, *args, "--set", "subject.species=Felis catus"
-    )
-    assert rejected.returncode == 1
-    assert "dandi.species_uninterpretable" in rejected.stderr
+    out = tmp_path / "range.nwb"
+    reversed_range = "--set=subject.age=P90D/P80D"  # well-formed ISO 8601, so only the output check sees it
+    rejected = nwbconvert("convert", SAMPLE_DATA / "openephys", "-o", out, *sets, reversed_range)
+    assert rejected.returncode == 1, rejected.stderr
+    assert "check_subject_proper_age_range" in rejected.stderr and "dandi.age_uninterpretable" in rejected.stderr
     assert not out.exists()
-    assert (tmp_path / "cat.rejected.nwb").exists()
-    skipped = nwbconvert(
-        "convert",
-        SAMPLE_DATA / "openephys",
-        "-o",
-        out,
-        *args,
-        "--set",
-        "subject.species=Felis catus",
-        "--no-validate",
-        "-q",
-    )
+    assert (tmp_path / "range.rejected.nwb").exists()
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+    skipped = nwbconvert("convert", SAMPLE_DATA / "openephys", "-o", out, *sets, reversed_range, "--no-validate", "-q")
     assert skipped.returncode == 0 and out.exists()
+
+
+def test_species_given_as_ncbi_url_is_not_looked_up(tmp_path: Path) -> None:
+    path = write_nwb(tmp_path / "url.nwb", {**GOOD_SUBJECT, "species": "http://purl.obolibrary.org/obo/NCBITaxon_9685"})
+    result = nwbconvert("validate", path, "--json")
+    assert result.returncode == 0, result.stdout

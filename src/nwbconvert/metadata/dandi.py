@@ -123,6 +123,14 @@ def _subject_problems(merged: MetadataLayer) -> list[Problem]:
                 f"--set subject.species='{latin or 'Mus musculus'}'",
             )
         )
+    elif LATIN_BINOMIAL.match(s.species) and not _dandi_knows(s.species):
+        problems.append(
+            Problem(
+                "subject.species",
+                f"'{s.species}' is a Latin binomial, but DANDI upload cannot interpret it (not in its table)",
+                "--set subject.species=http://purl.obolibrary.org/obo/NCBITaxon_<taxon id>",
+            )
+        )
     if not s.sex:
         problems.append(Problem("subject.sex", "is missing (one of M, F, U, O)", "--set subject.sex=F"))
     elif s.sex not in SEXES:
@@ -145,6 +153,17 @@ def _subject_problems(merged: MetadataLayer) -> list[Problem]:
             )
         )
     return problems
+
+
+def _dandi_knows(species: str) -> bool:
+    """Whether dandi-cli's upload-time interpretation accepts the species name."""
+    from dandi.metadata.util import extract_species
+
+    try:
+        extract_species({"species": species})
+    except ValueError:
+        return False
+    return True
 
 
 def _message(problems: list[Problem]) -> str:

@@ -17,6 +17,7 @@ from nwbconvert.validate.findings import FileReport, Finding, Severity
 LAYOUT = re.compile(
     r"^sub-(?P<sub>[A-Za-z0-9-]+)_ses-(?P<ses>[A-Za-z0-9-]+)(?:_[A-Za-z0-9+-]+)*_(?P<mod>[A-Za-z0-9+]+)\.nwb$"
 )
+NCBI_URL = re.compile(r"^https?://purl\.obolibrary\.org/obo/NCBITaxon_\d+/?$", re.IGNORECASE)
 ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 
 
@@ -79,6 +80,8 @@ def dandi_findings(path: Path, fields: dict[str, str | None], layout: bool) -> l
         value = fields[key]
         if not value:
             continue  # a missing field is NWB Inspector's finding
+        if key == "species" and NCBI_URL.match(value):
+            continue  # upload takes a taxonomy URL as it is (dandi only looks its label up, online)
         try:
             interpret({key: value})
         except Exception as exc:
@@ -86,7 +89,7 @@ def dandi_findings(path: Path, fields: dict[str, str | None], layout: bool) -> l
                 error(
                     f"{key}_uninterpretable",
                     f"/general/subject/{key}",
-                    f"DANDI upload cannot interpret {key} '{value}': {str(exc).split('. ')[0]}.",
+                    f"DANDI upload cannot interpret {key} '{value}': {str(exc).split('. ')[0].rstrip('.')}.",
                     fix,
                 )
             )
