@@ -58,7 +58,7 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def serial_run(catalogue: Path) -> tuple[int, dict[str, list[dict]], float]:
     started = time.monotonic()
-    result = nwbconvert("validate", catalogue, "--json", "--timeout", "60")
+    result = nwbconvert("validate", catalogue, "--json", "--timeout", "60", "-j", "1")
     return result.returncode, _findings(result.stdout), time.monotonic() - started
 
 
@@ -107,6 +107,15 @@ def test_parallel_equals_serial(catalogue: Path, serial_run: tuple[int, dict, fl
     assert result.returncode == serial_run[0]
     assert _findings(result.stdout) == serial_run[1]
     assert list(_findings(result.stdout)) == list(serial_run[1])  # same stable order
+
+
+@pytest.mark.parametrize("name", ["sex_male.nwb", "zeroed.nwb", "truncated.nwb", "valid.nwb"])
+def test_one_file_split_across_workers_equals_one_worker(name: str, catalogue: Path) -> None:
+    # fewer files than workers: the layers of one file run in separate processes and are merged
+    split = nwbconvert("validate", catalogue / name, "--json", "-j", "2")
+    single = nwbconvert("validate", catalogue / name, "--json", "-j", "1")
+    assert split.returncode == single.returncode
+    assert _findings(split.stdout) == _findings(single.stdout)
 
 
 def test_a_hanging_file_times_out_and_the_batch_goes_on(catalogue: Path, tmp_path: Path) -> None:

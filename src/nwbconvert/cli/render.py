@@ -6,17 +6,19 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from nwbconvert.cli.guard import check_interrupt
-from nwbconvert.pipeline import ConversionResult
-from nwbconvert.readers.registry import ReaderInfo
-from nwbconvert.summary import FileSummary
 from nwbconvert.validate.findings import FileReport, Severity
-from nwbconvert.validate.report import Summary
+
+if TYPE_CHECKING:  # type-only: `validate` must not pay for importing the conversion pipeline
+    from nwbconvert.pipeline import ConversionResult
+    from nwbconvert.readers.registry import ReaderInfo
+    from nwbconvert.summary import FileSummary
+    from nwbconvert.validate.report import Summary
 
 stdout = Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 160)
 stderr = Console(stderr=True, highlight=False)

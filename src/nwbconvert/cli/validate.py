@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 
@@ -24,7 +25,7 @@ class MinSeverity(str, Enum):
 
 def command(
     paths: list[Path] = typer.Argument(..., help="NWB files, or folders searched recursively for *.nwb."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Validate N files at once."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: all cores)."),
     timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds allowed per file."),
     min_severity: MinSeverity = typer.Option(MinSeverity.info, "--min-severity", help="Hide findings below this."),
     ignore: list[str] = typer.Option([], "--ignore", help="Check id to ignore (repeatable)."),
@@ -43,7 +44,8 @@ def command(
         from nwbconvert.validate.runner import ValidateOptions, collect, validate_files
 
         files = collect(paths)
-        options = ValidateOptions(jobs=jobs, timeout_s=timeout, dandi_layout=dandi_layout)
+        workers = jobs or os.cpu_count() or 1
+        options = ValidateOptions(jobs=workers, timeout_s=timeout, dandi_layout=dandi_layout)
         with render.file_progress(len(files)) as done:
             reports = validate_files(files, options, done)
         shown = filtered(reports, set(ignore), Severity(min_severity.value))

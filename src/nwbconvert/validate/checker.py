@@ -11,10 +11,45 @@ from nwbconvert.validate.dandi_ready import dandi_findings, read_fields
 from nwbconvert.validate.findings import FileReport, Finding, Severity
 from nwbconvert.validate.integrity import open_problem
 
-LAYERS: tuple[tuple[str, Callable[[Path], list[Finding]]], ...] = (
-    ("schema", lambda p: _schema(p)),
-    ("best_practice", best_practice_findings),
-)
+GROUPS = ("schema", "inspection")  # can run in separate processes; "inspection" = best practice + DANDI
+
+
+def check_file(
+    path: Path, dandi_layout: bool = False, report_as: Path | None = None, groups: tuple[str, ...] = GROUPS
+) -> FileReport:
+    """Every finding of the chosen layer groups for `path` (named `report_as` in the findings)."""
+    started = time.perf_counter()
+    name = str(report_as or path)
+    problem = open_problem(path)
+    if problem is not None:  # reported once, by the inspection group
+        found = (_renamed(problem, name),) if "inspection" in groups else ()
+        return FileReport(name, found, None, time.perf_counter() - started)
+    findings: list[Finding] = []
+    identifier = None
+    if "schema" in groups:
+        findings += _guarded(name, "schema", path, _schema)
+    if "inspection" in groups:
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as h5:
+                fields = read_fields(h5)
+        except Exception as exc:
+            damaged = Finding(
+                name,
+                Severity.ERROR,
+                "file.damaged",
+                "file",
+                "/",
+                f"HDF5 cannot read the file's structure ({exc}). The file is damaged.",
+                "Copy or convert the file again.",
+            )
+            return FileReport(name, (damaged,), None, time.perf_counter() - started)
+        findings += _guarded(name, "best_practice", path, best_practice_findings)
+        findings += dandi_findings(report_as or path, fields, dandi_layout)
+        identifier = fields["identifier"]
+    renamed = tuple(_renamed(f, name) for f in findings)
+    return FileReport(name, renamed, identifier, time.perf_counter() - started)
 
 
 def _schema(path: Path) -> list[Finding]:
@@ -23,48 +58,21 @@ def _schema(path: Path) -> list[Finding]:
     return schema_findings(path)
 
 
-def check_file(path: Path, dandi_layout: bool = False, report_as: Path | None = None) -> FileReport:
-    """Every finding for `path` (named `report_as` in the findings, e.g. the final output name)."""
-    started = time.perf_counter()
-    name = str(report_as or path)
-    problem = open_problem(path)
-    if problem is not None:
-        return FileReport(name, (_renamed(problem, name),), None, time.perf_counter() - started)
-    import h5py
-
+def _guarded(name: str, layer: str, path: Path, run: Callable[[Path], list[Finding]]) -> list[Finding]:
     try:
-        with h5py.File(path, "r") as h5:
-            fields = read_fields(h5)
+        return run(path)
     except Exception as exc:
-        damaged = Finding(
-            name,
-            Severity.ERROR,
-            "file.damaged",
-            "file",
-            "/",
-            f"HDF5 cannot read the file's structure ({exc}). The file is damaged.",
-            "Copy or convert the file again.",
-        )
-        return FileReport(name, (damaged,), None, time.perf_counter() - started)
-    findings: list[Finding] = []
-    for layer, run in LAYERS:
-        try:
-            findings += run(path)
-        except Exception as exc:
-            findings.append(
-                Finding(
-                    name,
-                    Severity.ERROR,
-                    f"{layer}.failed",
-                    layer,
-                    "/",
-                    f"The {layer} check could not read the file ({type(exc).__name__}: {exc}).",
-                    "The file is damaged or not NWB; copy or convert it again.",
-                )
+        return [
+            Finding(
+                name,
+                Severity.ERROR,
+                f"{layer}.failed",
+                layer,
+                "/",
+                f"The {layer} check could not read the file ({type(exc).__name__}: {exc}).",
+                "The file is damaged or not NWB; copy or convert it again.",
             )
-    findings += dandi_findings(report_as or path, fields, dandi_layout)
-    renamed = tuple(_renamed(f, name) for f in findings)
-    return FileReport(name, renamed, fields["identifier"], time.perf_counter() - started)
+        ]
 
 
 def _renamed(finding: Finding, name: str) -> Finding:

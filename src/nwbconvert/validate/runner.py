@@ -12,14 +12,14 @@ from typing import Any, cast
 
 from nwbconvert.errors import UsageError
 from nwbconvert.output import PARTIAL_TAG
-from nwbconvert.validate.checker import check_file
+from nwbconvert.validate.checker import GROUPS, check_file
 from nwbconvert.validate.dandi_ready import duplicate_identifiers
 from nwbconvert.validate.findings import FileReport, Finding, Severity
 
 
 @dataclass(frozen=True)
 class ValidateOptions:
-    jobs: int = 1
+    jobs: int = 1  # worker processes
     timeout_s: float = 120.0
     dandi_layout: bool = False
 
@@ -47,43 +47,31 @@ def collect(paths: list[Path]) -> list[Path]:
 def validate_files(
     files: list[Path], options: ValidateOptions, on_done: Callable[[FileReport], None] | None = None
 ) -> list[FileReport]:
-    """Reports in the order of `files`, plus batch-level findings (shared identifiers)."""
-    _warm_up()  # workers are forked with the validators already imported: they start in milliseconds
-    context = multiprocessing.get_context("fork")
+    """Reports in the order of `files`, plus batch-level findings (shared identifiers).
+
+    With at least as many files as workers, each file is one task and the workers are forked with the
+    validators already imported (they start in milliseconds). With fewer files than workers, each file
+    is split into its layer groups, which run (and import their libraries) in parallel.
+    """
+    jobs = max(1, options.jobs)
+    split = len(files) < jobs
+    if not split:
+        _warm_up()
+    groups: list[tuple[str, ...]] = [(g,) for g in GROUPS] if split else [GROUPS]
+    tasks = [(i, path, g) for i, path in enumerate(files) for g in groups]
+    parts: dict[int, dict[tuple[str, ...], FileReport]] = {i: {} for i in range(len(files))}
     results: dict[int, FileReport] = {}
-    pending = list(enumerate(files))
-    running: dict[Connection, tuple[int, Any, float]] = {}
-    while pending or running:
-        while pending and len(running) < max(1, options.jobs):
-            index, path = pending.pop(0)
-            receiver, sender = context.Pipe(duplex=False)
-            proc = context.Process(target=_worker, args=(path, options.dandi_layout, sender), daemon=True)
-            proc.start()
-            sender.close()
-            running[receiver] = (index, proc, time.monotonic() + options.timeout_s)
-        next_deadline = min(deadline for _, _, deadline in running.values())
-        for ready in wait(list(running), timeout=max(0.0, next_deadline - time.monotonic())):
-            conn = cast(Connection, ready)
-            index, proc, _ = running.pop(conn)
-            results[index] = _receive(conn, proc, files[index])
-            if on_done:
-                on_done(results[index])
-        now = time.monotonic()
-        for conn, (index, proc, deadline) in list(running.items()):
-            if now >= deadline:
-                proc.kill()
-                proc.join()
-                conn.close()
-                del running[conn]
-                results[index] = _failed(
-                    files[index],
-                    "file.timeout",
-                    f"Validation timed out after {options.timeout_s:g} s "
-                    "(a damaged HDF5 file can make readers loop forever).",
-                    "The file is probably damaged; copy or convert it again.",
-                )
-                if on_done:
-                    on_done(results[index])
+
+    def finish(index: int, group: tuple[str, ...], report: FileReport, timed_out: bool) -> None:
+        parts[index][group] = report
+        if index in results or not (timed_out or len(parts[index]) == len(groups)):
+            return
+        # a timed-out part stands for the whole file; otherwise parts join in layer order
+        results[index] = report if timed_out else _merge(files[index], [parts[index][g] for g in groups])
+        if on_done:
+            on_done(results[index])
+
+    _run(tasks, jobs, options, finish)
     reports = [results[i] for i in range(len(files))]
     extra = duplicate_identifiers(reports)
     return [
@@ -92,9 +80,52 @@ def validate_files(
     ]
 
 
-def _worker(path: Path, dandi_layout: bool, conn: Connection) -> None:
+def _run(
+    tasks: list[tuple[int, Path, tuple[str, ...]]],
+    jobs: int,
+    options: ValidateOptions,
+    finish: Callable[[int, tuple[str, ...], FileReport, bool], None],
+) -> None:
+    """Run each task in its own forked process, `jobs` at a time, killing any that exceeds the time limit."""
+    context = multiprocessing.get_context("fork")
+    pending = list(tasks)
+    running: dict[Connection, tuple[int, Any, float, Path, tuple[str, ...]]] = {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            index, path, group = pending.pop(0)
+            receiver, sender = context.Pipe(duplex=False)
+            proc = context.Process(target=_worker, args=(path, options.dandi_layout, group, sender), daemon=True)
+            proc.start()
+            sender.close()
+            running[receiver] = (index, proc, time.monotonic() + options.timeout_s, path, group)
+        next_deadline = min(entry[2] for entry in running.values())
+        for ready in wait(list(running), timeout=max(0.0, next_deadline - time.monotonic())):
+            conn = cast(Connection, ready)
+            index, proc, _, path, group = running.pop(conn)
+            finish(index, group, _receive(conn, proc, path), False)
+        now = time.monotonic()
+        for conn, (index, proc, deadline, path, group) in list(running.items()):
+            if now >= deadline:
+                proc.kill()
+                proc.join()
+                conn.close()
+                del running[conn]
+                message = (
+                    f"Validation timed out after {options.timeout_s:g} s "
+                    "(a damaged HDF5 file can make readers loop forever)."
+                )
+                finish(index, group, _failed(path, "file.timeout", message, "The file is probably damaged."), True)
+
+
+def _merge(path: Path, parts: list[FileReport]) -> FileReport:
+    findings = tuple(f for p in parts for f in p.findings)
+    identifier = next((p.identifier for p in parts if p.identifier), None)
+    return FileReport(str(path), findings, identifier, max(p.seconds for p in parts))
+
+
+def _worker(path: Path, dandi_layout: bool, groups: tuple[str, ...], conn: Connection) -> None:
     try:
-        report = check_file(path, dandi_layout)
+        report = check_file(path, dandi_layout, groups=groups)
     except BaseException as exc:  # a crash must still produce a report
         report = _failed(
             path,
