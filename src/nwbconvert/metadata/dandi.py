@@ -16,22 +16,6 @@ NCBI_TAXON = re.compile(r"^https?://purl\.obolibrary\.org/obo/NCBITaxon_\d+$")
 _DURATION = r"P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?"
 ISO_DURATION = re.compile(rf"^{_DURATION}(?:/(?:{_DURATION})?)?$")
 SEXES = {"M": "male", "F": "female", "U": "unknown", "O": "other"}
-COMMON_SPECIES = {
-    "mouse": "Mus musculus",
-    "mice": "Mus musculus",
-    "rat": "Rattus norvegicus",
-    "human": "Homo sapiens",
-    "macaque": "Macaca mulatta",
-    "rhesus": "Macaca mulatta",
-    "monkey": "Macaca mulatta",
-    "zebrafish": "Danio rerio",
-    "fly": "Drosophila melanogaster",
-    "drosophila": "Drosophila melanogaster",
-    "ferret": "Mustela putorius furo",
-    "marmoset": "Callithrix jacchus",
-    "cat": "Felis catus",
-    "pig": "Sus scrofa",
-}
 
 
 @dataclass(frozen=True)
@@ -114,7 +98,7 @@ def _subject_problems(merged: MetadataLayer) -> list[Problem]:
     if not s.species:
         problems.append(Problem("subject.species", "is missing", "--set subject.species='Mus musculus'"))
     elif not (LATIN_BINOMIAL.match(s.species) or NCBI_TAXON.match(s.species)):
-        latin = COMMON_SPECIES.get(s.species.strip().lower())
+        latin = _dandi_latin_name(s.species)
         hint = f" (did you mean '{latin}'?)" if latin else ""
         problems.append(
             Problem(
@@ -153,6 +137,17 @@ def _subject_problems(merged: MetadataLayer) -> list[Problem]:
             )
         )
     return problems
+
+
+def _dandi_latin_name(species: str) -> str | None:
+    """The Latin name DANDI's own table gives a common name ('mouse' -> 'Mus musculus'), if any."""
+    from dandi.metadata.util import extract_species
+
+    try:
+        found = extract_species({"species": species})
+    except ValueError:
+        return None
+    return found.name.split(" - ")[0] if found is not None and found.name else None
 
 
 def _dandi_knows(species: str) -> bool:
