@@ -78,3 +78,11 @@ def zero_bytes(path: Path, at_fraction: float = 0.4, n: int = 8192) -> Path:
         f.seek(int(size * at_fraction))
         f.write(b"\x00" * n)
     return path
+
+
+def break_structure(path: Path) -> Path:
+    """Zero 4 KiB just after the superblock: HDF5 cannot open the root group any more."""
+    with path.open("r+b") as f:
+        f.seek(800)
+        f.write(b"\x00" * 4096)
+    return path

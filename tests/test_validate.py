@@ -11,7 +11,7 @@ import pytest
 
 from cli_runner import nwbconvert
 from conftest import COMPLETE_METADATA, SAMPLE_DATA, realdata
-from nwb_catalogue import GOOD_SUBJECT, make_naive_start, truncate, write_nwb, zero_bytes
+from nwb_catalogue import GOOD_SUBJECT, break_structure, make_naive_start, truncate, write_nwb, zero_bytes
 
 
 def _findings(result_stdout: str) -> dict[str, list[dict]]:
@@ -38,6 +38,7 @@ CASES = {
     "naive_start.nwb": (lambda p: make_naive_start(write_nwb(p)), "dandi.session_start_time_no_timezone"),
     "truncated.nwb": (lambda p: truncate(write_nwb(p)), "file.truncated"),
     "zeroed.nwb": (lambda p: zero_bytes(write_nwb(p, n_samples=100)), "schema.failed"),
+    "broken_structure.nwb": (lambda p: break_structure(write_nwb(p, n_samples=100)), "file.damaged"),
     "text.nwb": (lambda p: p.write_text("subject_id: m1\n") and p, "file.not_hdf5"),
     "empty.nwb": (lambda p: p.write_bytes(b"") or p, "file.empty"),
 }
@@ -109,7 +110,7 @@ def test_parallel_equals_serial(catalogue: Path, serial_run: tuple[int, dict, fl
     assert list(_findings(result.stdout)) == list(serial_run[1])  # same stable order
 
 
-@pytest.mark.parametrize("name", ["sex_male.nwb", "zeroed.nwb", "truncated.nwb", "valid.nwb"])
+@pytest.mark.parametrize("name", ["sex_male.nwb", "zeroed.nwb", "truncated.nwb", "broken_structure.nwb", "valid.nwb"])
 def test_one_file_split_across_workers_equals_one_worker(name: str, catalogue: Path) -> None:
     # fewer files than workers: the layers of one file run in separate processes and are merged
     split = nwbconvert("validate", catalogue / name, "--json", "-j", "2")

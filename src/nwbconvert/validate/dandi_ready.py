@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from nwbconvert.validate.findings import FileReport, Finding, Severity
+from nwbconvert.validate.findings import FileReport, Finding
 
 LAYOUT = re.compile(
     r"^sub-(?P<sub>[A-Za-z0-9-]+)_ses-(?P<ses>[A-Za-z0-9-]+)(?:_[A-Za-z0-9+-]+)*_(?P<mod>[A-Za-z0-9+]+)\.nwb$"
@@ -53,7 +53,7 @@ def dandi_findings(path: Path, fields: dict[str, str | None], layout: bool) -> l
     from dandi.metadata.util import extract_age, extract_sex, extract_species
 
     def error(check: str, location: str, message: str, fix: str) -> Finding:
-        return Finding(str(path), Severity.ERROR, f"dandi.{check}", "dandi", location, message, fix)
+        return Finding.error(str(path), f"dandi.{check}", "dandi", message, fix, location)
 
     findings = []
     start = fields["session_start_time"]
@@ -139,14 +139,13 @@ def duplicate_identifiers(reports: Iterable[FileReport]) -> list[Finding]:
         for file in files:
             others = ", ".join(f for f in files if f != file)
             findings.append(
-                Finding(
+                Finding.error(
                     file,
-                    Severity.ERROR,
                     "dandi.identifier_not_unique",
                     "dandi",
-                    "/identifier",
                     f"identifier '{identifier}' is also used by {others}; DANDI needs each file's to be unique.",
                     "Reconvert one of them (nwbconvert gives every file a fresh UUID unless told otherwise).",
+                    "/identifier",
                 )
             )
     return findings

@@ -26,6 +26,10 @@ class Finding:
     message: str
     fix: str
 
+    @classmethod
+    def error(cls, file: str, check_id: str, layer: str, message: str, fix: str, location: str = "/") -> Finding:
+        return cls(file, Severity.ERROR, check_id, layer, location, message, fix)
+
 
 @dataclass(frozen=True)
 class FileReport:

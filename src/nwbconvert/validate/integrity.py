@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from nwbconvert.validate.findings import Finding, Severity
+from nwbconvert.validate.findings import Finding
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -33,7 +33,7 @@ def open_problem(path: Path) -> Finding | None:
     """An error finding when the file cannot be an intact HDF5/NWB file, else None."""
 
     def error(check: str, message: str, fix: str) -> Finding:
-        return Finding(str(path), Severity.ERROR, check, "file", "/", message, fix)
+        return Finding.error(str(path), check, "file", message, fix)
 
     with path.open("rb") as f:  # blocks on a stalled mount or pipe: the worker's timeout handles that
         head = f.read(512)

@@ -14,7 +14,7 @@ from nwbconvert.errors import UsageError
 from nwbconvert.output import PARTIAL_TAG
 from nwbconvert.validate.checker import GROUPS, check_file
 from nwbconvert.validate.dandi_ready import duplicate_identifiers
-from nwbconvert.validate.findings import FileReport, Finding, Severity
+from nwbconvert.validate.findings import FileReport, Finding
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def _receive(conn: Connection, proc: Any, path: Path) -> FileReport:
 
 
 def _failed(path: Path, check: str, message: str, fix: str) -> FileReport:
-    return FileReport(str(path), (Finding(str(path), Severity.ERROR, check, "file", "/", message, fix),))
+    return FileReport(str(path), (Finding.error(str(path), check, "file", message, fix),))
 
 
 def _warm_up() -> None:
