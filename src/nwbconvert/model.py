@@ -13,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
+from nwbconvert.units import volt_factor
+
 
 class LazyTraces(Protocol):
     """Raw samples of one segment, read on demand: shape (samples, channels)."""
@@ -81,6 +83,11 @@ class Recording:
     @property
     def n_samples(self) -> int:
         return sum(s.n_samples for s in self.segments)
+
+    @property
+    def is_electrical(self) -> bool:
+        """Written as an ElectricalSeries: extracellular and in a voltage unit (else a TimeSeries)."""
+        return self.kind is SignalKind.EXTRACELLULAR and volt_factor(self.unit) is not None
 
     @property
     def dtype(self) -> np.dtype:

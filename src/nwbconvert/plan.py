@@ -6,8 +6,7 @@ import zlib
 from dataclasses import dataclass
 
 from nwbconvert.metadata.model import NwbMetadata
-from nwbconvert.model import Recording, Session, SignalKind
-from nwbconvert.units import volt_factor
+from nwbconvert.model import Recording, Session
 
 SAMPLE_SECONDS = 1.0
 
@@ -38,16 +37,11 @@ class Plan:
     estimated_bytes: int  # after gzip, estimated by compressing the first second of each series
 
 
-def series_type(rec: Recording) -> str:
-    is_ecephys = rec.kind is SignalKind.EXTRACELLULAR and volt_factor(rec.unit) is not None
-    return "ElectricalSeries" if is_ecephys else "TimeSeries"
-
-
 def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
     series = tuple(
         SeriesPlan(
             name=r.name,
-            neurodata_type=series_type(r),
+            neurodata_type="ElectricalSeries" if r.is_electrical else "TimeSeries",
             stream_id=r.stream_id,
             n_channels=len(r.channels),
             sampling_rate_hz=r.sampling_rate_hz,

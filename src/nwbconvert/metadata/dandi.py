@@ -98,7 +98,7 @@ def _subject_problems(merged: MetadataLayer) -> list[Problem]:
     if not s.species:
         problems.append(Problem("subject.species", "is missing", "--set subject.species='Mus musculus'"))
     elif not (LATIN_BINOMIAL.match(s.species) or NCBI_TAXON.match(s.species)):
-        latin = _dandi_latin_name(s.species)
+        latin = _dandi_species(s.species)
         hint = f" (did you mean '{latin}'?)" if latin else ""
         problems.append(
             Problem(
@@ -107,7 +107,7 @@ def _subject_problems(merged: MetadataLayer) -> list[Problem]:
                 f"--set subject.species='{latin or 'Mus musculus'}'",
             )
         )
-    elif LATIN_BINOMIAL.match(s.species) and not _dandi_knows(s.species):
+    elif LATIN_BINOMIAL.match(s.species) and _dandi_species(s.species) is None:
         problems.append(
             Problem(
                 "subject.species",
@@ -139,26 +139,15 @@ def _subject_problems(merged: MetadataLayer) -> list[Problem]:
     return problems
 
 
-def _dandi_latin_name(species: str) -> str | None:
-    """The Latin name DANDI's own table gives a common name ('mouse' -> 'Mus musculus'), if any."""
+def _dandi_species(species: str) -> str | None:
+    """The Latin name dandi-cli's upload-time table gives `species` ('mouse' -> 'Mus musculus'), or None."""
     from dandi.metadata.util import extract_species
 
     try:
         found = extract_species({"species": species})
     except ValueError:
         return None
-    return found.name.split(" - ")[0] if found is not None and found.name else None
-
-
-def _dandi_knows(species: str) -> bool:
-    """Whether dandi-cli's upload-time interpretation accepts the species name."""
-    from dandi.metadata.util import extract_species
-
-    try:
-        extract_species({"species": species})
-    except ValueError:
-        return False
-    return True
+    return found.name.split(" - ")[0] if found is not None and found.name else species
 
 
 def _message(problems: list[Problem]) -> str:

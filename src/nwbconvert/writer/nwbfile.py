@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from nwbconvert.metadata.model import NwbMetadata
-from nwbconvert.model import Channel, Recording, Session, SignalKind
+from nwbconvert.model import Channel, Recording, Session
 from nwbconvert.units import volt_factor
 from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
 
@@ -49,19 +49,15 @@ def build_nwbfile(session: Session, metadata: NwbMetadata, provenance_json: str,
     }
     if not devices:
         devices[session.reader] = nwbfile.create_device(session.reader, f"Recorded with {session.reader}")
-    ecephys = [r for r in session.recordings if _is_ecephys(r)]
+    ecephys = [r for r in session.recordings if r.is_electrical]
     electrodes = _Electrodes(nwbfile, devices, [ch for r in ecephys for ch in r.channels]) if ecephys else None
     for rec in session.recordings:
-        if electrodes is not None and _is_ecephys(rec):
+        if electrodes is not None and rec.is_electrical:
             rows = [electrodes.row(rec, ch) for ch in rec.channels]
             nwbfile.add_acquisition(_electrical_series(nwbfile, rec, rows, progress))
         else:
             nwbfile.add_acquisition(_time_series(rec, progress))
     return nwbfile
-
-
-def _is_ecephys(rec: Recording) -> bool:
-    return rec.kind is SignalKind.EXTRACELLULAR and volt_factor(rec.unit) is not None
 
 
 def _timing(rec: Recording) -> dict[str, Any]:
