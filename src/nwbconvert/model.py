@@ -7,7 +7,7 @@ Samples stay in the file until the writer asks for them through `LazyTraces.read
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Protocol
 
@@ -36,7 +36,9 @@ class LazyTraces(Protocol):
 
 
 class SignalKind(str, Enum):
-    EXTRACELLULAR = "extracellular"  # voltages from electrodes -> ElectricalSeries
+    EXTRACELLULAR = "extracellular"  # voltages from electrodes -> ElectricalSeries in acquisition
+    LFP = "lfp"  # low-pass voltages from electrodes (e.g. SpikeGLX lf) -> ElectricalSeries in processing/ecephys/LFP
+    INTRACELLULAR = "intracellular"  # patch-clamp channels -> Current/VoltageClampSeries per sweep (segment)
     ANALOG = "analog"  # any other sampled signal (aux, ADC, sync) -> TimeSeries
 
 
@@ -87,7 +89,7 @@ class Recording:
     @property
     def is_electrical(self) -> bool:
         """Written as an ElectricalSeries: extracellular and in a voltage unit (else a TimeSeries)."""
-        return self.kind is SignalKind.EXTRACELLULAR and volt_factor(self.unit) is not None
+        return self.kind in (SignalKind.EXTRACELLULAR, SignalKind.LFP) and volt_factor(self.unit) is not None
 
     @property
     def dtype(self) -> np.dtype:
@@ -114,6 +116,49 @@ class Recording:
             if abs(nxt.t_start_s - expected) > period * 1e-3:
                 return False
         return True
+
+
+@dataclass(frozen=True, eq=False)
+class EventChannel:
+    """One event or epoch channel (TTL line or word, messages, markers, annotations) -> an NWB EventsTable."""
+
+    name: str  # NWB table name, unique in the session: "EventsDigitalInputPort"
+    source_name: str  # the channel's name in the source
+    times_s: np.ndarray  # float64, seconds on the session clock, one per event
+    labels: np.ndarray  # str, one per event: TTL line/state or word, message text, marker name
+    durations_s: np.ndarray | None = None  # epochs only: float64 seconds, NaN where unknown
+    blocks: np.ndarray | None = None  # int, the source block of each event when blocks restart their clock
+    description: str = ""
+
+    def __len__(self) -> int:
+        return len(self.times_s)
+
+
+UnitProperty = str | float | int | bool
+
+
+@dataclass(frozen=True, eq=False)
+class Unit:
+    """One sorted unit: spike times on the session clock and what the sorter says about it."""
+
+    name: str  # unique within its sorting: the sorter's cluster id or the source's unit name
+    spike_times_s: np.ndarray  # float64 seconds on the session clock, ascending
+    channel_ids: tuple[str, ...] = ()  # ids of the `Sorting.recording` channels it was found on
+    properties: dict[str, UnitProperty] = field(default_factory=dict)  # KSLabel, quality, amplitude, ...
+    waveform_mean_v: np.ndarray | None = None  # (samples,) or (samples, channels), volts
+    waveform_sd_v: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Sorting:
+    """The units of one spike sorting (a sorter's output folder, or the units stored in the source files)."""
+
+    name: str  # unique label written in the units table's `sorting` column: "nev", "phy", "kilosort-imec0"
+    source: str  # the path it came from
+    units: tuple[Unit, ...]
+    recording: str | None = None  # the series (or stream) whose channels the units' channel_ids refer to
+    waveform_rate_hz: float | None = None  # sampling rate of the units' mean waveforms
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,17 +196,11 @@ class Session:
     devices: tuple[Device, ...] = ()
     header: HeaderMetadata = field(default_factory=HeaderMetadata)
     source_files: tuple[SourceFile, ...] = ()
+    events: tuple[EventChannel, ...] = ()
+    sortings: tuple[Sorting, ...] = ()
 
     def select_streams(self, stream_ids: list[str]) -> Session:
         """A copy holding only the recordings whose stream id or series name is in `stream_ids`."""
         wanted = set(stream_ids)
         kept = tuple(r for r in self.recordings if r.stream_id in wanted or r.name in wanted)
-        return Session(
-            reader=self.reader,
-            reader_version=self.reader_version,
-            source=self.source,
-            recordings=kept,
-            devices=self.devices,
-            header=self.header,
-            source_files=self.source_files,
-        )
+        return replace(self, recordings=kept)

@@ -33,6 +33,8 @@ class ProgressSink(Protocol):
 class ConvertOptions:
     format: str | None = None
     streams: tuple[str, ...] = ()
+    sortings: tuple[Path, ...] = ()  # sorter output folders (Phy, Kilosort, ...) to add as units
+    probe: Path | None = None  # probeinterface JSON or .prb: geometry that overrides the source's
     metadata_files: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()
     timezone: str | None = None
@@ -66,6 +68,14 @@ def read_session(source: Path, options: ConvertOptions) -> Session:
                 f"--stream {', '.join(unknown)}: not in {source}. Streams there: " + ", ".join(sorted(known)) + "."
             )
         session = session.select_streams(list(options.streams))
+    if options.probe is not None:
+        from nwbconvert.probes import apply_probe
+
+        session = apply_probe(session, options.probe)
+    if options.sortings:
+        from nwbconvert.sorting import attach_sortings
+
+        session = attach_sortings(session, options.sortings)
     return session
 
 

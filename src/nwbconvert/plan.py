@@ -6,7 +6,7 @@ import zlib
 from dataclasses import dataclass
 
 from nwbconvert.metadata.model import NwbMetadata
-from nwbconvert.model import Recording, Session
+from nwbconvert.model import Recording, Session, SignalKind
 
 SAMPLE_SECONDS = 1.0
 
@@ -41,7 +41,7 @@ def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
     series = tuple(
         SeriesPlan(
             name=r.name,
-            neurodata_type="ElectricalSeries" if r.is_electrical else "TimeSeries",
+            neurodata_type=neurodata_type(r),
             stream_id=r.stream_id,
             n_channels=len(r.channels),
             sampling_rate_hz=r.sampling_rate_hz,
@@ -58,6 +58,15 @@ def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
     raw = sum(s.raw_bytes for s in series)
     estimated = sum(round(r.nbytes * _compression_ratio(r)) for r in session.recordings)
     return Plan(session.reader, session.source, series, metadata, raw, estimated)
+
+
+def neurodata_type(rec: Recording) -> str:
+    """The NWB type a recording is written as."""
+    if rec.is_electrical:
+        return "ElectricalSeries (LFP)" if rec.kind is SignalKind.LFP else "ElectricalSeries"
+    if rec.kind is SignalKind.INTRACELLULAR:
+        return "VoltageClampSeries" if rec.unit.endswith("A") else "CurrentClampSeries"
+    return "TimeSeries"
 
 
 def _compression_ratio(rec: Recording) -> float:

@@ -16,6 +16,12 @@ def command(
     ),
     format: str | None = typer.Option(None, "--format", "-f", help="Reader name; skips detection (see `formats`)."),
     stream: list[str] = typer.Option([], "--stream", help="Write only this stream or series (repeatable)."),
+    sorting: list[Path] = typer.Option(
+        [], "--sorting", help="Spike-sorting output to add as units (Phy/Kilosort folder, ...; repeatable)."
+    ),
+    probe: Path | None = typer.Option(
+        None, "--probe", help="Probe geometry (probeinterface .json or .prb) overriding the source's."
+    ),
     metadata: list[Path] = typer.Option([], "--metadata", "-m", help="Metadata YAML file (repeatable; later wins)."),
     set_values: list[str] = typer.Option([], "--set", help="KEY=VALUE metadata, e.g. subject.sex=F (wins over files)."),
     timezone: str | None = typer.Option(
@@ -44,6 +50,8 @@ def command(
         options = ConvertOptions(
             format=format,
             streams=tuple(stream),
+            sortings=tuple(sorting),
+            probe=probe,
             metadata_files=tuple(metadata),
             set_values=tuple(set_values),
             timezone=timezone,

@@ -73,8 +73,12 @@ def default_kind(stream_name: str, unit: str) -> SignalKind:
 
 
 def default_series_name(stream_name: str, kind: SignalKind) -> str:
-    prefix = "ElectricalSeries" if kind is SignalKind.EXTRACELLULAR else "TimeSeries"
-    return prefix + camel(stream_name)
+    return series_prefix(kind) + camel(stream_name)
+
+
+def series_prefix(kind: SignalKind) -> str:
+    """The NWB type a series of this kind is named after."""
+    return "TimeSeries" if kind is SignalKind.ANALOG else "ElectricalSeries"
 
 
 DEFAULT_POLICY = StreamPolicy(kind=default_kind, series_name=default_series_name)
@@ -151,7 +155,7 @@ def _series_parts(
     out: list[tuple[SignalKind, str, list[int]]] = []
     for part in parts:
         kind = policy.kind(stream_name, part.unit)
-        if kind is SignalKind.EXTRACELLULAR:
+        if kind is not SignalKind.ANALOG:
             out.append((kind, part.unit, part.indexes))
             continue
         by_gain: dict[float, list[int]] = defaultdict(list)

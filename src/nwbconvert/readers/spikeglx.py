@@ -10,7 +10,7 @@ from typing import Any
 
 from nwbconvert.model import Channel, Device, HeaderMetadata, Recording, Session, SignalKind
 from nwbconvert.readers.base import Match, ReadOptions, walk_files
-from nwbconvert.readers.neo_adapter import StreamPolicy
+from nwbconvert.readers.neo_adapter import StreamPolicy, series_prefix
 from nwbconvert.readers.neo_reader import NeoReader
 
 STREAM_RE = re.compile(r"\.(imec\d*\.(?:ap|lf)|nidq|obx\d*)\.(?:bin|meta)$")
@@ -42,11 +42,9 @@ def _metas(path: Path) -> list[Path]:
 
 
 def _kind(stream_name: str, unit: str) -> SignalKind:
-    return (
-        SignalKind.EXTRACELLULAR
-        if stream_name.startswith("imec") and "SYNC" not in stream_name
-        else (SignalKind.ANALOG)
-    )
+    if not stream_name.startswith("imec") or "SYNC" in stream_name:
+        return SignalKind.ANALOG
+    return SignalKind.LFP if stream_name.endswith(".lf") else SignalKind.EXTRACELLULAR
 
 
 def _series_name(stream_name: str, kind: SignalKind) -> str:
@@ -56,8 +54,7 @@ def _series_name(stream_name: str, kind: SignalKind) -> str:
     label = parts[0].capitalize() + "".join(p.upper() for p in parts[1:])
     if label == "Nidq":
         label = "NIDQ"
-    prefix = "ElectricalSeries" if kind is SignalKind.EXTRACELLULAR else "TimeSeries"
-    return prefix + label + ("Sync" if sync else "")
+    return series_prefix(kind) + label + ("Sync" if sync else "")
 
 
 class _ProbeGeometry:

@@ -7,9 +7,11 @@ from typing import Any
 import numpy as np
 
 from nwbconvert.metadata.model import NwbMetadata
-from nwbconvert.model import Channel, Recording, Session
+from nwbconvert.model import Channel, Recording, Session, SignalKind
 from nwbconvert.units import volt_factor
+from nwbconvert.writer.events import add_events
 from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
+from nwbconvert.writer.units import add_units
 
 COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
 
@@ -51,13 +53,39 @@ def build_nwbfile(session: Session, metadata: NwbMetadata, provenance_json: str,
         devices[session.reader] = nwbfile.create_device(session.reader, f"Recorded with {session.reader}")
     ecephys = [r for r in session.recordings if r.is_electrical]
     electrodes = _Electrodes(nwbfile, devices, [ch for r in ecephys for ch in r.channels]) if ecephys else None
+    electrode_rows: dict[tuple[str, str], int] = {}
     for rec in session.recordings:
         if electrodes is not None and rec.is_electrical:
             rows = [electrodes.row(rec, ch) for ch in rec.channels]
-            nwbfile.add_acquisition(_electrical_series(nwbfile, rec, rows, progress))
-        else:
+            for ch, row in zip(rec.channels, rows):
+                electrode_rows[(rec.name, ch.id)] = electrode_rows.setdefault((rec.stream_id, ch.id), row)
+            series = _electrical_series(nwbfile, rec, rows, progress)
+            if rec.kind is SignalKind.LFP:
+                _lfp(nwbfile).add_electrical_series(series)
+            else:
+                nwbfile.add_acquisition(series)
+        elif rec.kind is not SignalKind.INTRACELLULAR:
             nwbfile.add_acquisition(_time_series(rec, progress))
+    intracellular = [r for r in session.recordings if r.kind is SignalKind.INTRACELLULAR]
+    if intracellular:
+        from nwbconvert.writer.icephys import add_intracellular
+
+        add_intracellular(nwbfile, intracellular, devices, progress)
+    add_events(nwbfile, session.events)
+    add_units(nwbfile, session.sortings, electrode_rows)
     return nwbfile
+
+
+def _lfp(nwbfile: Any) -> Any:
+    """The LFP container in processing/ecephys (created on first use)."""
+    from pynwb.ecephys import LFP
+
+    module = nwbfile.processing.get("ecephys") or nwbfile.create_processing_module(
+        "ecephys", "Processed extracellular electrophysiology: low-pass (LFP) bands recorded by the source."
+    )
+    if "LFP" not in module.data_interfaces:
+        module.add(LFP(name="LFP"))
+    return module["LFP"]
 
 
 def _timing(rec: Recording) -> dict[str, Any]:

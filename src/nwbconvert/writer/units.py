@@ -1,0 +1,80 @@
+"""Sortings -> the NWB units table: spike times, electrode links, every unit property, mean waveforms.
+
+All sortings share the one units table NWB allows; `sorting` and `unit_name` columns keep units of two
+probes (or two sorters) apart, so ids never collide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nwbconvert.model import Sorting, Unit, UnitProperty
+
+RESERVED = frozenset({"id", "spike_times", "electrodes", "waveform_mean", "waveform_sd", "sorting", "unit_name"})
+
+
+def add_units(nwbfile: Any, sortings: tuple[Sorting, ...], electrode_rows: dict[tuple[str, str], int]) -> None:
+    """Write every unit of every sorting; `electrode_rows` maps (series or stream, channel id) -> electrode row."""
+    from pynwb.misc import Units
+
+    units = [(s, u) for s in sortings for u in s.units]
+    if not units:
+        return
+    rates = {s.waveform_rate_hz for s in sortings if s.waveform_rate_hz}
+    shapes = {None if u.waveform_mean_v is None else u.waveform_mean_v.shape for _, u in units}
+    waveforms = len(shapes) == 1 and None not in shapes and len(rates) == 1
+    nwbfile.units = Units(
+        name="units",
+        description="Sorted units: " + "; ".join(f"{s.name} from {s.source}" for s in sortings),
+        waveform_rate=rates.pop() if waveforms else None,
+        waveform_unit="volts",
+    )
+    links = {s.name: _rows(s, electrode_rows) for s in sortings}
+    with_electrodes = any(rows for by_unit in links.values() for rows in by_unit.values())
+    nwbfile.add_unit_column("unit_name", "Unit name or cluster id in its sorting")
+    nwbfile.add_unit_column("sorting", "Which sorting (source) the unit comes from")
+    columns = _property_columns([u for _, u in units])
+    for key in columns:
+        nwbfile.add_unit_column(key, f"Unit property '{key}' from the sorting")
+    with_sd = waveforms and all(u.waveform_sd_v is not None for _, u in units)
+    for sorting, unit in units:
+        extra: dict[str, Any] = {key: fill(unit.properties.get(key)) for key, fill in columns.items()}
+        if with_electrodes:
+            extra["electrodes"] = links[sorting.name][unit.name]
+        if waveforms:
+            extra["waveform_mean"] = unit.waveform_mean_v
+            if with_sd:
+                extra["waveform_sd"] = unit.waveform_sd_v
+        nwbfile.add_unit(
+            spike_times=np.asarray(unit.spike_times_s, dtype="float64"),
+            unit_name=unit.name,
+            sorting=sorting.name,
+            **extra,
+        )
+
+
+def _rows(sorting: Sorting, electrode_rows: dict[tuple[str, str], int]) -> dict[str, list[int]]:
+    key = sorting.recording or ""
+    return {
+        u.name: [electrode_rows[(key, c)] for c in u.channel_ids if (key, c) in electrode_rows] for u in sorting.units
+    }
+
+
+def _property_columns(units: list[Unit]) -> dict[str, Any]:
+    """Column name -> a function giving each unit's value with a typed fill for units that lack it."""
+    values: dict[str, list[UnitProperty]] = {}
+    for unit in units:
+        for key, value in unit.properties.items():
+            if key not in RESERVED:
+                values.setdefault(key, []).append(value)
+    columns: dict[str, Any] = {}
+    for key, seen in values.items():
+        if all(isinstance(v, bool) for v in seen) and all(key in u.properties for u in units):
+            columns[key] = bool
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen):
+            columns[key] = lambda v: float("nan") if v is None else float(v)
+        else:
+            columns[key] = lambda v: "" if v is None else str(v)
+    return columns
