@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,30 +57,60 @@ def _series_name(stream_name: str, kind: SignalKind) -> str:
     return series_prefix(kind) + label + ("Sync" if sync else "")
 
 
+@dataclass(frozen=True)
+class Site:
+    """Where one readout channel of a probe records: probeinterface's contact, position and shank."""
+
+    contact_id: str
+    position_um: tuple[float, float]
+    shank: str | None
+
+
+def table(fields: dict[str, str], key: str) -> str:
+    """A .meta table ('~imroTbl', '~snsChanMap', ...), also when a copy lost the leading '~'."""
+    return fields.get(f"~{key}", fields.get(key, ""))
+
+
+def probe_sites(meta: Path) -> dict[int, Site]:
+    """Readout channel number (the N of APN/LFN) -> site, from probeinterface.read_spikeglx; {} if it cannot tell.
+
+    probeinterface returns the saved channels' contacts in the order of the .meta's channel map, which
+    lists the saved neural channels (APN; or LFN;) in file order before the sync word.
+    """
+    import probeinterface
+
+    try:
+        probe = probeinterface.read_spikeglx(meta)
+    except Exception:
+        return {}  # geometry is optional (unknown part number, ...): the recording converts without x/y
+    saved = [int(n) for n in re.findall(r"\((?:AP|LF)(\d+);", table(read_meta(meta), "snsChanMap"))]
+    if len(saved) != probe.get_contact_count():
+        return {}
+    shanks = probe.shank_ids if probe.shank_ids is not None else [""] * len(saved)
+    return {
+        number: Site(str(contact), (float(pos[0]), float(pos[1])), str(shank) if str(shank) != "" else None)
+        for number, contact, pos, shank in zip(saved, probe.contact_ids, probe.contact_positions, shanks)
+    }
+
+
 class _ProbeGeometry:
-    """Contact positions per probe, from the ap .meta through probeinterface."""
+    """Contact ids, positions and shanks per probe, from its ap .meta (else its lf .meta) through probeinterface.
+
+    AP and LF channels with the same readout number get the same contact, so they share an electrode row.
+    """
 
     def __init__(self, metas: list[Path]) -> None:
-        self.sites: dict[tuple[str, int], tuple[tuple[float, float], str | None]] = {}
-        for meta in metas:
+        self.sites: dict[str, dict[int, Site]] = {}
+        by_probe: dict[str, list[Path]] = {}
+        for meta in sorted(metas, key=lambda m: not m.name.endswith(".ap.meta")):  # ap first
             match = STREAM_RE.search(meta.name)
-            if not match or not match.group(1).endswith(".ap"):
-                continue
-            probe_name = match.group(1).split(".")[0]
-            self._add(probe_name, meta)
-
-    def _add(self, probe_name: str, meta: Path) -> None:
-        import probeinterface
-
-        try:
-            probe = probeinterface.read_spikeglx(meta)
-        except Exception:
-            return  # geometry is optional; the recording still converts without x/y
-        fields = read_meta(meta)
-        saved = [int(m) for m in re.findall(r"\(AP(\d+);", fields.get("~snsChanMap", ""))]
-        shanks = probe.shank_ids if probe.shank_ids is not None else [None] * len(saved)
-        for number, pos, shank in zip(saved, probe.contact_positions, shanks):
-            self.sites[(probe_name, number)] = ((float(pos[0]), float(pos[1])), str(shank) if shank else None)
+            if match and match.group(1).startswith("imec"):
+                by_probe.setdefault(match.group(1).split(".")[0], []).append(meta)
+        for probe_name, candidates in by_probe.items():
+            for meta in candidates:
+                self.sites[probe_name] = probe_sites(meta)
+                if self.sites[probe_name]:
+                    break
 
     def channel(self, stream_name: str, ch: Channel) -> Channel:
         if not stream_name.startswith("imec"):
@@ -89,14 +119,10 @@ class _ProbeGeometry:
         if "SYNC" in stream_name:
             return replace(ch, group=probe_name, gain=1.0, offset=0.0)  # the sync word is a bit field
         number = int(re.sub(r"\D", "", ch.name) or -1)
-        site = self.sites.get((probe_name, number))
-        return replace(
-            ch,
-            group=probe_name,
-            contact_id=f"{probe_name}.e{number}",
-            position_um=site[0] if site else None,
-            shank=site[1] if site else None,
-        )
+        site = self.sites.get(probe_name, {}).get(number)
+        if site is None:
+            return replace(ch, group=probe_name)
+        return replace(ch, group=probe_name, contact_id=site.contact_id, position_um=site.position_um, shank=site.shank)
 
 
 def _unit(stream_name: str, unit: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,22 +47,13 @@ def _meta(fields: dict[str, str]) -> str:
 
 def _write(bin_path: Path, blocks: Iterator[np.ndarray], fields: dict[str, str], rate: float) -> None:
     """Stream (samples, channels) int16 blocks to the .bin, then write the .meta describing it."""
-    bin_path.parent.mkdir(parents=True, exist_ok=True)
-    sha1 = hashlib.sha1()
-    n_samples = n_channels = size = 0
-    with bin_path.open("wb") as f:
-        for block in blocks:
-            raw = np.ascontiguousarray(block, dtype=np.int16).tobytes()
-            f.write(raw)
-            sha1.update(raw)
-            size += len(raw)
-            n_samples += block.shape[0]
-            n_channels = block.shape[1]
+    first = next(blocks)
+    written = _write_bin(bin_path, itertools.chain([first], blocks))
     fields = dict(fields)
-    fields["fileSizeBytes"] = str(size)
-    fields["fileSHA1"] = sha1.hexdigest().upper()
-    fields["fileTimeSecs"] = repr(n_samples / rate)
-    fields["nSavedChans"] = str(n_channels)
+    fields["fileSizeBytes"] = str(written.size)
+    fields["fileSHA1"] = written.sha1
+    fields["fileTimeSecs"] = repr(written.n_samples / rate)
+    fields["nSavedChans"] = str(first.shape[1])
     bin_path.with_suffix(".meta").write_text(_meta(fields))
 
 
@@ -208,3 +200,140 @@ def write_spikeglx_run(
         NI_RATE,
     )
     return SpikeGLXRun(folder, ap_bin, lf_bin, nidq_bin)
+
+
+# --- runs built around real .meta headers ------------------------------------------------------------
+
+TABLE_KEYS = ("imroTbl", "snsChanMap", "snsShankMap", "snsGeomMap", "muxTbl")  # SpikeGLX writes them as ~key
+BLOCK_BYTES = 4 << 20  # one generated block of samples: memory stays small whatever the length
+
+
+@dataclass(frozen=True)
+class RealHeaderRun:
+    """A run written around real .meta files: the run folder and each stream's .bin ("imec0.ap" -> path)."""
+
+    folder: Path
+    bins: dict[str, Path]
+
+
+def _meta_lines(path: Path) -> list[tuple[str, str]]:
+    """(key, value) in file order; table keys get back the '~' that SpikeGLX writes (some copies lost it)."""
+    pairs = []
+    for line in path.read_text(errors="replace").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            key = key.strip()
+            pairs.append(("~" + key if key in TABLE_KEYS else key, value))
+    return pairs
+
+
+def _stream_of(fields: dict[str, str], source: Path) -> tuple[str, str]:
+    """(original device, band) of a header: ("imec1", "ap"), ("imec", "lf"), ("nidq", "")."""
+    if fields.get("typeThis") != "imec":
+        return "nidq", ""
+    stem = Path(fields.get("fileName", "").replace("\\", "/")).name or source.name
+    parts = stem.split(".")
+    device = next((p for p in parts if p.startswith("imec")), "imec")
+    ap, lf, _ = (int(v) for v in fields.get("snsApLfSy", "1,0,1").split(","))
+    band = "lf" if ".lf." in stem or (lf and not ap) else "ap"
+    return device, band
+
+
+def _real_header_block(
+    fields: dict[str, str], band: str, rate: float, seed: int
+) -> Callable[[int, int, int], np.ndarray]:
+    """make(start, n, i): int16 samples for nSavedChans columns, laid out as the header describes."""
+    n_saved = int(fields["nSavedChans"])
+    if band:  # imec: neural channels then the sync word when snsApLfSy says there is one
+        n_sync = int(fields.get("snsApLfSy", "0,0,0").split(",")[2])
+        n_neural = n_saved - n_sync
+        range_v = float(fields.get("imAiRangeMax", "0.6"))
+        max_int = int(fields.get("imMaxInt", "512"))  # 512: NP1.0 (gain per band), else NP2.0 (gain 80)
+        amplifier = (LF_GAIN if band == "lf" else AP_GAIN) if max_int == 512 else 80
+        gain_uv = range_v / max_int / amplifier * 1e6
+
+        def imec(start: int, n: int, i: int) -> np.ndarray:
+            neural = extracellular(n, n_neural, rate, gain_uv, seed * 100003 + i, lfp_only=band == "lf")
+            sync = square_wave(start + n, rate, 1.0, 64)[start:]
+            return np.column_stack([neural, sync][: 1 + n_sync])
+
+        return imec
+
+    mn, ma, xa, dw = (int(v) for v in fields.get("snsMnMaXaDw", f"0,0,{n_saved},0").split(","))
+    n_analog = mn + ma + xa
+    range_v = float(fields.get("niAiRangeMax", "5"))
+
+    def nidq(start: int, n: int, i: int) -> np.ndarray:
+        t = (start + np.arange(n)) / rate
+        analog = [
+            np.round(0.3 * range_v * np.sin(2 * np.pi * (k + 1) * t) / (range_v / 32768)) for k in range(n_analog)
+        ]
+        digital = [square_wave(start + n, rate, 1.0, 1)[start:] | square_wave(start + n, rate, 0.25, 2)[start:]] * dw
+        return np.column_stack([*analog, *digital]).astype(np.int16)
+
+    return nidq
+
+
+def write_spikeglx_from_meta(
+    root: Path, metas: list[Path], run: str = "Real", seconds: float = 1.0, seed: int = 0
+) -> RealHeaderRun:
+    """Write <root>/<run>_g0/ pairing each real .meta with a synthetic .bin of nSavedChans int16 columns.
+
+    The headers are copied line for line; only what describes the binary changes: fileName (the run's
+    own layout, which is what neo derives stream names from), fileSizeBytes, fileSHA1 and fileTimeSecs.
+    Probes are renumbered imec0, imec1, ... in the order of their original numbers (AP and LF of one
+    probe stay together), and table keys get back the '~' SpikeGLX writes. Samples are generated and
+    written in blocks of about 4 MB.
+    """
+    folder = root / f"{run}_g0"
+    headers = [(meta, _meta_lines(meta)) for meta in metas]
+    devices = sorted({_stream_of(dict(pairs), meta)[0] for meta, pairs in headers} - {"nidq"})
+    renumber = {device: f"imec{i}" for i, device in enumerate(devices)}
+    bins: dict[str, Path] = {}
+    for k, (meta, pairs) in enumerate(headers):
+        fields = dict(pairs)
+        device, band = _stream_of(fields, meta)
+        if band:
+            stream = f"{renumber[device]}.{band}"
+            bin_path = folder / f"{run}_g0_{renumber[device]}" / f"{run}_g0_t0.{stream}.bin"
+        else:
+            stream = "nidq"
+            bin_path = folder / f"{run}_g0_t0.nidq.bin"
+        rate = float(fields.get("imSampRate") or fields["niSampRate"])
+        n_saved = int(fields["nSavedChans"])
+        n_samples = round(seconds * rate)
+        step = max(1, BLOCK_BYTES // (2 * n_saved))
+        make = _real_header_block(fields, band, rate, seed * 101 + k)
+        blocks = (make(s, min(step, n_samples - s), i) for i, s in enumerate(range(0, n_samples, step)))
+        written = _write_bin(bin_path, blocks)
+        patched = {
+            "fileName": f"D:/data/{bin_path.relative_to(root).as_posix()}",
+            "fileSizeBytes": str(written.size),
+            "fileSHA1": written.sha1,
+            "fileTimeSecs": repr(written.n_samples / rate),
+        }
+        text = "".join(f"{key}={patched.get(key, value)}\n" for key, value in pairs)
+        bin_path.with_suffix(".meta").write_text(text)
+        bins[stream] = bin_path
+    return RealHeaderRun(folder, bins)
+
+
+@dataclass(frozen=True)
+class _Written:
+    size: int
+    n_samples: int
+    sha1: str
+
+
+def _write_bin(bin_path: Path, blocks: Iterator[np.ndarray]) -> _Written:
+    bin_path.parent.mkdir(parents=True, exist_ok=True)
+    sha1 = hashlib.sha1()
+    size = n_samples = 0
+    with bin_path.open("wb") as f:
+        for block in blocks:
+            raw = np.ascontiguousarray(block, dtype=np.int16).tobytes()
+            f.write(raw)
+            sha1.update(raw)
+            size += len(raw)
+            n_samples += block.shape[0]
+    return _Written(size, n_samples, sha1.hexdigest().upper())
