@@ -158,6 +158,7 @@ class Sorting:
     units: tuple[Unit, ...]
     recording: str | None = None  # the series (or stream) whose channels the units' channel_ids refer to
     waveform_rate_hz: float | None = None  # sampling rate of the units' mean waveforms
+    time_resolution_s: float | None = None  # smallest spike time step (1 / the spike clock's rate)
     description: str = ""
 
 

@@ -118,6 +118,8 @@ def convert(
         metadata=metadata.model_dump(mode="json"),
         options={k: v for k, v in asdict(options).items() if k not in ("dry_run", "overwrite", "validate")},
         series={r.name: {"stream": r.stream_id, "channel_ids": [c.id for c in r.channels]} for r in session.recordings},
+        event_channels={e.name: {"source_name": e.source_name, "events": len(e)} for e in session.events},
+        sortings={s.name: {"source": s.source, "units": len(s.units)} for s in session.sortings},
     )
     from nwbconvert.writer.hdf5 import write_hdf5
     from nwbconvert.writer.nwbfile import build_nwbfile

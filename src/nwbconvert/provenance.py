@@ -56,6 +56,9 @@ class Provenance:
     metadata: dict[str, Any]
     options: dict[str, Any]
     series: dict[str, dict[str, Any]]  # series name -> source stream and channel ids
+    # event table -> source channel name and number of events (channels with none are not written)
+    event_channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sortings: dict[str, dict[str, Any]] = field(default_factory=dict)  # sorting -> source path, number of units
     libraries: dict[str, str] = field(default_factory=library_versions)
     tool: str = "nwbconvert"
 

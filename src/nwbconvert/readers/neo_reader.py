@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,6 +13,8 @@ from nwbconvert.model import Device, HeaderMetadata, Recording, Session
 from nwbconvert.provenance import describe_files
 from nwbconvert.readers.base import Match, ReadOptions, walk_files
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy, recordings_from_rawio
+from nwbconvert.readers.neo_events import events_from_rawio
+from nwbconvert.readers.neo_units import sorting_from_rawio
 
 
 class NeoReader:
@@ -42,11 +45,21 @@ class NeoReader:
     def devices(self, recordings: list[Recording]) -> tuple[Device, ...]:
         return (Device(name=self.name, description=self.description, manufacturer=self.manufacturer),)
 
+    link_units_by_number: ClassVar[bool] = False  # see neo_units: spike channel SPK01 <-> signal channel FP01
+
+    def waveform_unit(self, rawio: Any, unit: str) -> str:
+        """The unit of stored spike waveforms (a reader fixes units neo leaves blank)."""
+        return unit
+
     def read(self, path: Path, options: ReadOptions) -> Session:
         rawio = self.parse(path)
         try:
             recordings = recordings_from_rawio(rawio, self.policy(path, rawio), options.stub_seconds)
             header = self.header_metadata(path, rawio)
+            events = events_from_rawio(rawio)
+            sorting = sorting_from_rawio(
+                rawio, self.name, str(path), recordings, partial(self.waveform_unit, rawio), self.link_units_by_number
+            )
         except NwbConvertError:
             raise
         except Exception as exc:
@@ -63,6 +76,8 @@ class NeoReader:
             devices=self.devices(recordings),
             header=header,
             source_files=describe_files(self.source_paths(path)),
+            events=tuple(events),
+            sortings=(sorting,) if sorting is not None else (),
         )
 
     def parse(self, path: Path) -> Any:

@@ -20,6 +20,13 @@ class PlexonReader(NeoReader):
     description = "Plexon .plx file"
     suffixes = (".plx",)
     manufacturer = "Plexon"
+    link_units_by_number = True
+
+    def waveform_unit(self, rawio: Any, unit: str) -> str:
+        # neo's waveform gain: the header's millivolt range / 1000 (volts) before file version 105; from 105 on
+        # it divides by the preamp gain instead, leaving millivolts.
+        version = int(rawio.raw_annotations["blocks"][0].get("plexon_version", 0))
+        return unit or ("mV" if version >= 105 else "V")
 
     def probe(self, path: Path) -> Match:
         if path.is_file() and head(path, 4) == b"PLEX":

@@ -17,6 +17,9 @@ class Spike2Reader(NeoReader):
     suffixes = (".smr",)
     manufacturer = "Cambridge Electronic Design"
 
+    def waveform_unit(self, rawio: Any, unit: str) -> str:
+        return "V" if unit.strip().lower() in ("volt", "volts") else unit
+
     def probe(self, path: Path) -> Match:
         if path.is_file() and head(path, 12)[2:12] == b"(C) CED 87":
             return Match.CONTENT

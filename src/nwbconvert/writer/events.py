@@ -15,8 +15,11 @@ from nwbconvert.model import EventChannel
 
 
 def add_events(nwbfile: Any, channels: tuple[EventChannel, ...]) -> None:
+    """One table per channel that holds events. Channels a source declares but never used (46 of a Plexon file's
+    49) are not written: an empty table carries no data and NWB Inspector flags it; provenance lists them."""
     for channel in channels:
-        nwbfile.add_events_table(_table(channel))
+        if len(channel):
+            nwbfile.add_events_table(_table(channel))
 
 
 def _table(channel: EventChannel) -> Any:
@@ -35,8 +38,9 @@ def _table(channel: EventChannel) -> Any:
                 name="duration", description="Duration in seconds (NaN: unknown).", data=channel.durations_s[order]
             )
         )
-    labels = [str(label) for label in channel.labels[order]]
-    columns.append(VectorData(name="label", description="Label in the source (TTL line, word, text).", data=labels))
+    if len(channel):  # an empty text column only trips NWB Inspector's checks; the table says enough
+        labels = np.asarray(channel.labels[order]).astype(str)
+        columns.append(VectorData(name="label", description="Label in the source (TTL line, word, text).", data=labels))
     if channel.blocks is not None:
         columns.append(
             VectorData(

@@ -30,6 +30,7 @@ def add_units(nwbfile: Any, sortings: tuple[Sorting, ...], electrode_rows: dict[
         description="Sorted units: " + "; ".join(f"{s.name} from {s.source}" for s in sortings),
         waveform_rate=rates.pop() if waveforms else None,
         waveform_unit="volts",
+        resolution=_resolution(sortings),
     )
     links = {s.name: _rows(s, electrode_rows) for s in sortings}
     with_electrodes = any(rows for by_unit in links.values() for rows in by_unit.values())
@@ -53,6 +54,12 @@ def add_units(nwbfile: Any, sortings: tuple[Sorting, ...], electrode_rows: dict[
             sorting=sorting.name,
             **extra,
         )
+
+
+def _resolution(sortings: tuple[Sorting, ...]) -> float | None:
+    """The coarsest spike time resolution of the sortings (one value per table in NWB)."""
+    known = [s.time_resolution_s for s in sortings if s.time_resolution_s]
+    return max(known) if known and len(known) == len(sortings) else None
 
 
 def _rows(sorting: Sorting, electrode_rows: dict[tuple[str, str], int]) -> dict[str, list[int]]:
