@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from nwbconvert.model import HeaderMetadata, SignalKind
+from nwbconvert.model import Channel, HeaderMetadata, SignalKind
+from nwbconvert.probes import Site, probe_sites, with_site
 from nwbconvert.readers.base import Match, head, walk_files
 from nwbconvert.readers.neo_adapter import StreamPolicy, default_series_name
 from nwbconvert.readers.neo_reader import NeoReader
@@ -26,11 +27,11 @@ def _oebin_root(path: Path) -> Path | None:
 
 
 def _kind(stream_name: str, unit: str) -> SignalKind:
-    # Acquisition boards (NI-DAQ, ADC) record analog inputs, not electrodes.
+    # Acquisition boards (NI-DAQ, ADC) record analog inputs, not electrodes; Neuropixels 1.0 LFP bands end in -LFP.
     lowered = stream_name.lower()
     if any(tag in lowered for tag in ("ni-daq", "nidaq", "adc", "aux")):
         return SignalKind.ANALOG
-    return SignalKind.EXTRACELLULAR
+    return SignalKind.LFP if lowered.endswith("-lfp") else SignalKind.EXTRACELLULAR
 
 
 def _series_name(stream_name: str, kind: SignalKind) -> str:
@@ -58,7 +59,10 @@ class OpenEphysBinaryReader(NeoReader):
         return list(walk_files(root, max_depth=8)) if root else []
 
     def policy(self, path: Path, rawio: Any) -> StreamPolicy:
-        return StreamPolicy(kind=_kind, series_name=_series_name)
+        root = _oebin_root(path)
+        geometry = _NeuropixelsGeometry(root, rawio) if root is not None else None
+        channel = geometry.channel if geometry is not None else (lambda stream, ch: ch)
+        return StreamPolicy(kind=_kind, series_name=_series_name, channel=channel)
 
     def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
         """The GUI's 'Software Time' (UTC) in the first recording's sync_messages.txt."""
@@ -70,6 +74,67 @@ class OpenEphysBinaryReader(NeoReader):
                 start = dt.datetime.fromtimestamp(int(found.group(1)) / 1000, tz=dt.timezone.utc)
                 return HeaderMetadata(session_start_time=start)
         return HeaderMetadata()
+
+
+def _settings_file(root: Path, stream_name: str) -> Path | None:
+    """The first experiment's settings.xml of the record node that recorded `stream_name` ("Record Node 101#...")."""
+    node = stream_name.split("#")[0] if "#" in stream_name else ""
+    folders = [root / node] if node and (root / node).is_dir() else []
+    folders += [root, *list(root.parents)[:3]]
+    for folder in folders:
+        found = sorted(folder.glob("settings*.xml"), key=lambda p: (p.name != "settings.xml", p.name))
+        if found:
+            return found[0]
+    return None
+
+
+class _NeuropixelsGeometry:
+    """Contact ids, positions and shanks of Neuropixels streams, from settings.xml through probeinterface.
+
+    probeinterface wires a probe's contacts 0..N-1 in the order of the stream's channels (after any
+    Channel Map processor), so device channel index k is the k-th channel neo lists for the stream.
+    Every channel of a probe gets the probe's name as its group, so AP and LFP bands share electrode rows.
+    Geometry is optional: a stream probeinterface cannot place keeps its channels as they are.
+    """
+
+    def __init__(self, root: Path, rawio: Any) -> None:
+        self.sites: dict[tuple[str, str], tuple[Site, str]] = {}
+        header = rawio.header
+        for stream in header["signal_streams"]:
+            name = str(stream["name"])
+            if _kind(name, "") is SignalKind.ANALOG:
+                continue
+            chans = header["signal_channels"][header["signal_channels"]["stream_id"] == stream["id"]]
+            self._add(root, name, [str(c) for c in chans["id"]])
+
+    def _add(self, root: Path, stream_name: str, channel_ids: list[str]) -> None:
+        import warnings
+
+        import probeinterface
+
+        settings = _settings_file(root, stream_name)
+        if settings is None:
+            return
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                probe = probeinterface.read_openephys_neuropixels(
+                    settings, stream_name=stream_name.split("#")[-1], raise_error=False
+                )
+        except Exception:
+            return
+        if probe is None:
+            return
+        sites = probe_sites(probe)
+        if len(sites) != len(channel_ids) or any(dci >= len(channel_ids) for dci, _ in sites):
+            return
+        group = str(probe.annotations.get("name") or stream_name.split("#")[-1].split(".")[-1])
+        for dci, site in sites:
+            self.sites[(stream_name, channel_ids[dci])] = (site, group)
+
+    def channel(self, stream_name: str, ch: Channel) -> Channel:
+        found = self.sites.get((stream_name, ch.id))
+        return with_site(ch, *found) if found else ch
 
 
 def _legacy_folder(path: Path) -> Path | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from nwbconvert.model import Channel, Device, HeaderMetadata, Recording, Session, SignalKind
+from nwbconvert.probes import Site, probe_sites, with_site
 from nwbconvert.readers.base import Match, ReadOptions, walk_files
 from nwbconvert.readers.neo_adapter import StreamPolicy, series_prefix
 from nwbconvert.readers.neo_reader import NeoReader
@@ -57,21 +58,12 @@ def _series_name(stream_name: str, kind: SignalKind) -> str:
     return series_prefix(kind) + label + ("Sync" if sync else "")
 
 
-@dataclass(frozen=True)
-class Site:
-    """Where one readout channel of a probe records: probeinterface's contact, position and shank."""
-
-    contact_id: str
-    position_um: tuple[float, float]
-    shank: str | None
-
-
 def table(fields: dict[str, str], key: str) -> str:
     """A .meta table ('~imroTbl', '~snsChanMap', ...), also when a copy lost the leading '~'."""
     return fields.get(f"~{key}", fields.get(key, ""))
 
 
-def probe_sites(meta: Path) -> dict[int, Site]:
+def meta_sites(meta: Path) -> dict[int, Site]:
     """Readout channel number (the N of APN/LFN) -> site, from probeinterface.read_spikeglx; {} if it cannot tell.
 
     probeinterface returns the saved channels' contacts in the order of the .meta's channel map, which
@@ -84,13 +76,10 @@ def probe_sites(meta: Path) -> dict[int, Site]:
     except Exception:
         return {}  # geometry is optional (unknown part number, ...): the recording converts without x/y
     saved = [int(n) for n in re.findall(r"\((?:AP|LF)(\d+);", table(read_meta(meta), "snsChanMap"))]
-    if len(saved) != probe.get_contact_count():
+    sites = probe_sites(probe)  # wired 0..n-1: the k-th saved channel
+    if len(saved) != len(sites) or any(dci >= len(saved) for dci, _ in sites):
         return {}
-    shanks = probe.shank_ids if probe.shank_ids is not None else [""] * len(saved)
-    return {
-        number: Site(str(contact), (float(pos[0]), float(pos[1])), str(shank) if str(shank) != "" else None)
-        for number, contact, pos, shank in zip(saved, probe.contact_ids, probe.contact_positions, shanks)
-    }
+    return {saved[dci]: site for dci, site in sites}
 
 
 class _ProbeGeometry:
@@ -108,7 +97,7 @@ class _ProbeGeometry:
                 by_probe.setdefault(match.group(1).split(".")[0], []).append(meta)
         for probe_name, candidates in by_probe.items():
             for meta in candidates:
-                self.sites[probe_name] = probe_sites(meta)
+                self.sites[probe_name] = meta_sites(meta)
                 if self.sites[probe_name]:
                     break
 
@@ -122,7 +111,7 @@ class _ProbeGeometry:
         site = self.sites.get(probe_name, {}).get(number)
         if site is None:
             return replace(ch, group=probe_name)
-        return replace(ch, group=probe_name, contact_id=site.contact_id, position_um=site.position_um, shank=site.shank)
+        return with_site(ch, site, probe_name)
 
 
 def _unit(stream_name: str, unit: str) -> str:
