@@ -48,7 +48,7 @@ def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
             n_samples=r.n_samples,
             duration_s=r.duration_s,
             t_start_s=r.t_start_s,
-            timing="rate" if r.is_contiguous else "timestamps",
+            timing="rate" if r.is_contiguous or r.kind is SignalKind.INTRACELLULAR else "timestamps",  # per sweep
             unit=r.unit,
             dtype=str(r.dtype),
             raw_bytes=r.nbytes,

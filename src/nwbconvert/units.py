@@ -21,6 +21,27 @@ def is_voltage(unit: str) -> bool:
     return volt_factor(unit) is not None
 
 
+AMPERE_FACTORS: dict[str, float] = {
+    "A": 1.0,
+    "mA": 1e-3,
+    "uA": 1e-6,
+    "µA": 1e-6,
+    "μA": 1e-6,
+    "nA": 1e-9,
+    "pA": 1e-12,
+    "fA": 1e-15,
+}
+
+
+def ampere_factor(unit: str) -> float | None:
+    """Factor from `unit` to amperes, or None when `unit` is not a current."""
+    return AMPERE_FACTORS.get(unit.strip())
+
+
+def is_current(unit: str) -> bool:
+    return ampere_factor(unit) is not None
+
+
 def camel(text: str) -> str:
     """'imec0.ap' -> 'Imec0Ap'; characters NWB names cannot hold are dropped."""
     parts = "".join(c if c.isalnum() else " " for c in text).split()
