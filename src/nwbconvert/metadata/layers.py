@@ -10,7 +10,15 @@ import yaml
 from pydantic import ValidationError
 
 from nwbconvert.errors import MetadataError, UsageError
-from nwbconvert.metadata.model import LIST_KEYS, MetadataLayer, SubjectLayer, all_keys
+from nwbconvert.metadata.model import (
+    GROUPS,
+    LIST_KEYS,
+    ElectrodeGroupLayer,
+    MetadataLayer,
+    SubjectLayer,
+    all_keys,
+    is_known_key,
+)
 
 
 @dataclass(frozen=True)
@@ -41,14 +49,14 @@ def load_yaml(path: Path) -> Layer:
 
 
 def parse_set(pairs: list[str]) -> Layer:
-    """`--set key=value` pairs, e.g. subject.species='Mus musculus' or keywords=[a, b]."""
+    """`--set key=value` pairs: subject.species='Mus musculus', keywords=[a, b], electrode_groups.imec0.location=CA1."""
     data: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key:
             raise UsageError(f"--set '{pair}': expected KEY=VALUE, e.g. --set subject.sex=F.")
-        if key not in all_keys():
+        if not is_known_key(key):
             raise UsageError(f"--set '{pair}': unknown key '{key}'. Known keys: {', '.join(all_keys())}.")
         parsed: Any = value
         if key.split(".")[-1] in LIST_KEYS:
@@ -69,6 +77,7 @@ def merge(layers: list[Layer]) -> tuple[MetadataLayer, dict[str, str]]:
     """Later layers win field by field; also returns which layer set each key."""
     top: dict[str, Any] = {}
     subject: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {}
     origins: dict[str, str] = {}
     for layer in layers:
         for key, value in layer.values.model_dump(exclude_unset=True, exclude_none=True).items():
@@ -76,10 +85,16 @@ def merge(layers: list[Layer]) -> tuple[MetadataLayer, dict[str, str]]:
                 for sub_key, sub_value in value.items():
                     subject[sub_key] = sub_value
                     origins[f"subject.{sub_key}"] = layer.origin
+            elif key == GROUPS:
+                for group, fields in value.items():
+                    for field, field_value in fields.items():
+                        groups.setdefault(group, {})[field] = field_value
+                        origins[f"{GROUPS}.{group}.{field}"] = layer.origin
             else:
                 top[key] = value
                 origins[key] = layer.origin
-    return MetadataLayer(**top, subject=SubjectLayer(**subject)), origins
+    merged_groups = {name: ElectrodeGroupLayer(**fields) for name, fields in groups.items()}
+    return MetadataLayer(**top, subject=SubjectLayer(**subject), electrode_groups=merged_groups), origins
 
 
 def _describe(exc: ValidationError, origin: str, node: yaml.Node | None) -> str:

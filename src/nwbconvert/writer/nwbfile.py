@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from nwbconvert.metadata.model import NwbMetadata
+from nwbconvert.errors import MetadataError
+from nwbconvert.metadata.model import ElectrodeGroupLayer, MetadataLayer, NwbMetadata
 from nwbconvert.model import Channel, Recording, Session, SignalKind
 from nwbconvert.units import volt_factor
 from nwbconvert.writer.events import add_events
@@ -51,8 +52,10 @@ def build_nwbfile(session: Session, metadata: NwbMetadata, provenance_json: str,
     }
     if not devices:
         devices[session.reader] = nwbfile.create_device(session.reader, f"Recorded with {session.reader}")
+    check_electrode_groups(session, metadata)
     ecephys = [r for r in session.recordings if r.is_electrical]
-    electrodes = _Electrodes(nwbfile, devices, [ch for r in ecephys for ch in r.channels]) if ecephys else None
+    channels = [ch for r in ecephys for ch in r.channels]
+    electrodes = _Electrodes(nwbfile, devices, channels, metadata.electrode_groups) if ecephys else None
     electrode_rows: dict[tuple[str, str], int] = {}
     for rec in session.recordings:
         if electrodes is not None and rec.is_electrical:
@@ -144,12 +147,45 @@ def _uniform(values: list[float], rec: Recording, what: str) -> float:
     return values[0]
 
 
-class _Electrodes:
-    """Rows of the electrodes table, shared by series that record the same contacts (e.g. AP and LF)."""
+def electrode_group_name(rec: Recording, ch: Channel) -> str:
+    """The ElectrodeGroup a channel is written in: its group ('imec0', 'ProbeB'), else named after its series."""
+    return ch.group if ch.group != "default" else rec.name.removeprefix("ElectricalSeries") or rec.name
 
-    def __init__(self, nwbfile: Any, devices: dict[str, Any], channels: list[Channel]) -> None:
+
+def electrode_group_names(session: Session) -> list[str]:
+    """The electrode groups the session's electrical series will be written in, in order."""
+    names = (electrode_group_name(r, ch) for r in session.recordings if r.is_electrical for ch in r.channels)
+    return list(dict.fromkeys(names))
+
+
+def check_electrode_groups(session: Session, metadata: MetadataLayer) -> None:
+    """Every `electrode_groups.<name>` the metadata describes must be a group of this recording."""
+    unknown = [name for name in metadata.electrode_groups if name not in electrode_group_names(session)]
+    if unknown:
+        have = ", ".join(electrode_group_names(session)) or "none (no extracellular voltage stream)"
+        raise MetadataError(
+            f"electrode_groups: {', '.join(unknown)} is not an electrode group of {session.source}. Its groups are: "
+            f"{have}. Use one of these names, e.g. --set electrode_groups.<group>.location=CA1, or remove the entry."
+        )
+
+
+class _Electrodes:
+    """Rows of the electrodes table, shared by series that record the same contacts (e.g. AP and LF).
+
+    An electrode group's `location` (brain area) and `description` come from the metadata's
+    `electrode_groups.<name>` when given; the location is also each of its rows' `location`.
+    """
+
+    def __init__(
+        self,
+        nwbfile: Any,
+        devices: dict[str, Any],
+        channels: list[Channel],
+        groups_metadata: dict[str, ElectrodeGroupLayer],
+    ) -> None:
         self.nwbfile = nwbfile
         self.devices = devices
+        self.groups_metadata = groups_metadata
         self.rows: dict[tuple[str, str], int] = {}
         self.groups: dict[str, Any] = {}
         # optional columns only when some channel has a value (all-empty columns are noise)
@@ -174,18 +210,19 @@ class _Electrodes:
                 columns["contact_id"] = ch.contact_id or ""
             if self.shanks:
                 columns["shank"] = ch.shank or ""
-            self.nwbfile.add_electrode(group=group, location="unknown", **columns)
+            self.nwbfile.add_electrode(group=group, location=group.location, **columns)
             self.rows[key] = len(self.rows)
         return self.rows[key]
 
     def _group(self, rec: Recording, ch: Channel) -> Any:
-        name = ch.group if ch.group != "default" else rec.name.removeprefix("ElectricalSeries") or rec.name
+        name = electrode_group_name(rec, ch)
         if name not in self.groups:
             device = self.devices.get(rec.device) or next(iter(self.devices.values()))
+            given = self.groups_metadata.get(name, ElectrodeGroupLayer())
             self.groups[name] = self.nwbfile.create_electrode_group(
                 name=name,
-                description=f"Electrodes recorded by {device.name}",
-                location="unknown",
+                description=given.description or f"Electrodes recorded by {device.name}",
+                location=given.location or "unknown",
                 device=device,
             )
         return self.groups[name]
