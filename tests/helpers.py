@@ -16,10 +16,13 @@ def provenance(path: Path) -> dict[str, Any]:
     return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 
+SERIES_GROUPS = ("acquisition", "processing/ecephys/LFP")
+
+
 def series_arrays(path: Path, name: str) -> dict[str, Any]:
-    """Raw data and the scaling/timing attributes of /acquisition/<name>, exactly as stored."""
+    """Raw data and the scaling/timing attributes of a series in acquisition (or LFP), exactly as stored."""
     with h5py.File(path, "r") as f:
-        g = f[f"acquisition/{name}"]
+        g = next(f[f"{group}/{name}"] for group in SERIES_GROUPS if f"{group}/{name}" in f)
         d = g["data"]
         out: dict[str, Any] = {
             "neurodata_type": g.attrs["neurodata_type"].decode()

@@ -111,8 +111,9 @@ def test_stream_selection_and_stub(tmp_path: Path) -> None:
     result = nwbconvert("convert", SPIKEGLX, "-o", out, *SET, "--stream", "imec0.lf", "--stub", "0.5", "-q")
     assert result.returncode == 0, result.stderr
     with h5py.File(out, "r") as f:
-        assert list(f["acquisition"]) == ["ElectricalSeriesImec0LF"]
-        assert f["acquisition/ElectricalSeriesImec0LF/data"].shape == (1250, 32)  # 0.5 s at 2500 Hz
+        assert "acquisition" not in f or list(f["acquisition"]) == []
+        assert list(f["processing/ecephys/LFP"]) == ["ElectricalSeriesImec0LF"]  # LF bands are processed LFP
+        assert f["processing/ecephys/LFP/ElectricalSeriesImec0LF/data"].shape == (1250, 32)  # 0.5 s at 2500 Hz
     bad = nwbconvert("convert", SPIKEGLX, "-o", tmp_path / "x.nwb", *SET, "--stream", "imec9.ap")
     assert bad.returncode == 2 and "imec0.ap" in bad.stderr  # lists what exists
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from nwbconvert.errors import SourceError, UsageError, ValidationFailed
 from nwbconvert.metadata.dandi import resolve
@@ -17,7 +19,7 @@ from nwbconvert.output import atomic_output, check_destination
 from nwbconvert.plan import Plan, make_plan
 from nwbconvert.provenance import Provenance
 from nwbconvert.readers import registry
-from nwbconvert.readers.base import ReadOptions
+from nwbconvert.readers.base import ReadOptions, split_source_settings
 from nwbconvert.validate.findings import Finding, Severity
 
 
@@ -59,7 +61,9 @@ def read_session(source: Path, options: ConvertOptions) -> Session:
         raise SourceError(f"{source}: no such file or folder. Check the path and try again.")
     reader = registry.get(options.format) if options.format else registry.detect(source)
     registry.ensure_available(reader, source)
-    session = reader.read(source, ReadOptions(stub_seconds=options.stub_seconds))
+    reader_options, _ = split_source_settings(options.set_values)  # `--set source.KEY=VALUE`
+    registry.check_reader_options(reader, reader_options)
+    session = reader.read(source, ReadOptions(stub_seconds=options.stub_seconds, reader_options=reader_options))
     if options.streams:
         known = {r.stream_id for r in session.recordings} | {r.name for r in session.recordings}
         unknown = [s for s in options.streams if s not in known]
@@ -79,9 +83,10 @@ def read_session(source: Path, options: ConvertOptions) -> Session:
     return session
 
 
-def resolve_metadata(session: Session, options: ConvertOptions) -> NwbMetadata:
+def resolve_metadata(session: Session, options: ConvertOptions, layers: Sequence[Layer] = ()) -> NwbMetadata:
+    """Headers < `layers` (a session config's) < each --metadata file < --set; DANDI's requirements checked."""
     header = session.header
-    layers = [
+    header_layer = [
         Layer(
             f"the {session.reader} headers",
             MetadataLayer(
@@ -91,35 +96,77 @@ def resolve_metadata(session: Session, options: ConvertOptions) -> NwbMetadata:
             ),
         )
     ]
-    layers += [load_yaml(p) for p in options.metadata_files]
-    if options.set_values:
-        layers.append(parse_set(list(options.set_values)))
-    merged, origins = merge(layers)
+    stack = [*header_layer, *layers, *(load_yaml(p) for p in options.metadata_files)]
+    _, metadata_pairs = split_source_settings(options.set_values)
+    if metadata_pairs:
+        stack.append(parse_set(list(metadata_pairs)))
+    merged, origins = merge(stack)
     return resolve(merged, origins, options.timezone, f"Recording converted from {session.reader} by nwbconvert.")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One input of a conversion and how to read it; a session config lists several (see merge.py)."""
+
+    path: Path
+    format: str | None = None
+    streams: tuple[str, ...] = ()
+    sortings: tuple[Path, ...] = ()
+    probe: Path | None = None
+    set_values: tuple[str, ...] = ()  # this source's `source.KEY=VALUE` reader settings
+    name: str | None = None  # appended to the source's series/table names to keep sources apart
+    start_time: dt.datetime | None = None  # replaces the header start time of this source
 
 
 def convert(
     source: Path, output: Path, options: ConvertOptions, progress: ProgressSink | None = None
 ) -> ConversionResult:
     """Convert one recording to NWB. Nothing appears at `output` unless the file is complete."""
+    spec = SourceSpec(source, options.format, options.streams, options.sortings, options.probe)
+    return convert_sources((spec,), output, options, progress)
+
+
+def convert_sources(
+    sources: Sequence[SourceSpec],
+    output: Path,
+    options: ConvertOptions,
+    progress: ProgressSink | None = None,
+    layers: Sequence[Layer] = (),
+) -> ConversionResult:
+    """Convert one or more sources into one NWB file on one clock (merge.py); `layers` (e.g. from a session
+    config) go between the headers and `options`' metadata files. Nothing appears at `output` unless complete."""
+    from nwbconvert.merge import Part, merge_sessions
+
     started = time.perf_counter()
     if not options.dry_run:
         check_destination(output, options.overwrite)
-    session = read_session(source, options)
-    metadata = resolve_metadata(session, options)  # before any sample is written
+    parts = [Part(read_session(s.path, _source_options(s, options)), s.name, s.start_time) for s in sources]
+    merged = merge_sessions(parts, options.timezone)
+    session = merged.session
+    metadata = resolve_metadata(session, options, layers)  # before any sample is written
+    from nwbconvert.writer.nwbfile import check_electrode_groups
+
+    check_electrode_groups(session, metadata)  # electrode_groups.<name> must name a group of the recording
     plan = make_plan(session, metadata)
     if options.dry_run:
         return ConversionResult(plan=plan, output=None)
     provenance = Provenance(
         reader=session.reader,
         reader_version=session.reader_version,
-        source=str(source.resolve()),
+        source=session.source if len(sources) > 1 else str(sources[0].path.resolve()),
         files=session.source_files,
         metadata=metadata.model_dump(mode="json"),
         options={k: v for k, v in asdict(options).items() if k not in ("dry_run", "overwrite", "validate")},
         series={r.name: {"stream": r.stream_id, "channel_ids": [c.id for c in r.channels]} for r in session.recordings},
-        event_channels={e.name: {"source_name": e.source_name, "events": len(e)} for e in session.events},
+        event_channels={
+            e.name: {"source_index": i, "source_name": e.source_name, "events": len(e)}
+            for i, e in enumerate(session.events)
+        },
         sortings={s.name: {"source": s.source, "units": len(s.units)} for s in session.sortings},
+        sources=tuple(
+            _source_provenance(spec, part.session, offset)
+            for spec, part, offset in zip(sources, parts, merged.offsets_s)
+        ),
     )
     from nwbconvert.writer.hdf5 import write_hdf5
     from nwbconvert.writer.nwbfile import build_nwbfile
@@ -139,6 +186,36 @@ def convert(
         written_bytes=output.stat().st_size,
         findings=findings,
     )
+
+
+def _source_options(spec: SourceSpec, options: ConvertOptions) -> ConvertOptions:
+    """The options `read_session` uses for one source: its own format, streams, sortings, probe, settings."""
+    return replace(
+        options,
+        format=spec.format,
+        streams=spec.streams,
+        sortings=spec.sortings,
+        probe=spec.probe,
+        set_values=options.set_values + spec.set_values,
+    )
+
+
+def _source_provenance(spec: SourceSpec, session: Session, offset_s: float) -> dict[str, Any]:
+    """What provenance records about one source: reader, options, its series and the shift of its times."""
+    return {
+        "path": str(spec.path.resolve()),
+        "reader": session.reader,
+        "reader_version": session.reader_version,
+        "format": spec.format,
+        "streams": list(spec.streams),
+        "sortings": [str(p) for p in spec.sortings],
+        "probe": str(spec.probe) if spec.probe else None,
+        "name": spec.name,
+        "header_start_time": session.header.session_start_time,
+        "start_time": spec.start_time,
+        "time_offset_s": offset_s,
+        "series": [r.name + (spec.name or "") for r in session.recordings],
+    }
 
 
 def rejected_path(output: Path) -> Path:

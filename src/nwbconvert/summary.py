@@ -98,7 +98,8 @@ def _summarise(path: Path, nwb: Any) -> FileSummary:
         for name, group in nwb.electrode_groups.items():
             groups.append(GroupSummary(name, group.device.name, group.location, names.count(name)))
     series = [_series(obj) for obj in nwb.objects.values() if _is_series(obj)]
-    tables = [TableSummary(name, type(t).__name__, len(t)) for name, t in (nwb.intervals or {}).items()]
+    found = {**(nwb.intervals or {}), **(getattr(nwb, "events", None) or {})}
+    tables = [TableSummary(name, type(t).__name__, len(t)) for name, t in found.items()]
     provenance = None
     if nwb.source_script and nwb.source_script_file_name == "nwbconvert":
         try:

@@ -38,7 +38,7 @@ def events_from_rawio(rawio: Any) -> list[EventChannel]:
                     durations.append(np.full(len(raw_times), np.nan))
         channels.append(
             EventChannel(
-                name=_unique(f"Events{camel(source_name) or index}", used),
+                name=_unique(_table_name(source_name, index), used),
                 source_name=source_name,
                 times_s=np.concatenate(times) if times else np.empty(0),
                 labels=np.concatenate(labels) if labels else np.empty(0, dtype=str),
@@ -48,6 +48,11 @@ def events_from_rawio(rawio: Any) -> list[EventChannel]:
             )
         )
     return channels
+
+
+def _table_name(source_name: str, index: int) -> str:
+    label = camel(source_name) or str(index)
+    return label if label.startswith("Events") else f"Events{label}"
 
 
 def _is_epoch(kind: Any) -> bool:

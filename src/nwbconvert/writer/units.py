@@ -12,7 +12,15 @@ import numpy as np
 
 from nwbconvert.model import Sorting, Unit, UnitProperty
 
-RESERVED = frozenset({"id", "spike_times", "electrodes", "waveform_mean", "waveform_sd", "sorting", "unit_name"})
+# names the units table already uses (columns and attributes): a property called so gets a "source_" prefix
+RESERVED = frozenset(
+    {"id", "spike_times", "electrodes", "waveform_mean", "waveform_sd", "sorting", "unit_name", "description", "name"}
+    | {"resolution", "waveform_rate", "waveform_unit", "colnames", "columns", "obs_intervals", "electrode_group"}
+)
+
+
+def column_name(key: str) -> str:
+    return f"source_{key}" if key in RESERVED else key
 
 
 def add_units(nwbfile: Any, sortings: tuple[Sorting, ...], electrode_rows: dict[tuple[str, str], int]) -> None:
@@ -38,10 +46,10 @@ def add_units(nwbfile: Any, sortings: tuple[Sorting, ...], electrode_rows: dict[
     nwbfile.add_unit_column("sorting", "Which sorting (source) the unit comes from")
     columns = _property_columns([u for _, u in units])
     for key in columns:
-        nwbfile.add_unit_column(key, f"Unit property '{key}' from the sorting")
+        nwbfile.add_unit_column(column_name(key), f"Unit property '{key}' from the sorting")
     with_sd = waveforms and all(u.waveform_sd_v is not None for _, u in units)
     for sorting, unit in units:
-        extra: dict[str, Any] = {key: fill(unit.properties.get(key)) for key, fill in columns.items()}
+        extra: dict[str, Any] = {column_name(key): fill(unit.properties.get(key)) for key, fill in columns.items()}
         if with_electrodes:
             extra["electrodes"] = links[sorting.name][unit.name]
         if waveforms:
@@ -74,12 +82,14 @@ def _property_columns(units: list[Unit]) -> dict[str, Any]:
     values: dict[str, list[UnitProperty]] = {}
     for unit in units:
         for key, value in unit.properties.items():
-            if key not in RESERVED:
-                values.setdefault(key, []).append(value)
+            values.setdefault(key, []).append(value)
     columns: dict[str, Any] = {}
     for key, seen in values.items():
-        if all(isinstance(v, bool) for v in seen) and all(key in u.properties for u in units):
+        present = all(key in u.properties for u in units)
+        if all(isinstance(v, bool) for v in seen) and present:
             columns[key] = bool
+        elif all(isinstance(v, int) and not isinstance(v, bool) for v in seen) and present:
+            columns[key] = int
         elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen):
             columns[key] = lambda v: float("nan") if v is None else float(v)
         else:
