@@ -57,10 +57,10 @@ class OutputError(NwbConvertError):
 class MissingDependency(NwbConvertError):
     exit_code = ExitCode.DEPENDENCY
 
-    def __init__(self, what: str, package: str, extra: str) -> None:
+    def __init__(self, what: str, package: str, extra: str = "") -> None:
+        how = f"pip install 'nwbconvert[{extra}]' (or: pip install {package})" if extra else f"pip install {package}"
         super().__init__(
-            f"{what} needs the optional package '{package}', which is not installed. "
-            f"Install it with: pip install 'nwbconvert[{extra}]' (or: pip install {package})."
+            f"{what} needs the optional package '{package}', which is not installed. Install it with: {how}."
         )
         self.package = package
         self.extra = extra
