@@ -56,6 +56,7 @@ class Provenance:
     metadata: dict[str, Any]
     options: dict[str, Any]
     series: dict[str, dict[str, Any]]  # series name -> source stream and channel ids
+    sources: tuple[dict[str, Any], ...] = ()  # every source: path, reader, options, time offset, its series
     # event table -> source channel name and number of events (channels with none are not written)
     event_channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     sortings: dict[str, dict[str, Any]] = field(default_factory=dict)  # sorting -> source path, number of units

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nwbconvert.cli import convert, formats, info, validate
+from nwbconvert.cli import config, convert, formats, info, validate
 
 app = typer.Typer(
     name="nwbconvert",
@@ -36,3 +36,4 @@ app.command("convert")(convert.command)
 app.command("info")(info.command)
 app.command("formats")(formats.command)
 app.command("validate")(validate.command)
+app.add_typer(config.app, name="config")

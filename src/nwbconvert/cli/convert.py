@@ -1,4 +1,4 @@
-"""`nwbconvert convert SOURCE -o OUT.nwb`: one recording to one NWB file."""
+"""`nwbconvert convert SOURCE -o OUT.nwb` (one recording) or `--config FILE.yaml` (a session's sources) to NWB."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from nwbconvert.cli.options import DEBUG, JSON
 
 
 def command(
-    source: Path = typer.Argument(..., help="Recording file or folder (SpikeGLX run, Open Ephys node, ...)."),
+    source: Path | None = typer.Argument(
+        None, help="Recording file or folder (SpikeGLX run, Open Ephys node, ...); or give --config."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Session config YAML naming the sources (see `nwbconvert config schema`)."
+    ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="NWB file to write (e.g. sub-m1_ses-1_ecephys.nwb)."
     ),
@@ -30,20 +35,26 @@ def command(
     stub: float | None = typer.Option(None, "--stub", min=0.001, help="Write only the first SECONDS of each stream."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
-    validate: bool = typer.Option(
-        True, "--validate/--no-validate", help="Validate the output before moving it in place."
+    validate: bool | None = typer.Option(
+        None, "--validate/--no-validate", help="Validate the output before moving it in place [default: validate]."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_output: bool = JSON,
     debug: bool = DEBUG,
 ) -> None:
-    """Convert a recording to NWB; the format is detected from the content."""
+    """Convert a recording to NWB; the format is detected from the content. With --config, every source the
+    config names goes into one file; options given here win over the config's."""
     from nwbconvert.cli import render
     from nwbconvert.cli.guard import deferred_interrupts, guarded
     from nwbconvert.errors import UsageError
 
     with guarded(debug):
-        if output is None and not dry_run:
+        if (source is None) == (config is None):
+            raise UsageError(
+                "Give either SOURCE (a recording) or --config FILE.yaml (a session config), not "
+                + ("both." if source is not None else "neither.")
+            )
+        if output is None and not dry_run and config is None:
             raise UsageError("Give the NWB file to write with -o/--output, e.g. -o sub-m1_ses-1_ecephys.nwb.")
         from nwbconvert.pipeline import ConvertOptions, convert
 
@@ -58,9 +69,15 @@ def command(
             stub_seconds=stub,
             dry_run=dry_run,
             overwrite=overwrite,
-            validate=validate,
+            validate=validate is not False,
         )
         bar = not (quiet or dry_run or json_output)
         with render.progress_bar(enabled=bar) as progress, deferred_interrupts():
-            result = convert(source, output or Path("unused.nwb"), options, progress)
+            if config is not None:
+                from nwbconvert.config import convert_config
+
+                result = convert_config(config, options, output, validate, progress)
+            else:
+                assert source is not None
+                result = convert(source, output or Path("unused.nwb"), options, progress)
         render.conversion(result, json_output)

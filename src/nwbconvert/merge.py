@@ -1,0 +1,191 @@
+"""Several sources' sessions -> one Session on one clock (a session config with several `sources`).
+
+Timing: a reader gives times in seconds from its source's header start. The merged session starts at the
+earliest header start, and every other source's times (series, events, spike times) are shifted by the
+difference of its header start from that one, so each series keeps its own rate and samples and lands where it
+was recorded. Sources are never concatenated end to end. A header start without a zone is placed in
+`timezone` before comparing; a source whose start is unknown must be given one (`start_time:` in the config).
+
+Names: series, event tables, sortings and electrode groups must be unique in one file. A source given a
+`name` gets it appended to every name it brings (ElectricalSeriesImec0AP -> ElectricalSeriesImec0APRig2,
+device imec0 -> imec0Rig2), so names are stable across runs. A name still shared by two sources is an error
+naming both: nothing is renamed silently. Identical devices (same name, description, manufacturer) are one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from nwbconvert.errors import MetadataError, UsageError
+from nwbconvert.metadata.dandi import parse_timezone
+from nwbconvert.model import Device, HeaderMetadata, Recording, Session, SourceFile
+
+
+@dataclass(frozen=True)
+class Part:
+    """One source's session and how to place it beside the others."""
+
+    session: Session
+    name: str | None = None  # suffix for every name the source brings
+    start_time: dt.datetime | None = None  # replaces the header start (unknown, or wrong in the file)
+
+
+@dataclass(frozen=True)
+class Merged:
+    session: Session
+    offsets_s: tuple[float, ...]  # per part: seconds added to its times
+
+
+def merge_sessions(parts: Sequence[Part], timezone: str | None) -> Merged:
+    """One Session holding every part's recordings, events, sortings, devices and files on one clock."""
+    sessions = [_prepared(p) for p in parts]
+    if len(sessions) == 1:
+        return Merged(sessions[0], (0.0,))
+    starts = _starts(sessions, timezone)
+    earliest = min(starts)
+    offsets = tuple((start - earliest).total_seconds() for start in starts)
+    shifted = [_shift(s, offset) for s, offset in zip(sessions, offsets)]
+    _check_unique(shifted)
+    first = shifted[0]
+    header = HeaderMetadata(
+        session_start_time=earliest,
+        session_description=_first(s.header.session_description for s in shifted),
+        subject_id=_first(s.header.subject_id for s in shifted),
+        sex=_first(s.header.sex for s in shifted),
+    )
+    readers = list(dict.fromkeys(s.reader for s in shifted))
+    session = replace(
+        first,
+        reader="+".join(readers),
+        reader_version="+".join(dict.fromkeys(s.reader_version for s in shifted)),
+        source=" + ".join(s.source for s in shifted),
+        recordings=tuple(r for s in shifted for r in s.recordings),
+        devices=tuple(dict.fromkeys(d for s in shifted for d in s.devices)),
+        header=header,
+        source_files=_files(shifted),
+        events=tuple(e for s in shifted for e in s.events),
+        sortings=tuple(u for s in shifted for u in s.sortings),
+    )
+    return Merged(session, offsets)
+
+
+def _prepared(part: Part) -> Session:
+    session = _own_devices(part.session)
+    if part.start_time is not None:
+        session = replace(session, header=replace(session.header, session_start_time=part.start_time))
+    return _named(session, part.name) if part.name else session
+
+
+def _own_devices(session: Session) -> Session:
+    """Name each recording's device explicitly (the writer's fallback would pick another source's device)."""
+    devices = session.devices or (Device(session.reader, f"Recorded with {session.reader}"),)
+    names = {d.name for d in devices}
+    recordings = tuple(r if r.device in names else replace(r, device=devices[0].name) for r in session.recordings)
+    return replace(session, devices=devices, recordings=recordings)
+
+
+def _named(session: Session, name: str) -> Session:
+    """Append `name` to every series, stream, event table, sorting, electrode group and device name."""
+    renamed = {r.name: r.name + name for r in session.recordings} | {
+        r.stream_id: f"{r.stream_id}@{name}" for r in session.recordings
+    }
+    recordings = tuple(
+        replace(
+            r,
+            name=r.name + name,
+            stream_id=f"{r.stream_id}@{name}",
+            device=r.device + name,
+            channels=tuple(c if c.group == "default" else replace(c, group=c.group + name) for c in r.channels),
+        )
+        for r in session.recordings
+    )
+    sortings = tuple(
+        replace(s, name=s.name + name, recording=renamed.get(s.recording, s.recording) if s.recording else None)
+        for s in session.sortings
+    )
+    return replace(
+        session,
+        recordings=recordings,
+        devices=tuple(replace(d, name=d.name + name) for d in session.devices),
+        events=tuple(replace(e, name=e.name + name) for e in session.events),
+        sortings=sortings,
+    )
+
+
+def _starts(sessions: list[Session], timezone: str | None) -> list[dt.datetime]:
+    zone = parse_timezone(timezone) if timezone else None
+    starts: list[dt.datetime] = []
+    problems: list[str] = []
+    for i, s in enumerate(sessions):
+        start = s.header.session_start_time
+        if start is None:
+            problems.append(
+                f"sources[{i}] ({s.source}): its headers give no start time, so its times cannot be placed beside "
+                "the other sources'; give the source a start_time (e.g. start_time: 2026-01-15T10:00:00+01:00)"
+            )
+            continue
+        starts.append(start.replace(tzinfo=zone) if start.tzinfo is None and zone is not None else start)
+    if not problems and len({start.tzinfo is None for start in starts}) > 1:
+        naive = [f"sources[{i}] ({s.source})" for i, (s, t) in enumerate(zip(sessions, starts)) if t.tzinfo is None]
+        problems.append(
+            f"{', '.join(naive)} start at a time without a zone while other sources' carry one, so they cannot be "
+            "ordered; give the zone the headers were written in (timezone: Area/City, or --timezone), or a full "
+            "start_time for the source"
+        )
+    if problems:
+        raise MetadataError("Cannot merge the sources on one clock: " + "; ".join(problems) + ".")
+    return starts
+
+
+def _shift(session: Session, offset_s: float) -> Session:
+    if offset_s == 0.0:
+        return session
+    return replace(
+        session,
+        recordings=tuple(_shift_recording(r, offset_s) for r in session.recordings),
+        events=tuple(replace(e, times_s=e.times_s + offset_s) for e in session.events),
+        sortings=tuple(
+            replace(s, units=tuple(replace(u, spike_times_s=u.spike_times_s + offset_s) for u in s.units))
+            for s in session.sortings
+        ),
+    )
+
+
+def _shift_recording(rec: Recording, offset_s: float) -> Recording:
+    return replace(rec, segments=tuple(replace(seg, t_start_s=seg.t_start_s + offset_s) for seg in rec.segments))
+
+
+def _check_unique(sessions: list[Session]) -> None:
+    """Every name that two sources share (identical devices excepted) -> one UsageError listing them."""
+    owners: dict[tuple[str, str], int] = {}
+    devices: dict[str, tuple[Device, int]] = {}
+    clashes: list[str] = []
+    for i, s in enumerate(sessions):
+        names = {("series", r.name) for r in s.recordings}
+        names |= {("electrode group", c.group) for r in s.recordings for c in r.channels if c.group != "default"}
+        names |= {("event table", e.name) for e in s.events} | {("sorting", u.name) for u in s.sortings}
+        for key in sorted(names):
+            j = owners.setdefault(key, i)
+            if j != i:
+                clashes.append(f"{key[0]} {key[1]} (sources[{j}] and sources[{i}])")
+        for d in s.devices:
+            other, j = devices.setdefault(d.name, (d, i))
+            if other != d:
+                clashes.append(f"device {d.name} (different devices in sources[{j}] and sources[{i}])")
+    if clashes:
+        raise UsageError(
+            "The sources cannot go into one file: these names come from more than one source: "
+            + "; ".join(clashes)
+            + ". Give each such source a name in the config (e.g. name: Run2): it is appended to every series, "
+            "event table, sorting, electrode group and device name of that source (ElectricalSeriesImec0APRun2)."
+        )
+
+
+def _files(sessions: list[Session]) -> tuple[SourceFile, ...]:
+    return tuple({f.path: f for s in sessions for f in s.source_files}.values())
+
+
+def _first(values: Iterable[str | None]) -> str | None:
+    return next((v for v in values if v), None)
