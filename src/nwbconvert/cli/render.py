@@ -152,17 +152,25 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
 
 def formats(infos: list[ReaderInfo], as_json: bool) -> None:
     if as_json:
-        _json("formats", [asdict(i) | {"available": i.available} for i in infos])
+        _json("formats", [asdict(i) | {"available": i.available, "extras": list(i.extras)} for i in infos])
         return
+    from rich.markup import escape
+
     table = Table(title="Formats nwbconvert reads", title_justify="left")
-    for col in ("name", "description", "suffixes", "status"):
+    for col in ("name", "description", "suffixes", "input", "verified on", "status"):
         table.add_column(col)
     for i in infos:
-        status = (
-            "ready" if i.available else "needs: pip install 'nwbconvert[" + ",".join(e for _, e in i.missing) + "]'"
-        )
-        table.add_row(i.name, i.description, " ".join(i.suffixes), status)
+        if i.available:
+            status = "ready" + (f"; needs {i.note}" if i.note else "")
+        else:
+            packages = ", ".join(pkg for pkg, _ in i.missing)
+            extras = ",".join(dict.fromkeys(e for _, e in i.missing))
+            status = f"missing {packages}: pip install 'nwbconvert[{extras}]'"
+        verified = {"real": "real file", "generated": "generated file"}.get(i.verified, "not verified")
+        table.add_row(*(escape(v) for v in (i.name, i.description, " ".join(i.suffixes), i.input, verified, status)))
     stdout.print(table)
+    ready = sum(i.available for i in infos)
+    stderr.print(f"{len(infos)} formats, {ready} ready here; detection is by content, --format NAME chooses one.")
 
 
 def summary(s: FileSummary, as_json: bool) -> None:

@@ -6,9 +6,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
+from nwbconvert.errors import UsageError
 from nwbconvert.model import Session
+
+Verified = Literal["real", "generated", "unverified"]
+"""What a reader was tested on: a real recording, a file the project writes in the vendor format, or nothing."""
+
+InputKind = Literal["file", "folder", "file or folder"]
+
+SOURCE_PREFIX = "source."
 
 
 class Match(IntEnum):
@@ -24,6 +32,28 @@ class ReadOptions:
     """Options that change what a reader returns."""
 
     stub_seconds: float | None = None
+    reader_options: tuple[tuple[str, str], ...] = ()  # `--set source.KEY=VALUE` pairs, KEY without "source."
+
+    def reader_option(self, key: str) -> str | None:
+        """The last value given for `source.<key>`, or None."""
+        found = [value for k, value in self.reader_options if k == key]
+        return found[-1] if found else None
+
+
+def split_source_settings(set_values: tuple[str, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """`--set` pairs split into reader options (`source.KEY=VALUE`, prefix dropped) and metadata pairs."""
+    options: list[tuple[str, str]] = []
+    metadata: list[str] = []
+    for pair in set_values:
+        key, sep, value = pair.partition("=")
+        if not key.strip().startswith(SOURCE_PREFIX):
+            metadata.append(pair)
+            continue
+        name = key.strip()[len(SOURCE_PREFIX) :]
+        if not sep or not name:
+            raise UsageError(f"--set '{pair}': expected source.KEY=VALUE, e.g. --set source.sampling_rate=30000.")
+        options.append((name, value.strip()))
+    return tuple(options), tuple(metadata)
 
 
 @runtime_checkable
@@ -32,6 +62,7 @@ class Reader(Protocol):
     description: ClassVar[str]
     suffixes: ClassVar[tuple[str, ...]]
     requires: ClassVar[tuple[tuple[str, str], ...]]  # (import name, pip extra) of optional packages
+    verified: ClassVar[Verified]  # what a test converts: a real file, a generated one, or none
 
     def probe(self, path: Path) -> Match:
         """How well this reader matches `path`, reading at most a few header bytes."""

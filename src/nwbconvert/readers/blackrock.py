@@ -24,6 +24,8 @@ class BlackrockReader(NeoReader):
     name = "blackrock"
     description = "Blackrock Microsystems file set (.nev/.nsX)"
     suffixes = SUFFIXES
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file or folder"
     manufacturer = "Blackrock Microsystems"
 
     def probe(self, path: Path) -> Match:

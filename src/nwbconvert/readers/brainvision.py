@@ -23,6 +23,8 @@ class BrainVisionReader(NeoReader):
     name = "brainvision"
     description = "BrainVision recording (.vhdr/.eeg/.vmrk)"
     suffixes = (".vhdr", ".vmrk", ".eeg")
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file or folder"
     manufacturer = "Brain Products"
 
     def probe(self, path: Path) -> Match:

@@ -13,6 +13,8 @@ class EDFReader(NeoReader):
     name = "edf"
     description = "European Data Format file (EDF/EDF+/BDF)"
     suffixes = (".edf", ".bdf")
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file"
     requires = (("pyedflib", "edf"),)
 
     def probe(self, path: Path) -> Match:

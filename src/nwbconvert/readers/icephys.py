@@ -59,6 +59,7 @@ class AxonReader(_IntracellularReader):
     name = "axon"
     description = "Axon Binary File (.abf, ABF 1 or 2)"
     suffixes = (".abf",)
+    verified = "real"  # tests/test_icephys.py converts real ABF 1 and ABF 2 files
     manufacturer = "Axon Instruments / Molecular Devices"
     magic = ABF_MAGIC
 

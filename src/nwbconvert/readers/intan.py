@@ -36,6 +36,8 @@ class IntanReader(NeoReader):
     name = "intan"
     description = "Intan RHD2000/RHS2000 recording"
     suffixes = (".rhd", ".rhs")
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file or folder"
     manufacturer = "Intan Technologies"
 
     def probe(self, path: Path) -> Match:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from nwbconvert.errors import SourceError
 from nwbconvert.model import Device, HeaderMetadata, Session, SignalKind
 from nwbconvert.provenance import describe_files
-from nwbconvert.readers.base import Match, ReadOptions, head
+from nwbconvert.readers.base import InputKind, Match, ReadOptions, Verified, head
 from nwbconvert.readers.si_adapter import recording_from_si
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -18,6 +19,8 @@ class MCSH5Reader:
     name = "mcs-h5"
     description = "Multi Channel Systems HDF5 file"
     suffixes = (".h5",)
+    verified: ClassVar[Verified] = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind: ClassVar[InputKind] = "file"
     requires: tuple[tuple[str, str], ...] = ()
 
     def probe(self, path: Path) -> Match:

@@ -23,6 +23,8 @@ class NeuralynxReader(NeoReader):
     name = "neuralynx"
     description = "Neuralynx recording folder (.ncs/.nev)"
     suffixes = (".ncs", ".nev", ".nse", ".ntt")
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file or folder"
     manufacturer = "Neuralynx"
 
     def probe(self, path: Path) -> Match:

@@ -44,6 +44,8 @@ class OpenEphysBinaryReader(NeoReader):
     name = "openephys-binary"
     description = "Open Ephys binary recording (structure.oebin)"
     suffixes = (".oebin", ".dat")
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file or folder"
     manufacturer = "Open Ephys"
 
     def probe(self, path: Path) -> Match:
@@ -149,6 +151,8 @@ class OpenEphysLegacyReader(NeoReader):
     name = "openephys-legacy"
     description = "Open Ephys legacy recording (.continuous files)"
     suffixes = (".continuous",)
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file or folder"
     manufacturer = "Open Ephys"
 
     def probe(self, path: Path) -> Match:

@@ -19,6 +19,8 @@ class PlexonReader(NeoReader):
     name = "plexon"
     description = "Plexon .plx file"
     suffixes = (".plx",)
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file"
     manufacturer = "Plexon"
     link_units_by_number = True
 

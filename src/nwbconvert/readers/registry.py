@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from nwbconvert.errors import AmbiguousFormat, MissingDependency, SourceError, UnknownFormat, UsageError
-from nwbconvert.readers.base import Match, Reader
+from nwbconvert.readers.base import SOURCE_PREFIX, InputKind, Match, Reader, Verified
 
 ENTRY_POINT_GROUP = "nwbconvert.readers"
 
@@ -22,10 +22,21 @@ class ReaderInfo:
     description: str
     suffixes: tuple[str, ...]
     missing: tuple[tuple[str, str], ...]  # (package, extra) not installed
+    verified: Verified = "unverified"  # tested on a real file, on a generated one, or not at all
+    requires: tuple[tuple[str, str], ...] = ()  # (package, extra) of every optional package
+    input: InputKind = "file"
+    manufacturer: str = ""
+    source_options: tuple[str, ...] = ()  # `--set source.KEY=VALUE` keys the reader takes
+    note: str = ""  # what else it needs beyond Python packages
 
     @property
     def available(self) -> bool:
         return not self.missing
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        """pip extras that provide the optional packages, in order, without repeats."""
+        return tuple(dict.fromkeys(extra for _, extra in self.requires))
 
 
 @cache
@@ -49,8 +60,37 @@ def missing_packages(reader: Reader) -> tuple[tuple[str, str], ...]:
     return tuple((pkg, extra) for pkg, extra in reader.requires if not _installed(pkg))
 
 
+def info(reader: Reader) -> ReaderInfo:
+    """What `nwbconvert formats` and the README table show about `reader` (third-party ones may omit fields)."""
+    return ReaderInfo(
+        name=reader.name,
+        description=reader.description,
+        suffixes=tuple(reader.suffixes),
+        missing=missing_packages(reader),
+        verified=getattr(reader, "verified", "unverified"),
+        requires=tuple(reader.requires),
+        input=getattr(reader, "input_kind", "file"),
+        manufacturer=getattr(reader, "manufacturer", ""),
+        source_options=tuple(getattr(reader, "source_options", ())),
+        note=getattr(reader, "note", ""),
+    )
+
+
 def describe() -> list[ReaderInfo]:
-    return [ReaderInfo(r.name, r.description, r.suffixes, missing_packages(r)) for r in readers().values()]
+    return [info(r) for r in readers().values()]
+
+
+def check_reader_options(reader: Reader, options: tuple[tuple[str, str], ...]) -> None:
+    """Refuse `--set source.KEY=...` keys that `reader` does not take."""
+    accepted = tuple(getattr(reader, "source_options", ()))
+    unknown = sorted({key for key, _ in options if key not in accepted})
+    if not unknown:
+        return
+    keys = ", ".join(SOURCE_PREFIX + k for k in unknown)
+    if not accepted:
+        raise UsageError(f"--set {keys}: the {reader.name} reader takes no source.* settings; remove them.")
+    known = ", ".join(SOURCE_PREFIX + k for k in accepted)
+    raise UsageError(f"--set {keys}: not a setting of the {reader.name} reader. Its settings: {known}.")
 
 
 def get(name: str) -> Reader:
@@ -89,3 +129,27 @@ def detect(path: Path) -> Reader:
             f"Choose one with --format, for example --format {winners[0]}."
         )
     return readers()[winners[0]]
+
+
+VERIFIED_TEXT = {
+    "real": "real file",
+    "generated": "generated file",
+    "unverified": "not verified",
+}
+
+
+def markdown_table(infos: list[ReaderInfo] | None = None) -> str:
+    """The README's format table: one row per registered reader, generated from the registry."""
+    rows = [
+        "| reader | system | files | input | needs | verified on |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i in describe() if infos is None else infos:
+        needs = [f"`pip install 'nwbconvert[{extra}]'`" for extra in i.extras]
+        if i.note:
+            needs.append(i.note)
+        rows.append(
+            f"| `{i.name}` | {i.description} | {', '.join(f'`{s}`' for s in i.suffixes)} | {i.input} "
+            f"| {'; '.join(needs) or '-'} | {VERIFIED_TEXT.get(i.verified, i.verified)} |"
+        )
+    return "\n".join(rows) + "\n"

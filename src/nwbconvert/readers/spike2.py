@@ -15,6 +15,8 @@ class Spike2Reader(NeoReader):
     name = "spike2"
     description = "CED Spike2 .smr file"
     suffixes = (".smr",)
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file"
     manufacturer = "Cambridge Electronic Design"
 
     def waveform_unit(self, rawio: Any, unit: str) -> str:

@@ -122,6 +122,8 @@ class SpikeGLXReader(NeoReader):
     name = "spikeglx"
     description = "SpikeGLX run (.bin + .meta: imec ap/lf, nidq)"
     suffixes = (".bin", ".meta")
+    verified = "real"  # tests/test_roundtrip.py converts a real file
+    input_kind = "file or folder"
     manufacturer = "IMEC / National Instruments"
 
     def probe(self, path: Path) -> Match:
