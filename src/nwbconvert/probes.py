@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -76,78 +75,81 @@ def read_probe_file(path: Path) -> list[Any]:
     return probes
 
 
-def _slot(rec: Recording) -> str:
+def apply_probe(session: Session, probe_file: Path) -> Session:
+    """Override the contact id, position, shank and group of the electrode channels with a probe file.
+
+    Electrical recordings are grouped into sources by the probe they come from (their channels' group,
+    e.g. `imec0` for SpikeGLX AP and LF, `ProbeB` for Open Ephys; else their stream), in session order.
+    probeinterface counts device channel indices across all probes of a file, so the sources' channels
+    are numbered the same way: the first source's channels in stream order (the NWB series' columns),
+    then the next source's, and so on. With one source, index k is its k-th channel; with two 384-channel
+    Neuropixels, indices 0-383 are the first probe's and 384-767 the second's. Every recording of a
+    source (AP and LF bands, blocks) gets the same contacts and must have one channel per index; the
+    wired contacts must cover every channel of every source exactly once, else a UsageError.
+    A source on which one probe lies keeps its group name (so `electrode_groups.<name>` still applies);
+    a source shared by several probes (e.g. tetrodes on one amplifier) gets one group per probe, named
+    after the probe's `name` annotation, else `probe<i>`.
+    """
+    probes = read_probe_file(probe_file)
+    sources: dict[str, list[Recording]] = {}
+    for rec in session.recordings:
+        if rec.is_electrical:
+            sources.setdefault(_source(rec), []).append(rec)
+    if not sources:
+        raise UsageError(
+            f"--probe {probe_file}: {session.source} has no extracellular voltage stream to place on a probe. "
+            "Leave out --probe for this recording."
+        )
+    offsets: dict[str, int] = {}
+    total = 0
+    for name, recs in sources.items():
+        offsets[name] = total
+        total += len(recs[0].channels)
+    wired = _wired(probes)
+    layout = ", ".join(
+        f"{name}: {offsets[name]}-{offsets[name] + len(recs[0].channels) - 1}" for name, recs in sources.items()
+    )
+    if sorted(wired) != list(range(total)):
+        outside = [i for i in wired if i >= total]
+        extra = f" (indices up to {max(wired)})" if outside else ""
+        raise UsageError(
+            f"--probe {probe_file}: wires {len(wired)} contact(s){extra} but {session.source} has {total} electrode "
+            f"channel(s), numbered by source ({layout}). Each channel needs exactly one contact: fix the probe's "
+            "device_channel_indices, or select the streams the file describes with --stream."
+        )
+    replaced: dict[int, Recording] = {}
+    for name, recs in sources.items():
+        n = len(recs[0].channels)
+        mine = [wired[offsets[name] + k] for k in range(n)]
+        single = len({probe for _, probe in mine}) == 1
+        for rec in recs:
+            if len(rec.channels) != n:
+                raise UsageError(
+                    f"--probe {probe_file}: {rec.name} has {len(rec.channels)} channels but {recs[0].name} of the same "
+                    f"probe ({name}) has {n}; convert them separately with --stream."
+                )
+            channels = tuple(
+                with_site(ch, site, None if single else _probe_name(probes, probe))
+                for ch, (site, probe) in zip(rec.channels, mine)
+            )
+            replaced[id(rec)] = replace(rec, channels=channels)
+    return replace(session, recordings=tuple(replaced.get(id(r), r) for r in session.recordings))
+
+
+def _source(rec: Recording) -> str:
     """The probe a recording's channels belong to: their group ('imec0', 'ProbeB'), else the stream."""
     group = rec.channels[0].group if rec.channels else "default"
     return group if group != "default" else rec.stream_id
 
 
-def apply_probe(session: Session, probe_file: Path) -> Session:
-    """Override the contact id, position, shank and group of the electrode channels with a probe file.
-
-    A contact's device channel index is the position of its channel in the recording (the order neo
-    lists the stream's channels, which is the order of the NWB series' columns). Electrical recordings
-    are grouped by the probe they come from (the channels' group, e.g. `imec0` for SpikeGLX AP and LF,
-    `ProbeB` for Open Ephys; else the stream), in session order. Then:
-    - one such probe source: the whole file applies to it, device channel indices taken across all of
-      the file's probes (probeinterface's convention for a ProbeGroup); each probe becomes its own
-      electrode group (its `name` annotation, else `probe<i>`) when the file has several;
-    - several sources and as many probes in the file: the i-th probe applies to the i-th source, with
-      its indices counted inside that source, and the source's group name is kept;
-    - otherwise, or when a recording's channel count differs from the wired contacts: a UsageError.
-    Each recording of a source (AP and LF bands, blocks) must have exactly one wired contact per channel.
-    """
-    probes = read_probe_file(probe_file)
-    slots: dict[str, list[Recording]] = {}
-    for rec in session.recordings:
-        if rec.is_electrical:
-            slots.setdefault(_slot(rec), []).append(rec)
-    if not slots:
-        raise UsageError(
-            f"--probe {probe_file}: {session.source} has no extracellular voltage stream to place on a probe. "
-            "Leave out --probe for this recording."
-        )
-    if len(slots) == 1:
-        (slot,) = slots
-        several = len(probes) > 1
-        plans = {
-            slot: [(p, (p.annotations.get("name") or f"probe{i}") if several else None) for i, p in enumerate(probes)]
-        }
-    elif len(probes) == len(slots):
-        plans = {slot: [(probe, None)] for slot, probe in zip(slots, probes)}
-    else:
-        sources = ", ".join(f"{s} ({len(recs[0].channels)} channels)" for s, recs in slots.items())
-        raise UsageError(
-            f"--probe {probe_file}: holds {len(probes)} probe(s) but {session.source} has {len(slots)} electrode "
-            f"sources ({sources}). Give a file with one probe per source, in this order, or one probe for one "
-            "source selected with --stream."
-        )
-    replaced: dict[int, Recording] = {}
-    for slot, plan in plans.items():
-        for rec in slots[slot]:
-            replaced[id(rec)] = _placed(rec, plan, probe_file)
-    return replace(session, recordings=tuple(replaced.get(id(r), r) for r in session.recordings))
-
-
-def _placed(rec: Recording, plan: Sequence[tuple[Any, str | None]], probe_file: Path) -> Recording:
-    """`rec` with each channel on the contact wired to its position."""
-    by_index: dict[int, tuple[Site, str | None]] = {}
-    for probe, group in plan:
+def _wired(probes: list[Any]) -> dict[int, tuple[Site, int]]:
+    """Device channel index -> (site, index of its probe), across all probes of the file."""
+    wired: dict[int, tuple[Site, int]] = {}
+    for i, probe in enumerate(probes):
         for dci, site in probe_sites(probe):
-            if dci in by_index:
-                raise UsageError(
-                    f"--probe {probe_file}: device channel index {dci} is wired to two contacts. Each recorded "
-                    "channel can hold one contact; fix the probe's device_channel_indices."
-                )
-            by_index[dci] = (site, group)
-    n = len(rec.channels)
-    outside = sorted(i for i in by_index if i >= n)
-    if len(by_index) != n or outside:
-        detail = f" (indices up to {max(by_index)})" if by_index else ""
-        raise UsageError(
-            f"--probe {probe_file}: wires {len(by_index)} contact(s){detail} but {rec.name} has {n} channels. "
-            "The probe's device_channel_indices must give each recorded channel (0 to "
-            f"{n - 1}, in stream order) exactly one contact; select the matching stream with --stream or fix the file."
-        )
-    channels = tuple(with_site(ch, *by_index[i]) for i, ch in enumerate(rec.channels))
-    return replace(rec, channels=channels)
+            wired[dci] = (site, i)  # probeinterface refuses files wiring one index twice
+    return wired
+
+
+def _probe_name(probes: list[Any], i: int) -> str:
+    return str(probes[i].annotations.get("name") or f"probe{i}")
