@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Recording, Session, SignalKind
@@ -35,6 +35,8 @@ class Plan:
     metadata: NwbMetadata
     raw_bytes: int
     estimated_bytes: int  # after gzip, estimated by compressing the first second of each series
+    event_tables: dict[str, int] = field(default_factory=dict)  # EventsTable name -> events (empty ones not written)
+    sortings: dict[str, int] = field(default_factory=dict)  # sorting name -> units
 
 
 def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
@@ -57,7 +59,16 @@ def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
     )
     raw = sum(s.raw_bytes for s in series)
     estimated = sum(round(r.nbytes * _compression_ratio(r)) for r in session.recordings)
-    return Plan(session.reader, session.source, series, metadata, raw, estimated)
+    return Plan(
+        session.reader,
+        session.source,
+        series,
+        metadata,
+        raw,
+        estimated,
+        event_tables={e.name: len(e) for e in session.events if len(e)},
+        sortings={s.name: len(s.units) for s in session.sortings},
+    )
 
 
 def neurodata_type(rec: Recording) -> str:

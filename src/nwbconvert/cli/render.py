@@ -126,6 +126,10 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
             _size(s.raw_bytes),
         )
     stdout.print(table)
+    if plan.event_tables:
+        stdout.print("events   " + ", ".join(f"{name} ({n})" for name, n in plan.event_tables.items()))
+    if plan.sortings:
+        stdout.print("units    " + ", ".join(f"{name}: {n}" for name, n in plan.sortings.items()))
     md = plan.metadata
     stdout.print(
         f"session start {md.session_start_time.isoformat()} · subject {md.subject.subject_id} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,5 +79,5 @@ def write_phy_folder(
     return PhyFolder(folder, times, clusters, peaks, labels)
 
 
-def _tsv(path: Path, column: str, values: dict[int, object]) -> None:
+def _tsv(path: Path, column: str, values: Mapping[int, object]) -> None:
     path.write_text(f"cluster_id\t{column}\n" + "".join(f"{c}\t{v}\n" for c, v in values.items()))
