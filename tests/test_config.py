@@ -70,7 +70,7 @@ def test_example_session_configs_load_with_paths_relative_to_their_folder(path: 
     else:  # a template: its paths name a typical session folder beside the config
         source = config.sources[0]
         assert source.path.resolve() == (CONFIGS / "raw" / "run_g0").resolve()
-        assert [p.resolve() for p in source.sortings] == [(CONFIGS / "kilosort_output").resolve()]
+        assert [(s.path, s.recording) for s in source.sortings] == [(CONFIGS / "kilosort_output", "imec0.ap")]
         assert config.metadata[0] == CONFIGS / "lab_defaults.yaml"
         assert config.options.stub_seconds == 5.0
 
@@ -294,3 +294,34 @@ def test_a_real_recording_without_a_header_time_is_placed_by_its_start_time(tmp_
     np.testing.assert_array_equal(series["data"], io.get_analogsignal_chunk(0, 0, None, None, 0))
     assert series["starting_time"] == pytest.approx(io.get_signal_t_start(0, 0, 0) + 30.0, abs=1e-9)
     assert series_arrays(out, "ElectricalSeriesImec0AP")["starting_time"] == pytest.approx(57.9336, abs=1e-9)
+
+
+def test_a_sorting_of_a_shifted_source_moves_with_it(tmp_path: Path) -> None:
+    """America/New_York puts the SpikeGLX header (10:00 local = 15:00 UTC) 5 h after Open Ephys (10:00 UTC): its
+    series and its sorting's spike times (a relative path in the config, paired by `recording`) move by 18000 s."""
+    from nwbconvert.synthetic.phy import write_phy_folder
+
+    ap_bin = SPIKEGLX / "Sample_g0_imec0" / "Sample_g0_t0.imec0.ap.bin"
+    phy = write_phy_folder(tmp_path / "kilosort", ap_bin, 32, 33, ap_bin.stat().st_size // 66, 30000.0)
+    text = (
+        f"sources:\n  - path: {OE}\n  - path: {SPIKEGLX}\n    streams: [imec0.ap]\n"
+        "    sortings:\n      - path: kilosort\n        recording: imec0.ap\n"
+        "timezone: America/New_York\n" + METADATA
+    )
+    out = tmp_path / "o.nwb"
+    result = nwbconvert("convert", "--config", _write(tmp_path, text), "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    assert_valid(out)
+    ap = series_arrays(out, "ElectricalSeriesImec0AP")
+    assert ap["starting_time"] == pytest.approx(57.9336 + 18000.0, abs=1e-9)
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(str(out), "r") as io:
+        nwb = io.read()
+        assert nwb.session_start_time == dt.datetime(2026, 1, 15, 10, 0, tzinfo=dt.timezone.utc)
+        units = nwb.units.to_dataframe()
+    for cluster in np.unique(phy.spike_clusters):
+        frames = phy.spike_times[phy.spike_clusters == cluster]
+        row = units[units["unit_name"] == str(cluster)].iloc[0]
+        np.testing.assert_allclose(row["spike_times"], frames / 30000.0 + 57.9336 + 18000.0, rtol=0, atol=1e-9)
+    assert provenance(out)["sources"][1]["time_offset_s"] == 18000.0

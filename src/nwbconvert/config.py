@@ -61,19 +61,42 @@ def _as_list(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
 
-def _metadata_tag(value: Any) -> str:
-    return "inline" if isinstance(value, (dict, MetadataLayer)) else "file"
+def _item_tag(value: Any) -> str:
+    """A list item is a path ("file") or a mapping ("inline")."""
+    return "inline" if isinstance(value, (dict, BaseModel)) else "file"
 
 
 ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
 Zone = Annotated[str, AfterValidator(_known_zone)]
 MetadataItem = Annotated[
-    Annotated[ConfigPath, Tag("file")] | Annotated[MetadataLayer, Tag("inline")], Discriminator(_metadata_tag)
+    Annotated[ConfigPath, Tag("file")] | Annotated[MetadataLayer, Tag("inline")], Discriminator(_item_tag)
 ]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SortingConfig(_Model):
+    """A sorter's output and, when the source has several candidates, the series its units were sorted from."""
+
+    path: ConfigPath = Field(description="Phy/Kilosort/... output folder or file, relative to the config's folder.")
+    recording: str | None = Field(
+        None, description="Series name or stream id (as the source names it) the sorter ran on, e.g. imec0.ap."
+    )
+
+    def spec(self) -> Path:
+        """As `--sorting [SERIES=]PATH` gives it."""
+        return Path(f"{self.recording}={self.path}") if self.recording else self.path
+
+
+SortingItem = Annotated[
+    Annotated[ConfigPath, Tag("file")] | Annotated[SortingConfig, Tag("inline")], Discriminator(_item_tag)
+]
+
+
+def _sorting_spec(item: Path | SortingConfig) -> Path:
+    return item.spec() if isinstance(item, SortingConfig) else item
 
 
 class SourceConfig(_Model):
@@ -82,7 +105,9 @@ class SourceConfig(_Model):
     path: ConfigPath = Field(description="Recording file or folder, relative to the config file's folder.")
     format: str | None = Field(None, description="Reader name (see `nwbconvert formats`); default: detected.")
     streams: list[str] = Field(default_factory=list, description="Streams or series to write; default: all.")
-    sortings: list[ConfigPath] = Field(default_factory=list, description="Spike-sorting outputs of this source.")
+    sortings: list[SortingItem] = Field(
+        default_factory=list, description="Spike-sorting outputs of this source: paths or {path, recording}."
+    )
     probe: ConfigPath | None = Field(None, description="Probe geometry (probeinterface .json or .prb).")
     settings: dict[str, str] = Field(
         default_factory=dict, description="Reader settings, as `--set source.KEY=VALUE` gives them."
@@ -111,7 +136,7 @@ class SessionConfig(_Model):
 
     output: ConfigPath | None = Field(None, description="NWB file to write; -o on the command line wins.")
     sources: list[SourceConfig] = Field(min_length=1, description="Recordings to write into one NWB file.")
-    sortings: list[ConfigPath] = Field(
+    sortings: list[SortingItem] = Field(
         default_factory=list, description="Spike-sorting outputs (only with one source; else per source)."
     )
     probe: ConfigPath | None = Field(None, description="Probe geometry (only with one source; else per source).")
@@ -244,7 +269,7 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None, validate: b
             path=source.path,
             format=source.format,
             streams=tuple(source.streams),
-            sortings=tuple(source.sortings) + tuple(config.sortings),
+            sortings=tuple(_sorting_spec(item) for item in [*source.sortings, *config.sortings]),
             probe=source.probe or config.probe,
             set_values=tuple(f"source.{k}={v}" for k, v in source.settings.items()),
             name=source.name,
@@ -298,11 +323,11 @@ def _named_paths(config: SessionConfig) -> Iterator[tuple[Loc, Path]]:
     for i, source in enumerate(config.sources):
         yield ("sources", i, "path"), source.path
         for j, sorting in enumerate(source.sortings):
-            yield ("sources", i, "sortings", j), sorting
+            yield ("sources", i, "sortings", j), sorting.path if isinstance(sorting, SortingConfig) else sorting
         if source.probe is not None:
             yield ("sources", i, "probe"), source.probe
     for j, sorting in enumerate(config.sortings):
-        yield ("sortings", j), sorting
+        yield ("sortings", j), sorting.path if isinstance(sorting, SortingConfig) else sorting
     if config.probe is not None:
         yield ("probe",), config.probe
     for k, item in enumerate(config.metadata):
