@@ -32,7 +32,7 @@ from pydantic import (
 
 from nwbconvert.errors import MetadataError, SourceError, UsageError
 from nwbconvert.metadata.layers import Layer, load_yaml
-from nwbconvert.metadata.model import MetadataLayer, all_keys, is_known_key
+from nwbconvert.metadata.model import LIST_KEYS, MetadataLayer, all_keys, is_known_key
 
 if TYPE_CHECKING:
     from nwbconvert.pipeline import ConversionResult, ConvertOptions, ProgressSink, SourceSpec
@@ -210,14 +210,14 @@ def metadata_layers(path: Path, config: SessionConfig) -> list[Layer]:
 
 
 def _nested(values: dict[str, Any]) -> dict[str, Any]:
-    """{'subject.age': 'P90D'} -> {'subject': {'age': 'P90D'}}."""
+    """{'subject.age': 'P90D'} -> {'subject': {'age': 'P90D'}}; one value of a list key becomes a list (as --set)."""
     nested: dict[str, Any] = {}
     for key, value in values.items():
         *parents, leaf = key.split(".")
         target = nested
         for parent in parents:
             target = target.setdefault(parent, {})
-        target[leaf] = value
+        target[leaf] = [value] if leaf in LIST_KEYS and isinstance(value, str) else value
     return nested
 
 
