@@ -58,7 +58,15 @@ class Written:
     rawio: Any
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[c.id for c in CASES])
+WITH_WAVEFORMS = [c for c in CASES if c.units]
+LINKED = [c for c in CASES if c.id in ("blackrock", "plexon")]  # the sources that say which channel a unit is on
+
+
+def _over(cases: list[Case]) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("written", cases, ids=[c.id for c in cases], indirect=True)
+
+
+@pytest.fixture(scope="module")
 def written(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Case, Written]:
     case: Case = request.param
     source = realdata(case.path)
@@ -75,6 +83,7 @@ def _segments(rawio: Any) -> list[tuple[int, int]]:
     return [(b, s) for b in range(rawio.block_count()) for s in range(rawio.segment_count(b))]
 
 
+@_over(CASES)
 def test_every_event_channel_is_accounted_for(written: tuple[Case, Written]) -> None:
     case, w = written
     from pynwb import NWBHDF5IO
@@ -114,6 +123,7 @@ def _neo_events(rawio: Any, index: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return np.concatenate(times), np.concatenate(labels), np.concatenate(durations) if durations else None
 
 
+@_over(CASES)
 def test_units_equal_neo_spike_trains(written: tuple[Case, Written]) -> None:
     case, w = written
     from pynwb import NWBHDF5IO
@@ -142,12 +152,11 @@ def test_units_equal_neo_spike_trains(written: tuple[Case, Written]) -> None:
         assert units.resolution == pytest.approx(1.0 / float(spike_channels["wf_sampling_rate"][0]))
 
 
+@_over(WITH_WAVEFORMS)
 def test_mean_waveforms_are_the_stored_waveforms_in_volts(written: tuple[Case, Written]) -> None:
     case, w = written
     from pynwb import NWBHDF5IO
 
-    if case.units == 0:
-        pytest.skip("this source stores no spike waveforms")  # parametrised over all cases; no units here
     factor = {"blackrock": 1e-6, "plexon": 1e-3, "spike2": 1.0}[case.id]  # uV, mV (plx >= 105), Volt
     with NWBHDF5IO(str(w.path), "r") as io:
         units = io.read().units
@@ -163,12 +172,11 @@ def test_mean_waveforms_are_the_stored_waveforms_in_volts(written: tuple[Case, W
             np.testing.assert_allclose(units["waveform_mean"][i], mean, rtol=1e-9, atol=1e-15)
 
 
+@_over(LINKED)
 def test_units_link_to_the_channel_they_were_recorded_on(written: tuple[Case, Written]) -> None:
-    case, w = written
+    _, w = written
     from pynwb import NWBHDF5IO
 
-    if case.id not in ("blackrock", "plexon"):
-        pytest.skip("only Blackrock and Plexon say which recorded channel a unit comes from")
     with NWBHDF5IO(str(w.path), "r") as io:
         units = io.read().units
         for i, name in enumerate(w.rawio.header["spike_channels"]["name"]):
@@ -180,5 +188,6 @@ def test_units_link_to_the_channel_they_were_recorded_on(written: tuple[Case, Wr
             assert int("".join(c for c in channel_name if c.isdigit())) == number
 
 
+@_over(CASES)
 def test_output_validates(written: tuple[Case, Written]) -> None:
     assert_valid(written[1].path)
