@@ -151,3 +151,35 @@ def test_sorting_errors_are_clear(tmp_path: Path) -> None:
         *[a for pair in COMPLETE_METADATA for a in ("--set", pair)], "-q",
     )  # fmt: skip
     assert explicit.returncode == 0, explicit.stderr
+
+
+def test_kilosort_paired_with_a_four_shank_run_from_real_headers(tmp_path: Path) -> None:
+    """A run built around the real Neuropixels 2.4 headers: units land on the shank of their peak contact."""
+    from pynwb import NWBHDF5IO
+
+    from nwbconvert.readers.spikeglx import read_meta
+    from nwbconvert.synthetic.spikeglx import write_spikeglx_from_meta
+
+    headers = realdata("spikeglx_meta/np24_4shank")
+    run = write_spikeglx_from_meta(tmp_path / "run", sorted(headers.glob("*.meta")), seconds=0.5)
+    ap_bin = run.bins["imec0.ap"]
+    fields = read_meta(ap_bin.with_suffix(".meta"))
+    n_saved, rate = int(fields["nSavedChans"]), float(fields["imSampRate"])
+    n_samples = ap_bin.stat().st_size // (2 * n_saved)
+    made = write_phy_folder(ap_bin.parent / "kilosort4", ap_bin, n_saved - 1, n_saved, n_samples, rate, kilosort=True)
+    out = tmp_path / "np24.nwb"
+    convert(run.folder, out, ConvertOptions(sortings=(made.folder,), set_values=COMPLETE_METADATA))
+    with NWBHDF5IO(str(out), "r") as io:
+        nwb = io.read()
+        units = nwb.units
+        series = nwb.acquisition["ElectricalSeriesImec0AP"]
+        rows = list(series.electrodes.data[:])
+        t_start = series.starting_time
+        assert len(units) == len(made.peak_channels)
+        for row, cluster in enumerate(sorted(made.peak_channels)):
+            linked = units["electrodes"][row]
+            assert list(linked.index) == [rows[made.peak_channels[cluster]]]  # the AP series' row of that channel
+            assert linked["shank"].iloc[0] in {"0", "1", "2", "3"}
+            frames = np.sort(made.spike_times[made.spike_clusters == cluster])
+            np.testing.assert_allclose(units["spike_times"][row], t_start + frames / rate, rtol=0, atol=1e-9)
+    assert_valid(out)
