@@ -21,6 +21,8 @@ from nwbconvert.provenance import Provenance
 from nwbconvert.readers import registry
 from nwbconvert.readers.base import ReadOptions, split_source_settings
 from nwbconvert.validate.findings import Finding, Severity
+from nwbconvert.writer.compression import WriteOptions
+from nwbconvert.writer.compression import check as check_write_options
 
 
 class ProgressSink(Protocol):
@@ -44,6 +46,14 @@ class ConvertOptions:
     dry_run: bool = False
     overwrite: bool = False
     validate: bool = True
+    compression: str = "gzip"  # gzip | lzf | blosc-zstd | none
+    compression_level: int | None = None  # None: gzip 4, blosc-zstd 5
+    jobs: int | None = None  # cores that compress; None: all
+    chunk_mb: float = 10.0
+
+    @property
+    def write(self) -> WriteOptions:
+        return WriteOptions(self.compression, self.compression_level, self.jobs, self.chunk_mb)
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,7 @@ def convert_sources(
     from nwbconvert.merge import Part, merge_sessions
 
     started = time.perf_counter()
+    check_write_options(options.write)
     if not options.dry_run:
         check_destination(output, options.overwrite)
     parts = [Part(read_session(s.path, _source_options(s, options)), s.name, s.start_time) for s in sources]
@@ -169,14 +180,19 @@ def convert_sources(
         ),
     )
     from nwbconvert.writer.hdf5 import write_hdf5
+    from nwbconvert.writer.memory import map_large_buffers
     from nwbconvert.writer.nwbfile import build_nwbfile
+    from nwbconvert.writer.parallel import DeferredSeries, fill
 
     if progress is not None:
         progress.start(plan.raw_bytes)
     advance = progress.advance if progress is not None else None
     findings: tuple[Finding, ...] = ()
+    deferred: list[DeferredSeries] = []
+    map_large_buffers()  # freed sample buffers go back to the system (see writer/memory.py)
     with atomic_output(output, options.overwrite) as tmp:
-        write_hdf5(build_nwbfile(session, metadata, provenance.to_json(), advance), tmp)
+        write_hdf5(build_nwbfile(session, metadata, provenance.to_json(), advance, options.write, deferred), tmp)
+        fill(tmp, deferred, options.write, advance)  # traces chunks, compressed on every core
         if options.validate:
             findings = _validate_output(tmp, output)
     return ConversionResult(

@@ -38,6 +38,14 @@ def command(
     validate: bool | None = typer.Option(
         None, "--validate/--no-validate", help="Validate the output before moving it in place [default: validate]."
     ),
+    compression: str = typer.Option(
+        "gzip", "--compression", help="gzip (any HDF5 reader), lzf, blosc-zstd (needs hdf5plugin to read) or none."
+    ),
+    compression_level: int | None = typer.Option(
+        None, "--compression-level", help="gzip 0-9 [default 4]; blosc-zstd 1-9 [default 5]."
+    ),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Cores that compress [default: all]."),
+    chunk_mb: float = typer.Option(10.0, "--chunk-mb", help="Target chunk size in MB (DANDI streams ~10 MB well)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_output: bool = JSON,
     debug: bool = DEBUG,
@@ -70,6 +78,10 @@ def command(
             dry_run=dry_run,
             overwrite=overwrite,
             validate=validate is not False,
+            compression=compression,
+            compression_level=compression_level,
+            jobs=jobs,
+            chunk_mb=chunk_mb,
         )
         bar = not (quiet or dry_run or json_output)
         with render.progress_bar(enabled=bar) as progress, deferred_interrupts():

@@ -15,7 +15,9 @@ class Layout:
     buffer: tuple[int, int]
 
 
-def layout(n_samples: int, n_channels: int, itemsize: int, source_row_bytes: int) -> Layout:
+def layout(
+    n_samples: int, n_channels: int, itemsize: int, source_row_bytes: int, chunk_bytes: int = CHUNK_BYTES
+) -> Layout:
     """Chunks span few channels and many samples; a buffer spans all channels and whole chunks.
 
     `source_row_bytes` is what one sample costs to read from the source: more than the channels
@@ -23,7 +25,7 @@ def layout(n_samples: int, n_channels: int, itemsize: int, source_row_bytes: int
     """
     row = max(source_row_bytes, n_channels * itemsize)
     chunk_ch = min(n_channels, CHANNELS_PER_CHUNK)
-    chunk_t = max(1, min(n_samples, CHUNK_BYTES // (chunk_ch * itemsize), BUFFER_BYTES // row))
+    chunk_t = max(1, min(n_samples, chunk_bytes // (chunk_ch * itemsize), BUFFER_BYTES // row))
     per_buffer = max(1, BUFFER_BYTES // (chunk_t * row))
     buffer_t = min(n_samples, chunk_t * per_buffer)
     return Layout(chunk=(chunk_t, chunk_ch), buffer=(max(1, buffer_t), n_channels))

@@ -10,15 +10,29 @@ from nwbconvert.errors import MetadataError
 from nwbconvert.metadata.model import ElectrodeGroupLayer, MetadataLayer, NwbMetadata
 from nwbconvert.model import Channel, Recording, Session, SignalKind
 from nwbconvert.units import volt_factor
+from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.events import add_events
+from nwbconvert.writer.parallel import DeferredSeries
 from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
 from nwbconvert.writer.units import add_units
 
 COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
 
 
-def build_nwbfile(session: Session, metadata: NwbMetadata, provenance_json: str, progress: Progress | None) -> Any:
-    """An in-memory NWBFile whose series read their samples from the source while being written."""
+def build_nwbfile(
+    session: Session,
+    metadata: NwbMetadata,
+    provenance_json: str,
+    progress: Progress | None,
+    write: WriteOptions = WriteOptions(),
+    deferred: list[DeferredSeries] | None = None,
+) -> Any:
+    """An in-memory NWBFile whose series read their samples from the source while being written.
+
+    With gzip or no compression the traces datasets are only declared; `deferred` receives them so that
+    `writer.parallel.fill` can write their chunks on every core once pynwb has written the file.
+    """
+    traces = _TracesData(progress, write, deferred if deferred is not None else [])
     from pynwb import NWBFile
     from pynwb.file import Subject
 
@@ -62,13 +76,14 @@ def build_nwbfile(session: Session, metadata: NwbMetadata, provenance_json: str,
             rows = [electrodes.row(rec, ch) for ch in rec.channels]
             for ch, row in zip(rec.channels, rows):
                 electrode_rows[(rec.name, ch.id)] = electrode_rows.setdefault((rec.stream_id, ch.id), row)
-            series = _electrical_series(nwbfile, rec, rows, progress)
+            place = "processing/ecephys/LFP" if rec.kind is SignalKind.LFP else "acquisition"
+            series = _electrical_series(nwbfile, rec, rows, traces.data(rec, place))
             if rec.kind is SignalKind.LFP:
                 _lfp(nwbfile).add_electrical_series(series)
             else:
                 nwbfile.add_acquisition(series)
         elif rec.kind is not SignalKind.INTRACELLULAR:
-            nwbfile.add_acquisition(_time_series(rec, progress))
+            nwbfile.add_acquisition(_time_series(rec, traces.data(rec, "acquisition")))
     intracellular = [r for r in session.recordings if r.kind is SignalKind.INTRACELLULAR]
     if intracellular:
         from nwbconvert.writer.icephys import add_intracellular
@@ -99,13 +114,23 @@ def _timing(rec: Recording) -> dict[str, Any]:
     return {"timestamps": H5DataIO(TimestampsIterator(rec), compression="gzip", compression_opts=4)}
 
 
-def _data(rec: Recording, progress: Progress | None) -> Any:
-    from hdmf.backends.hdf5 import H5DataIO
+class _TracesData:
+    """The `data` of traces series: declared for a later parallel fill, or streamed by hdmf itself."""
 
-    return H5DataIO(TracesIterator(rec, progress), **COMPRESSION)
+    def __init__(self, progress: Progress | None, write: WriteOptions, deferred: list[DeferredSeries]) -> None:
+        self.progress, self.write, self.deferred = progress, write, deferred
+
+    def data(self, rec: Recording, group: str) -> Any:
+        from hdmf.backends.hdf5 import H5DataIO
+
+        chunk_bytes = max(1, int(self.write.chunk_mb * 1024 * 1024))
+        iterator = TracesIterator(rec, self.progress, chunk_bytes, deferred=self.write.direct)
+        if self.write.direct:
+            self.deferred.append(DeferredSeries(f"/{group}/{rec.name}/data", rec, iterator.layout))
+        return H5DataIO(iterator, **self.write.dataset_options())
 
 
-def _electrical_series(nwbfile: Any, rec: Recording, rows: list[int], progress: Progress | None) -> Any:
+def _electrical_series(nwbfile: Any, rec: Recording, rows: list[int], data: Any) -> Any:
     from pynwb.ecephys import ElectricalSeries
 
     factor = volt_factor(rec.unit)
@@ -114,7 +139,7 @@ def _electrical_series(nwbfile: Any, rec: Recording, rows: list[int], progress: 
     return ElectricalSeries(
         name=rec.name,
         description=rec.description,
-        data=_data(rec, progress),
+        data=data,
         electrodes=region,
         conversion=factor,
         channel_conversion=np.array([ch.gain for ch in rec.channels], dtype="float64"),
@@ -123,7 +148,7 @@ def _electrical_series(nwbfile: Any, rec: Recording, rows: list[int], progress: 
     )
 
 
-def _time_series(rec: Recording, progress: Progress | None) -> Any:
+def _time_series(rec: Recording, data: Any) -> Any:
     from pynwb import TimeSeries
 
     factor = volt_factor(rec.unit)
@@ -133,7 +158,7 @@ def _time_series(rec: Recording, progress: Progress | None) -> Any:
     return TimeSeries(
         name=rec.name,
         description=f"{rec.description} Columns: {names}.",
-        data=_data(rec, progress),
+        data=data,
         unit="volts" if factor is not None else (rec.unit or "n.a."),
         conversion=gain * (factor or 1.0),
         offset=offset * (factor or 1.0),

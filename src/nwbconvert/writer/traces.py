@@ -9,21 +9,59 @@ from hdmf.data_utils import GenericDataChunkIterator
 
 from nwbconvert.errors import SourceError
 from nwbconvert.model import Recording
-from nwbconvert.writer.chunking import layout
+from nwbconvert.writer.chunking import CHUNK_BYTES, Layout, layout
 
 Progress = Callable[[int], None]  # called with the number of raw bytes just read from the source
 
 
-class TracesIterator(GenericDataChunkIterator):
-    """Raw samples of a recording, segments concatenated in time order, read buffer by buffer."""
+def read_rows(recording: Recording, start: int, stop: int, channels: slice | None = None) -> np.ndarray:
+    """Raw samples [start, stop) of the recording's segments concatenated in time order."""
+    starts = np.cumsum([0] + [s.n_samples for s in recording.segments])
+    pieces = []
+    for i, segment in enumerate(recording.segments):
+        lo, hi = int(starts[i]), int(starts[i + 1])
+        if hi <= start or lo >= stop:
+            continue
+        try:
+            pieces.append(segment.traces.read(max(start, lo) - lo, min(stop, hi) - lo, channels))
+        except Exception as exc:
+            raise SourceError(
+                f"Reading samples {start}-{stop} of {recording.name} from the source failed "
+                f"({type(exc).__name__}: {exc}). The recording may be truncated or damaged."
+            ) from exc
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
 
-    def __init__(self, recording: Recording, progress: Progress | None = None) -> None:
+
+def traces_layout(recording: Recording, chunk_bytes: int = CHUNK_BYTES) -> Layout:
+    source_row = max(s.traces.row_bytes for s in recording.segments)
+    n_channels = len(recording.channels)
+    return layout(recording.n_samples, n_channels, recording.dtype.itemsize, source_row, chunk_bytes)
+
+
+class TracesIterator(GenericDataChunkIterator):
+    """Raw samples of a recording, segments concatenated in time order, read buffer by buffer.
+
+    A `deferred` iterator yields nothing: hdmf only creates the (full-size, chunked, filtered) dataset, and
+    `writer.parallel` fills its chunks afterwards.
+    """
+
+    def __init__(
+        self,
+        recording: Recording,
+        progress: Progress | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+        deferred: bool = False,
+    ) -> None:
         self.recording = recording
         self.progress = progress
-        self._starts = np.cumsum([0] + [s.n_samples for s in recording.segments])
-        source_row = max(s.traces.row_bytes for s in recording.segments)
-        shape = layout(recording.n_samples, len(recording.channels), recording.dtype.itemsize, source_row)
-        super().__init__(chunk_shape=shape.chunk, buffer_shape=shape.buffer)
+        self.deferred = deferred
+        self.layout = traces_layout(recording, chunk_bytes)
+        super().__init__(chunk_shape=self.layout.chunk, buffer_shape=self.layout.buffer)
+
+    def __next__(self):  # type: ignore[no-untyped-def]
+        if self.deferred:
+            raise StopIteration
+        return super().__next__()
 
     def _get_maxshape(self) -> tuple[int, int]:
         return (self.recording.n_samples, len(self.recording.channels))
@@ -33,20 +71,7 @@ class TracesIterator(GenericDataChunkIterator):
 
     def _get_data(self, selection: tuple[slice, ...]) -> np.ndarray:
         rows, cols = selection
-        start, stop = rows.start or 0, rows.stop
-        pieces = []
-        for i, segment in enumerate(self.recording.segments):
-            lo, hi = int(self._starts[i]), int(self._starts[i + 1])
-            if hi <= start or lo >= stop:
-                continue
-            try:
-                pieces.append(segment.traces.read(max(start, lo) - lo, min(stop, hi) - lo, cols))
-            except Exception as exc:
-                raise SourceError(
-                    f"Reading samples {start}-{stop} of {self.recording.name} from the source failed "
-                    f"({type(exc).__name__}: {exc}). The recording may be truncated or damaged."
-                ) from exc
-        data = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
+        data = read_rows(self.recording, rows.start or 0, rows.stop, cols)
         if self.progress is not None:
             self.progress(data.nbytes)
         return data

@@ -1,0 +1,88 @@
+"""How bulk traces are stored: the HDF5 filter, its level, chunk size and how many cores compress.
+
+gzip (deflate + shuffle) and `none` are encoded by nwbconvert itself, chunk by chunk in a thread pool (zlib
+releases the GIL), and stored with h5py's direct chunk write: the file holds a standard gzip/shuffle dataset
+that any HDF5 reader decodes without plugins. lzf and blosc-zstd go through HDF5's own (single-core) filter
+pipeline; blosc-zstd needs the `hdf5plugin` package to write and to read.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+METHODS = ("gzip", "lzf", "blosc-zstd", "none")
+DEFAULT_LEVEL = {"gzip": 4, "blosc-zstd": 5}
+LEVELS = {"gzip": range(0, 10), "blosc-zstd": range(1, 10)}
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    compression: str = "gzip"
+    level: int | None = None  # None: DEFAULT_LEVEL
+    jobs: int | None = None  # threads that compress; None: every core
+    chunk_mb: float = 10.0  # target chunk size (DANDI streams ~10 MB chunks well)
+
+    @property
+    def effective_level(self) -> int | None:
+        return self.level if self.level is not None else DEFAULT_LEVEL.get(self.compression)
+
+    @property
+    def threads(self) -> int:
+        return max(1, self.jobs if self.jobs else (os.cpu_count() or 1))
+
+    @property
+    def direct(self) -> bool:
+        """True when nwbconvert encodes chunks itself (in parallel) instead of HDF5's filter pipeline."""
+        return self.compression in ("gzip", "none")
+
+    def dataset_options(self) -> dict[str, Any]:
+        """Keyword arguments for hdmf's H5DataIO that declare the filters of a traces dataset."""
+        if self.compression == "gzip":
+            return {"compression": "gzip", "compression_opts": self.effective_level, "shuffle": True}
+        if self.compression == "lzf":
+            return {"compression": "lzf", "shuffle": True}
+        if self.compression == "blosc-zstd":
+            import hdf5plugin
+
+            blosc = hdf5plugin.Blosc(cname="zstd", clevel=self.effective_level or 5, shuffle=hdf5plugin.Blosc.SHUFFLE)
+            return {
+                "compression": blosc.filter_id,
+                "compression_opts": blosc.filter_options,
+                "allow_plugin_filters": True,
+            }
+        return {}
+
+    def encode(self, chunk: np.ndarray) -> bytes:
+        """A full chunk as HDF5 stores it after its filters: shuffle then deflate (gzip), or raw (none)."""
+        data = np.ascontiguousarray(chunk)
+        if self.compression == "none":
+            return data.tobytes()
+        size = data.dtype.itemsize
+        shuffled = data.view(np.uint8).reshape(-1, size).T.tobytes() if size > 1 else data.tobytes()
+        return zlib.compress(shuffled, self.effective_level if self.effective_level is not None else 4)
+
+
+def check(options: WriteOptions) -> None:
+    """Refuse unknown methods and levels out of range before anything is read (a UsageError, exit 2)."""
+    from nwbconvert.errors import MissingDependency, UsageError
+
+    if options.compression not in METHODS:
+        raise UsageError(f"--compression {options.compression}: choose one of {', '.join(METHODS)}.")
+    levels = LEVELS.get(options.compression)
+    if options.level is not None and (levels is None or options.level not in levels):
+        allowed = f"{levels.start}-{levels.stop - 1}" if levels else "none (this method has no level)"
+        raise UsageError(f"--compression-level {options.level}: for {options.compression} use {allowed}.")
+    if options.chunk_mb <= 0 or options.chunk_mb > 1024:
+        raise UsageError(f"--chunk-mb {options.chunk_mb}: give a size between 0.001 and 1024 MB (default 10).")
+    if options.jobs is not None and options.jobs < 1:
+        raise UsageError(f"--jobs {options.jobs}: give 1 or more (default: every core).")
+    if options.compression == "blosc-zstd":
+        import importlib.util
+
+        if importlib.util.find_spec("hdf5plugin") is None:
+            raise MissingDependency("Writing blosc-zstd compressed data", "hdf5plugin", "blosc")

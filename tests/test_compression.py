@@ -1,0 +1,123 @@
+"""Compression options and the parallel (direct chunk write) path: standard datasets, identical data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from cli_runner import nwbconvert
+from conftest import COMPLETE_METADATA, SAMPLE_DATA
+from helpers import assert_valid
+from nwbconvert.pipeline import ConvertOptions, convert
+
+SPIKEGLX = SAMPLE_DATA / "spikeglx" / "Sample_g0"
+AP = "acquisition/ElectricalSeriesImec0AP/data"
+LF = "processing/ecephys/LFP/ElectricalSeriesImec0LF/data"
+SET = [a for pair in COMPLETE_METADATA for a in ("--set", pair)]
+
+
+def _neo_raw(stream: str) -> np.ndarray:
+    from neo.rawio import SpikeGLXRawIO
+
+    rawio = SpikeGLXRawIO(dirname=str(SPIKEGLX))
+    rawio.parse_header()
+    index = list(rawio.header["signal_streams"]["id"]).index(stream)
+    chans = rawio.header["signal_channels"]
+    n_sync = sum("SYNC" in str(n) for n in chans[chans["stream_id"] == stream]["name"])
+    raw = rawio.get_analogsignal_chunk(0, 0, None, None, stream_index=index)
+    return raw[:, : raw.shape[1] - n_sync]
+
+
+def _write(tmp_path: Path, name: str, **options: object) -> Path:
+    out = tmp_path / f"{name}.nwb"
+    convert(SPIKEGLX, out, ConvertOptions(set_values=COMPLETE_METADATA, timezone="UTC", **options))  # type: ignore[arg-type]
+    return out
+
+
+def _stored_chunks(path: Path, name: str) -> list[bytes]:
+    with h5py.File(path, "r") as f:
+        dset = f[name]
+        return [
+            dset.id.read_direct_chunk(dset.id.get_chunk_info(i).chunk_offset)[1]
+            for i in range(dset.id.get_num_chunks())
+        ]
+
+
+def test_parallel_and_serial_gzip_store_the_same_standard_dataset(tmp_path: Path) -> None:
+    serial = _write(tmp_path, "serial", jobs=1, chunk_mb=0.25)
+    parallel = _write(tmp_path, "parallel", jobs=2, chunk_mb=0.25)
+    for name, stream in ((AP, "imec0.ap"), (LF, "imec0.lf")):
+        expected = _neo_raw(stream)
+        with h5py.File(serial, "r") as a, h5py.File(parallel, "r") as b:
+            for dset in (a[name], b[name]):
+                # plain h5py, no plugin: the standard deflate + shuffle filters, decoded to the source's samples
+                assert (dset.compression, dset.compression_opts, dset.shuffle) == ("gzip", 4, True)
+                assert dset.id.get_num_chunks() > 1
+                np.testing.assert_array_equal(dset[()], expected)
+        assert _stored_chunks(serial, name) == _stored_chunks(parallel, name)  # byte for byte
+    assert_valid(parallel)
+
+
+def test_direct_chunks_equal_what_hdf5s_own_gzip_filter_writes(tmp_path: Path) -> None:
+    """Our shuffle + deflate encoding is HDF5's: the same array through h5py's filter gives the same bytes."""
+    ours = _write(tmp_path, "ours", jobs=2, chunk_mb=0.25)
+    with h5py.File(ours, "r") as f:
+        dset = f[AP]
+        data, chunks = dset[()], dset.chunks
+    reference = tmp_path / "h5py.h5"
+    with h5py.File(reference, "w") as f:
+        f.create_dataset("d", data=data, chunks=chunks, compression="gzip", compression_opts=4, shuffle=True)
+    assert _stored_chunks(ours, AP) == _stored_chunks(reference, "d")
+
+
+@pytest.mark.parametrize(
+    ("compression", "level", "filters"),
+    [("none", None, (None, False)), ("lzf", None, ("lzf", True)), ("gzip", 9, ("gzip", True))],
+)
+def test_other_methods_decode_to_the_same_samples(
+    tmp_path: Path, compression: str, level: int | None, filters: tuple[str | None, bool]
+) -> None:
+    out = _write(tmp_path, compression, compression=compression, compression_level=level)
+    with h5py.File(out, "r") as f:
+        dset = f[AP]
+        assert (dset.compression, dset.shuffle) == filters
+        if level is not None:
+            assert dset.compression_opts == level
+        np.testing.assert_array_equal(dset[()], _neo_raw("imec0.ap"))
+
+
+def test_chunk_size_follows_chunk_mb(tmp_path: Path) -> None:
+    out = _write(tmp_path, "small", chunk_mb=0.5, stub_seconds=2.0)
+    with h5py.File(out, "r") as f:
+        rows, cols = f[AP].chunks
+        assert cols == 32 and rows * cols * 2 <= 0.5 * 1024 * 1024 < (rows + 1) * cols * 2 * 1.01
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--compression", "zip"], 2, "choose one of gzip, lzf, blosc-zstd, none"),
+        (["--compression-level", "12"], 2, "for gzip use 0-9"),
+        (["--compression", "lzf", "--compression-level", "3"], 2, "has no level"),
+        (["--jobs", "0"], 2, "1 or more"),
+        (["--chunk-mb", "0"], 2, "--chunk-mb"),
+    ],
+)
+def test_bad_write_options_exit_2_before_reading(tmp_path: Path, args: list[str], code: int, words: str) -> None:
+    out = tmp_path / "x.nwb"
+    result = nwbconvert("convert", SPIKEGLX, "-o", out, *SET, *args)
+    assert result.returncode == code and words in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_blosc_zstd_needs_hdf5plugin(tmp_path: Path) -> None:
+    import importlib.util
+
+    result = nwbconvert("convert", SPIKEGLX, "-o", tmp_path / "x.nwb", *SET, "--compression", "blosc-zstd")
+    if importlib.util.find_spec("hdf5plugin") is None:
+        assert result.returncode == 6 and "hdf5plugin" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
