@@ -57,9 +57,10 @@ class WriteOptions:
             }
         return {}
 
-    def encode(self, chunk: np.ndarray) -> bytes:
-        """A full chunk as HDF5 stores it after its filters: shuffle then deflate (gzip), or raw (none)."""
-        data = np.ascontiguousarray(chunk)
+    def encode(self, chunk: np.ndarray, dtype: np.dtype) -> bytes:
+        """A full chunk as HDF5 stores it in a dataset of `dtype` (the file's byte order, e.g. a big-endian
+        source stored little-endian) after its filters: shuffle then deflate (gzip), or raw (none)."""
+        data = np.ascontiguousarray(chunk, dtype=dtype)
         if self.compression == "none":
             return data.tobytes()
         size = data.dtype.itemsize

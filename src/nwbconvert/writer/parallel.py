@@ -60,7 +60,7 @@ def _fill_one(
         if len(window) > options.threads:
             done_offset, done = window.popleft()
             write_chunk(done_offset, done.result())
-        window.append((offset, pool.submit(options.encode, part)))
+        window.append((offset, pool.submit(options.encode, part, dataset.dtype)))  # type: ignore[attr-defined]
     while window:
         done_offset, done = window.popleft()
         write_chunk(done_offset, done.result())
