@@ -1,16 +1,20 @@
 """How bulk traces are stored: the HDF5 filter, its level, chunk size and how many cores compress.
 
-gzip (deflate + shuffle) and `none` are encoded by nwbconvert itself, chunk by chunk in a thread pool (zlib
-releases the GIL), and stored with h5py's direct chunk write: the file holds a standard gzip/shuffle dataset
-that any HDF5 reader decodes without plugins. lzf and blosc-zstd go through HDF5's own (single-core) filter
-pipeline; blosc-zstd needs the `hdf5plugin` package to write and to read.
+gzip (deflate + shuffle) and `none` are encoded by nwbconvert itself, chunk by chunk in a thread pool (the
+compressor releases the GIL), and stored with h5py's direct chunk write: the file holds a standard gzip/shuffle
+dataset that any HDF5 reader decodes without plugins. Deflate streams come from zlib-ng (the `zlib-ng` package:
+the same format, ~1.8x faster than zlib at level 4 with a slightly smaller output), else from Python's zlib.
+lzf and blosc-zstd go through HDF5's own (single-core) filter pipeline; blosc-zstd needs the `hdf5plugin`
+package to write and to read.
 """
 
 from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -65,7 +69,17 @@ class WriteOptions:
             return data.tobytes()
         size = data.dtype.itemsize
         shuffled = data.view(np.uint8).reshape(-1, size).T.tobytes() if size > 1 else data.tobytes()
-        return zlib.compress(shuffled, self.effective_level if self.effective_level is not None else 4)
+        return deflate()(shuffled, self.effective_level if self.effective_level is not None else 4)
+
+
+@cache
+def deflate() -> Callable[[bytes, int], bytes]:
+    """zlib-ng's compress when installed (a standard zlib stream, faster), else zlib's."""
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return zlib.compress
+    return zlib_ng.compress
 
 
 def check(options: WriteOptions) -> None:
