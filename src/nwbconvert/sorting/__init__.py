@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from nwbconvert.errors import MissingDependency, SourceError, UsageError
-from nwbconvert.model import Recording, Session, Sorting, Unit, UnitProperty
+from nwbconvert.model import Recording, Session, SignalKind, Sorting, Unit, UnitProperty
 from nwbconvert.sorting import formats
 
 
@@ -66,7 +66,7 @@ def _params(path: Path) -> dict[str, str]:
 
 def pair(session: Session, path: Path, target: str | None, params: dict[str, str]) -> Recording:
     """The recording whose samples the sorter's frames index (see the module docstring)."""
-    extracellular = [r for r in session.recordings if r.is_electrical and r.kind.value == "extracellular"]
+    extracellular = [r for r in session.recordings if r.is_electrical and r.kind is SignalKind.EXTRACELLULAR]
     if target is not None:
         chosen = [r for r in session.recordings if target in (r.name, r.stream_id)]
         if not chosen:
@@ -100,9 +100,9 @@ def _names(session: Session) -> str:
 
 def read_sorting(path: Path, fmt: formats.SortingFormat, recording: Recording) -> Sorting:
     """Units of a sorter output, with spike times on `recording`'s clock and links to its channels."""
-    for package in fmt.requires:
-        import importlib.util
+    import importlib.util
 
+    for package in fmt.requires:
         if importlib.util.find_spec(package) is None:
             raise MissingDependency(f"Reading {path} as {fmt.description}", package)
     try:
