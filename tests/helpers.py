@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import h5py
 import numpy as np
@@ -66,3 +67,26 @@ def assert_valid(path: Path) -> None:
     messages = inspect_nwbfile(nwbfile_path=path, config=load_config("dandi"))
     critical = [m for m in messages if m is not None and m.importance == Importance.CRITICAL]
     assert critical == []
+
+
+class Case(Protocol):
+    id: str
+
+    def path(self) -> Path: ...
+
+
+def converted_once(tmp_path_factory: Any) -> Callable[[Any], Path]:
+    """A converter that writes each case once (format detected, complete metadata) and returns the NWB path."""
+    from conftest import COMPLETE_METADATA
+    from nwbconvert.pipeline import ConvertOptions, convert
+
+    cache: dict[str, Path] = {}
+
+    def get(case: Case) -> Path:
+        if case.id not in cache:
+            out = tmp_path_factory.mktemp(case.id) / f"{case.id}.nwb"
+            convert(case.path(), out, ConvertOptions(set_values=COMPLETE_METADATA))
+            cache[case.id] = out
+        return cache[case.id]
+
+    return get

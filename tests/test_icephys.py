@@ -15,8 +15,7 @@ import pytest
 
 from cli_runner import nwbconvert
 from conftest import COMPLETE_METADATA, realdata
-from helpers import assert_valid, provenance
-from nwbconvert.pipeline import ConvertOptions, convert
+from helpers import assert_valid, converted_once, provenance
 from nwbconvert.readers import registry
 from nwbconvert.readers.base import Match, ReadOptions
 from nwbconvert.readers.icephys import AxonReader, WinWcpReader
@@ -57,16 +56,8 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Case], Path]:
-    cache: dict[str, Path] = {}
-
-    def get(case: Case) -> Path:
-        if case.id not in cache:
-            out = tmp_path_factory.mktemp(case.id) / f"{case.id}.nwb"
-            convert(case.path(), out, ConvertOptions(set_values=COMPLETE_METADATA))
-            cache[case.id] = out
-        return cache[case.id]
-
-    return get
+    """Convert each case once (format detected, complete metadata) and return the NWB path."""
+    return converted_once(tmp_path_factory)
 
 
 def _neo(path: Path) -> Any:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import COMPLETE_METADATA, SAMPLE_DATA, realdata
-from helpers import assert_valid, provenance, scaled, series_arrays
+from helpers import assert_valid, converted_once, provenance, scaled, series_arrays
 from nwbconvert.pipeline import ConvertOptions, convert
 from nwbconvert.units import volt_factor
 
@@ -116,16 +116,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Case], Path]:
     """Convert each case once (format detected, complete metadata) and return the NWB path."""
-    cache: dict[str, Path] = {}
-
-    def get(case: Case) -> Path:
-        if case.id not in cache:
-            out = tmp_path_factory.mktemp(case.id) / f"{case.id}.nwb"
-            convert(case.path(), out, ConvertOptions(set_values=COMPLETE_METADATA))
-            cache[case.id] = out
-        return cache[case.id]
-
-    return get
+    return converted_once(tmp_path_factory)
 
 
 def _parsed(case: Case) -> Any:
