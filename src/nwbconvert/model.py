@@ -87,6 +87,11 @@ class Recording:
         return sum(s.n_samples for s in self.segments)
 
     @property
+    def sample_offsets(self) -> np.ndarray:
+        """Where each segment starts in the concatenated samples, plus the total: [0, n0, n0 + n1, ...]."""
+        return np.cumsum([0] + [s.n_samples for s in self.segments])
+
+    @property
     def is_electrical(self) -> bool:
         """Written as an ElectricalSeries: extracellular and in a voltage unit (else a TimeSeries)."""
         return self.kind in (SignalKind.EXTRACELLULAR, SignalKind.LFP) and volt_factor(self.unit) is not None

@@ -143,9 +143,8 @@ def _unit(si_sorting: Any, unit_id: Any, recording: Recording, peak_channels: di
 
 def frames_to_seconds(frames: np.ndarray, recording: Recording) -> np.ndarray:
     """Sample indices of the recording's concatenated segments -> seconds on the session clock."""
-    counts = np.array([s.n_samples for s in recording.segments])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    segment = np.clip(np.searchsorted(starts, frames, side="right") - 1, 0, len(counts) - 1)
+    starts = recording.sample_offsets[:-1]
+    segment = np.clip(np.searchsorted(starts, frames, side="right") - 1, 0, len(starts) - 1)
     t_starts = np.array([s.t_start_s for s in recording.segments])
     return t_starts[segment] + (frames - starts[segment]) / recording.sampling_rate_hz
 

@@ -16,7 +16,7 @@ Progress = Callable[[int], None]  # called with the number of raw bytes just rea
 
 def read_rows(recording: Recording, start: int, stop: int, channels: slice | None = None) -> np.ndarray:
     """Raw samples [start, stop) of the recording's segments concatenated in time order."""
-    starts = np.cumsum([0] + [s.n_samples for s in recording.segments])
+    starts = recording.sample_offsets
     pieces = []
     for i, segment in enumerate(recording.segments):
         lo, hi = int(starts[i]), int(starts[i + 1])
@@ -82,7 +82,7 @@ class TimestampsIterator(GenericDataChunkIterator):
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
-        self._starts = np.cumsum([0] + [s.n_samples for s in recording.segments])
+        self._starts = recording.sample_offsets
         n = recording.n_samples
         chunk = max(1, min(n, 1 << 20))
         super().__init__(chunk_shape=(chunk,), buffer_shape=(min(n, chunk * 8),))
