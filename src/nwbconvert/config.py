@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from nwbconvert.errors import MetadataError, SourceError, UsageError
-from nwbconvert.metadata.layers import Layer, load_yaml
+from nwbconvert.metadata.layers import Layer, load_yaml, read_yaml
 from nwbconvert.metadata.model import LIST_KEYS, MetadataLayer, all_keys, is_known_key
 
 if TYPE_CHECKING:
@@ -336,15 +336,7 @@ def _named_paths(config: SessionConfig) -> Iterator[tuple[Loc, Path]]:
 
 
 def _read(path: Path) -> _Document:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the session config ({exc.strerror}).") from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.BaseLoader)
-        data = yaml.load(text, Loader=yaml.BaseLoader) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: is not valid YAML ({exc}). Fix the syntax; see {EXAMPLE}.") from exc
+    data, node = read_yaml(path, "session config", UsageError, EXAMPLE)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a session config must be a mapping with a `sources` list; see {EXAMPLE}.")
     if "sources" not in data and data and set(data) <= {*MetadataLayer.model_fields}:

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from nwbconvert.errors import MetadataError, UsageError
+from nwbconvert.errors import MetadataError, NwbConvertError, UsageError
 from nwbconvert.metadata.model import (
     GROUPS,
     LIST_KEYS,
@@ -29,17 +29,27 @@ class Layer:
     values: MetadataLayer
 
 
-def load_yaml(path: Path) -> Layer:
-    """A YAML metadata file. Scalars stay strings ('001' stays '001'); pydantic parses the rest."""
+def read_yaml(path: Path, what: str, invalid: type[NwbConvertError], hint: str) -> tuple[Any, yaml.Node | None]:
+    """A YAML file parsed once, scalars kept as strings ('001' stays '001'): its data and its composed node
+    (for line numbers in messages). Unreadable -> UsageError; bad syntax -> `invalid` pointing to `hint`."""
     try:
         text = path.read_text()
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read the metadata file ({exc.strerror}).") from exc
+        raise UsageError(f"{path}: cannot read the {what} ({exc.strerror}).") from exc
+    loader = yaml.BaseLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.BaseLoader)
-        data = yaml.load(text, Loader=yaml.BaseLoader) or {}
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        raise MetadataError(f"{path}: is not valid YAML ({exc}). Fix the syntax; see configs/ for examples.") from exc
+        raise invalid(f"{path}: is not valid YAML ({exc}). Fix the syntax; see {hint}.") from exc
+    finally:
+        loader.dispose()
+    return data or {}, node
+
+
+def load_yaml(path: Path) -> Layer:
+    """A YAML metadata file. Scalars stay strings ('001' stays '001'); pydantic parses the rest."""
+    data, node = read_yaml(path, "metadata file", MetadataError, "configs/ for examples")
     if not isinstance(data, dict):
         raise MetadataError(f"{path}: a metadata file must be a mapping of keys to values, e.g. 'lab: Smith'.")
     try:
