@@ -21,7 +21,7 @@ from nwbconvert.errors import SourceError
 from nwbconvert.model import Channel, Recording, Segment
 from nwbconvert.units import ampere_factor, camel, volt_factor
 from nwbconvert.writer.chunking import layout
-from nwbconvert.writer.nwbfile import COMPRESSION
+from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.traces import Progress
 
 
@@ -78,9 +78,14 @@ def clamp_of(rec: Recording) -> _Clamp:
 
 
 def add_intracellular(
-    nwbfile: Any, recordings: Sequence[Recording], devices: dict[str, Any], progress: Progress | None
+    nwbfile: Any,
+    recordings: Sequence[Recording],
+    devices: dict[str, Any],
+    progress: Progress | None,
+    write: WriteOptions,
 ) -> None:
-    """Electrodes, clamp series (in acquisition) and the icephys tables for every intracellular recording."""
+    """Electrodes, clamp series (in acquisition) and the icephys tables for every intracellular recording.
+    Sweeps are small 1-D series: they go through HDF5's own filters, with the conversion's compression."""
     from hdmf.backends.hdf5 import H5DataIO
 
     electrodes = _Electrodes(nwbfile, devices)
@@ -99,7 +104,7 @@ def add_intracellular(
                 series = series_cls(
                     name=name,
                     description=f"{rec.description} Channel '{ch.name}' ({rec.unit}), sweep {number}.",
-                    data=H5DataIO(SweepIterator(segment, column, name, progress), **COMPRESSION),
+                    data=H5DataIO(SweepIterator(segment, column, name, progress), **write.dataset_options()),
                     electrode=electrode,
                     conversion=ch.gain * clamp.factor,
                     offset=ch.offset * clamp.factor,

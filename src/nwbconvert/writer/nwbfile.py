@@ -16,8 +16,6 @@ from nwbconvert.writer.parallel import DeferredSeries
 from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
 from nwbconvert.writer.units import add_units
 
-COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
-
 
 def build_nwbfile(
     session: Session,
@@ -88,7 +86,7 @@ def build_nwbfile(
     if intracellular:
         from nwbconvert.writer.icephys import add_intracellular
 
-        add_intracellular(nwbfile, intracellular, devices, progress)
+        add_intracellular(nwbfile, intracellular, devices, progress, write)
     add_events(nwbfile, session.events)
     add_units(nwbfile, session.sortings, electrode_rows)
     return nwbfile
