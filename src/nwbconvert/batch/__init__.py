@@ -1,0 +1,1 @@
+"""`nwbconvert batch`: convert a whole study, resumably, on a process pool or a Dask cluster."""
