@@ -1,0 +1,250 @@
+"""Where the sessions of a batch run: a local process pool (default) or a Dask distributed cluster.
+
+Cores are shared between the two levels of parallelism: a machine converting S sessions at once gives each
+session's compression pool `cores // S` threads (at least one), so sessions x threads stays near the core count.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from nwbconvert.batch.model import SessionJob, SessionOutcome, Status
+from nwbconvert.batch.runner import marker_path, run_session, worker_signals
+from nwbconvert.errors import UsageError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+
+def cores() -> int:
+    """Cores this process may use (a SLURM/PBS allocation or taskset, not the whole node)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_sessions() -> int:
+    """Sessions at once on the pool by default: half the cores, so each session compresses on two threads
+    while another reads; at least one."""
+    return max(1, cores() // 2)
+
+
+def threads_per_session(sessions_at_once: int, available: int | None = None) -> int:
+    return max(1, (available or cores()) // max(1, sessions_at_once))
+
+
+class Engine(Protocol):
+    def run(self, jobs: Sequence[SessionJob], force: bool) -> Iterator[SessionOutcome]:
+        """Outcomes of `jobs`, each as soon as its session ends (any order)."""
+        ...
+
+    def describe(self) -> str: ...
+
+
+def worker_died(job: SessionJob, how: str) -> SessionOutcome:
+    return SessionOutcome(
+        job.key,
+        Status.FAILED,
+        job.output,
+        None,
+        exit_code=70,
+        error_family="WorkerDied",
+        message=f"{how} while converting {job.key}, so nothing was written for it (out of memory, or killed?). "
+        "Run the batch again to retry it; its log may show how far it got.",
+    )
+
+
+# -- local process pool --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessPool:
+    """`sessions` worker processes on this machine (spawned: no forked threads or open HDF5 files)."""
+
+    sessions: int
+
+    def describe(self) -> str:
+        return f"{self.sessions} session(s) at once on this machine, {threads_per_session(self.sessions)} core(s) each"
+
+    def run(self, jobs: Sequence[SessionJob], force: bool) -> Iterator[SessionOutcome]:
+        threads = threads_per_session(self.sessions)
+        pending = [replace(j, options=replace(j.options, jobs=threads)) for j in jobs]
+        while pending:  # a dead worker breaks the pool: fail the session it ran, rerun the rest on a new pool
+            again = yield from self._pool(pending, force)
+            if len(again) == len(pending):  # no session ended: the workers cannot even start
+                for job in again:
+                    yield worker_died(job, "The worker processes died before starting the session")
+                return
+            pending = again
+
+    def _pool(self, jobs: Sequence[SessionJob], force: bool) -> Generator[SessionOutcome, None, list[SessionJob]]:
+        """Run `jobs`; returns those to run again because another session's worker broke the pool."""
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        context = multiprocessing.get_context("spawn")
+        executor = ProcessPoolExecutor(min(self.sessions, len(jobs)), context, initializer=worker_signals)
+        futures: dict[Future[SessionOutcome], SessionJob] = {executor.submit(run_session, j, force): j for j in jobs}
+        again: list[SessionJob] = []
+        try:
+            remaining = set(futures)
+            while remaining:
+                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = futures[future]
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        if _was_running(job):
+                            marker_path(job).unlink(missing_ok=True)
+                            yield worker_died(job, "The worker process died")
+                        else:
+                            again.append(job)
+        except BaseException:  # Ctrl-C, SIGTERM: workers stop at their next chunk and clean up
+            for child in multiprocessing.active_children():
+                child.terminate()
+            raise
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return again
+
+
+def _was_running(job: SessionJob) -> bool:
+    """Its progress marker names a process that no longer exists: it was running in the worker that died."""
+    import json
+
+    from nwbconvert.output import _alive
+
+    try:
+        pid = int(json.loads(marker_path(job).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return not _alive(pid)
+
+
+# -- Dask distributed ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaskCluster:
+    """An existing cluster (`scheduler` address; never started or closed here) or a LocalCluster of `workers`
+    single-threaded worker processes, started and closed around the batch."""
+
+    scheduler: str | None = None
+    workers: int | None = None
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        return f"Dask LocalCluster of {self.workers} worker process(es)"
+
+    def run(self, jobs: Sequence[SessionJob], force: bool) -> Iterator[SessionOutcome]:
+        from distributed import as_completed
+
+        with self._client() as client:
+            threads = _threads_by_worker(client)
+            token = uuid.uuid4().hex[:8]
+            keys = [f"nwbconvert-{j.key}-{token}" for j in jobs]
+            futures = client.map(_on_worker, jobs, force=force, threads=threads, key=keys, pure=False)
+            by_key = {f.key: j for f, j in zip(futures, jobs)}
+            try:
+                for future in as_completed(futures):
+                    yield _outcome(future, by_key[future.key])
+            finally:
+                client.cancel(futures)
+
+    def _client(self) -> _ClientContext:
+        return _ClientContext(self.scheduler, self.workers)
+
+
+class _ClientContext:
+    """A connected Client; closes the LocalCluster it started, never an existing cluster."""
+
+    def __init__(self, scheduler: str | None, workers: int | None) -> None:
+        self.scheduler, self.workers = scheduler, workers
+        self.cluster: Any = None
+        self.client: Client | None = None
+
+    def __enter__(self) -> Client:
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            try:
+                self.client = Client(self.scheduler, timeout="20s", set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(
+                    f"--scheduler {self.scheduler}: cannot connect ({exc}). Start the scheduler first "
+                    "(`dask scheduler`, or a dask-jobqueue cluster; see docs/cluster.md) and check the address."
+                ) from exc
+            return self.client
+        self.cluster = LocalCluster(
+            n_workers=self.workers,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        self.client = Client(self.cluster, set_as_default=False)
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _threads_by_worker(client: Client) -> dict[str, int]:
+    """Compression threads per session for each connected worker: the host's cores over the sessions that host
+    runs at once (every worker thread on it converts one). Workers joining later work it out themselves."""
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        host_cores = client.run(cores)
+    except Exception:
+        return {}
+    sessions: dict[str, int] = {}
+    for info in workers.values():
+        sessions[info["host"]] = sessions.get(info["host"], 0) + int(info["nthreads"])
+    return {
+        address: threads_per_session(sessions[info["host"]], host_cores.get(address))
+        for address, info in workers.items()
+    }
+
+
+def _on_worker(job: SessionJob, force: bool, threads: dict[str, int]) -> SessionOutcome:
+    """What a Dask worker runs: the session, with the compression threads its share of the host's cores allows."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    n = threads.get(worker.address) or threads_per_session(worker.state.nthreads)
+    return run_session(replace(job, options=replace(job.options, jobs=n)), force)
+
+
+def _outcome(future: object, job: SessionJob) -> SessionOutcome:
+    from distributed import KilledWorker
+
+    try:
+        result = future.result()  # type: ignore[attr-defined]
+    except KilledWorker:
+        return worker_died(job, "Dask workers died repeatedly")
+    except Exception as exc:  # e.g. nwbconvert missing on a worker, a result that cannot travel back
+        return SessionOutcome(
+            job.key,
+            Status.FAILED,
+            job.output,
+            None,
+            exit_code=70,
+            error_family="DaskError",
+            message=f"The Dask task of {job.key} failed ({type(exc).__name__}: {exc}). Check that the workers run "
+            "the same nwbconvert as this machine and see the same files.",
+        )
+    assert isinstance(result, SessionOutcome)
+    return result

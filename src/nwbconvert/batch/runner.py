@@ -1,0 +1,304 @@
+"""Run a study: each session exactly as `nwbconvert convert` (lock, decide, convert, record, log), and the whole
+batch on an engine, outcomes streaming back as sessions end.
+
+Running sessions report their progress through small marker files (`<out>/.nwbconvert/running/<key>.json`), so
+the progress display works the same for a local process pool and for Dask workers on a shared file system.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Protocol
+
+from nwbconvert.batch.model import BatchResult, SessionJob, SessionOutcome, Status
+from nwbconvert.errors import ExitCode, NwbConvertError
+
+if TYPE_CHECKING:
+    from nwbconvert.batch.engines import Engine
+    from nwbconvert.pipeline import ConversionResult
+
+INTERNAL_ERROR = 70  # as the CLI's guard returns for a bug
+MARKER_SECONDS = 0.5  # a running session rewrites its progress marker at most this often
+
+
+def output_root(job: SessionJob) -> Path:
+    """The study's output folder: outputs are `<out>/sub-<subject>/<file>.nwb`."""
+    return job.output.parents[1]
+
+
+def state_of(job: SessionJob) -> Path:
+    from nwbconvert.batch.discover import state_dir
+
+    return state_dir(output_root(job))
+
+
+def log_path(job: SessionJob) -> Path:
+    return state_of(job) / "logs" / f"{job.key}.log"
+
+
+def marker_path(job: SessionJob) -> Path:
+    return state_of(job) / "running" / f"{job.key}.json"
+
+
+# -- one session ---------------------------------------------------------------------------------------------------
+
+
+def run_session(job: SessionJob, force: bool) -> SessionOutcome:
+    """Convert one session unless another run holds it or it is up to date; never raises for a session's failure
+    (every exception becomes a FAILED outcome with the exit code `convert` would have returned)."""
+    from nwbconvert.batch.manifest import decide, record, session_lock
+
+    log = log_path(job)
+    started = time.perf_counter()
+    with session_lock(job) as held:
+        if not held:
+            return SessionOutcome(job.key, Status.LOCKED, job.output, log, message="another run is converting it")
+        convert_it, reason = decide(job, force)
+        if not convert_it:
+            _append(log, f"{_now()} skipped: {reason} ({job.output})")
+            return SessionOutcome(job.key, Status.SKIPPED, job.output, log, message=reason)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as out:
+            outcome = _convert(job, out, started)
+        record(job, outcome)
+        return outcome
+
+
+def _convert(job: SessionJob, log: IO[str], started: float) -> SessionOutcome:
+    """The conversion proper, with `log` getting what `convert` prints (and the traceback of a failure)."""
+    from nwbconvert.pipeline import convert_sources
+
+    path = log_path(job)
+    print(f"{_now()} converting {job.key} on {socket.gethostname()} (pid {os.getpid()})", file=log)
+    for spec in job.sources:
+        print(f"  source {spec.path}" + (f" (format {spec.format})" if spec.format else ""), file=log)
+    print(f"  output {job.output}", file=log)
+    for name, value in job.fields.items():
+        print(f"  {name} = {value}", file=log)
+    log.flush()
+    sink = MarkerSink(marker_path(job))
+    try:
+        if _Interrupt.requested:
+            raise KeyboardInterrupt
+        options = replace(job.options, overwrite=True, dry_run=False)
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        result = convert_sources(job.sources, job.output, options, sink, job.layers)
+    except NwbConvertError as exc:
+        return _failed(job, path, log, started, int(exc.exit_code), family(exc), exc.message)
+    except KeyboardInterrupt:
+        message = "Interrupted; nothing was left at the destination."
+        return _failed(job, path, log, started, int(ExitCode.INTERRUPTED), "Interrupted", message)
+    except Exception as exc:
+        message = (
+            f"Unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}. This is a bug in nwbconvert or a "
+            "library it uses; report the traceback in this log."
+        )
+        return _failed(job, path, log, started, INTERNAL_ERROR, "InternalError", message)
+    finally:
+        sink.clear()
+    _log_result(result, log)
+    return SessionOutcome(job.key, Status.CONVERTED, job.output, path, seconds=time.perf_counter() - started)
+
+
+def family(exc: NwbConvertError) -> str:
+    """The error family the exit code stands for: UnknownFormat -> SourceError, ValidationFailed -> itself."""
+    for cls in type(exc).__mro__:
+        if NwbConvertError in cls.__bases__:
+            return cls.__name__
+    return type(exc).__name__
+
+
+def _failed(
+    job: SessionJob, path: Path, log: IO[str], started: float, code: int, family: str, message: str
+) -> SessionOutcome:
+    print(f"{_now()} failed ({family}, exit code {code}):\n{message}\n", file=log)
+    print(traceback.format_exc(), file=log)
+    seconds = time.perf_counter() - started
+    return SessionOutcome(job.key, Status.FAILED, job.output, path, seconds, code, family, message)
+
+
+def _log_result(result: ConversionResult, log: IO[str]) -> None:
+    plan = result.plan
+    print(f"  reader {plan.reader}; raw data {plan.raw_bytes} bytes", file=log)
+    for s in plan.series:
+        print(
+            f"  series {s.name} ({s.neurodata_type}): {s.n_channels} channels at {s.sampling_rate_hz:g} Hz, "
+            f"{s.duration_s:.3f} s from {s.t_start_s:.6g} s, {s.dtype}",
+            file=log,
+        )
+    for name, n in plan.event_tables.items():
+        print(f"  events {name} ({n})", file=log)
+    for name, n in plan.sortings.items():
+        print(f"  units {name} ({n})", file=log)
+    md = plan.metadata
+    print(f"  session start {md.session_start_time.isoformat()}; subject {md.subject.subject_id}", file=log)
+    for f in result.findings:
+        print(f"  {f.severity.value} {f.check_id} at {f.location}: {f.message}", file=log)
+    print(f"{_now()} converted: {result.output} ({result.written_bytes} bytes) in {result.seconds:.1f} s", file=log)
+
+
+def _append(path: Path, line: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as out:
+        print(line, file=out)
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# -- stopping a worker at a safe point ---------------------------------------------------------------------------
+
+
+class _Interrupt:
+    """SIGINT/SIGTERM in a worker process only set a flag: the write stops at its next chunk (see cli/guard.py)."""
+
+    requested = False
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    if _Interrupt.requested:
+        raise KeyboardInterrupt  # a second signal: stop now (cleanup still runs)
+    _Interrupt.requested = True
+
+
+def worker_signals() -> None:
+    """Install the deferred SIGINT/SIGTERM handlers (main thread of a pool worker process)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+
+
+# -- progress markers ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Running:
+    """A session being converted, as its marker file tells."""
+
+    key: str
+    host: str
+    pid: int
+    done_bytes: int
+    total_bytes: int
+
+
+class MarkerSink:
+    """A ProgressSink that keeps `<state>/running/<key>.json` up to date (throttled) and stops at an interrupt."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.total = 0
+        self.done = 0
+        self.last = 0.0
+        self._write()
+
+    def start(self, total_bytes: int) -> None:
+        self.total = total_bytes
+        self._write()
+
+    def advance(self, n_bytes: int) -> None:
+        if _Interrupt.requested:
+            raise KeyboardInterrupt
+        self.done += n_bytes
+        if time.monotonic() - self.last >= MARKER_SECONDS:
+            self._write()
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def _write(self) -> None:
+        self.last = time.monotonic()
+        doc = {"host": socket.gethostname(), "pid": os.getpid(), "done": self.done, "total": self.total}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(doc))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # progress is a nicety; a full or read-only state folder must not fail the conversion
+
+
+def running(states: Sequence[Path], keys: set[str]) -> list[Running]:
+    """Sessions of `keys` now being converted (markers of dead processes on this host are ignored)."""
+    from nwbconvert.output import _alive
+
+    host = socket.gethostname()
+    found = []
+    for state in states:
+        for path in sorted((state / "running").glob("*.json")):
+            if path.stem not in keys:
+                continue
+            try:
+                doc = json.loads(path.read_text())
+                item = Running(path.stem, str(doc["host"]), int(doc["pid"]), int(doc["done"]), int(doc["total"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # being replaced, or not ours
+            if item.host == host and not _alive(item.pid):
+                continue
+            found.append(item)
+    return found
+
+
+# -- a batch -------------------------------------------------------------------------------------------------------
+
+
+class BatchProgress(Protocol):
+    """What the CLI draws: an overall bar plus a line per running session."""
+
+    def begin(self, jobs: Sequence[SessionJob]) -> None: ...
+
+    def running(self, sessions: Sequence[Running]) -> None: ...
+
+    def ended(self, outcome: SessionOutcome) -> None: ...
+
+
+def run_batch(
+    jobs: Sequence[SessionJob], engine: Engine, force: bool, progress: BatchProgress | None = None
+) -> BatchResult:
+    """Run every job on `engine`; one failing session never stops the others. Outcomes keep the jobs' order."""
+    started = time.perf_counter()
+    outcomes: dict[str, SessionOutcome] = {}
+    if progress is not None:
+        progress.begin(jobs)
+    with _polling(jobs, progress):
+        for outcome in engine.run(jobs, force):
+            outcomes[outcome.key] = outcome
+            if progress is not None:
+                progress.ended(outcome)
+    ordered = tuple(outcomes[j.key] for j in jobs if j.key in outcomes)
+    return BatchResult(ordered, time.perf_counter() - started)
+
+
+@contextmanager
+def _polling(jobs: Sequence[SessionJob], progress: BatchProgress | None) -> Iterator[None]:
+    """While the body runs, tell `progress` twice a second which sessions are running and how far they are."""
+    if progress is None or not jobs:
+        yield
+        return
+    states = sorted({state_of(j) for j in jobs})
+    keys = {j.key for j in jobs}
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(MARKER_SECONDS):
+            progress.running(running(states, keys))
+
+    thread = threading.Thread(target=poll, name="batch-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
