@@ -361,10 +361,11 @@ def _raise(doc: _Document, problems: Sequence[tuple[Loc, str]]) -> None:
     raise MetadataError(text) if only_metadata else UsageError(text)
 
 
-def _explain(err: Any) -> str:
+def _explain(err: Any, root: type[BaseModel] | None = None) -> str:
+    """One pydantic error as a phrase; unknown keys get the keys `root` (default SessionConfig) accepts there."""
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
-        return _unknown(str(loc[-1]), _known_keys(loc[:-1]))
+        return _unknown(str(loc[-1]), _known_keys(loc[:-1], root or SessionConfig))
     if err["type"] == "missing":
         return "is required"
     message = str(err["msg"]).removeprefix("Value error, ")
@@ -377,9 +378,9 @@ def _unknown(key: str, known: list[str]) -> str:
     return f"not a known key ({f'did you mean {close[0]!r}?' if close else 'known keys: ' + ', '.join(known)})"
 
 
-def _known_keys(loc: Loc) -> list[str]:
-    """Keys accepted by the mapping at `loc` (found by walking the models)."""
-    model: type[BaseModel] | None = SessionConfig
+def _known_keys(loc: Loc, root: type[BaseModel] | None = None) -> list[str]:
+    """Keys accepted by the mapping at `loc` (found by walking the models from `root`, default SessionConfig)."""
+    model: type[BaseModel] | None = root or SessionConfig
     for part in loc:
         if model is None:
             break

@@ -1,0 +1,81 @@
+"""Where a study's files go: DANDI paths of the sessions and the run's state folder.
+
+    <out>/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb
+    <out>/.nwbconvert/{manifest,locks,logs}/<key>.{json,lock,log}     (hidden: dandi upload ignores it)
+
+Labels are sanitised as DANDI does: only ASCII letters, digits and '-' remain, every other run of characters
+becomes one '-', so no metadata value ('../../etc', '/abs/path', 'a_b') can name a file outside the output folder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from nwbconvert.errors import UsageError
+
+STATE = ".nwbconvert"
+SUFFIX = "ecephys"
+_NOT_LABEL = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def label(value: str, what: str = "label") -> str:
+    """A DANDI entity label: 'm_1' -> 'm-1', '../../etc' -> 'etc'. Nothing left -> UsageError."""
+    text = re.sub("-{2,}", "-", _NOT_LABEL.sub("-", value)).strip("-")
+    if not text:
+        raise UsageError(
+            f"{what} {value!r} has no letters or digits, so it cannot name a file in DANDI layout "
+            "(sub-<subject>_ses-<session>). Give it letters or digits."
+        )
+    return text
+
+
+def session_key(subject_id: str, session_id: str) -> str:
+    """'sub-m1_ses-day1' (or 'sub-m1' without a session id): names the output, log, lock and manifest entry."""
+    key = f"sub-{label(subject_id, 'subject_id')}"
+    return f"{key}_ses-{label(session_id, 'session_id')}" if session_id else key
+
+
+def session_path(output_dir: Path, subject_id: str, session_id: str) -> Path:
+    """<out>/sub-<subject>/<key>_ecephys.nwb, absolute."""
+    root = output_dir.expanduser().absolute()
+    return root / f"sub-{label(subject_id, 'subject_id')}" / f"{session_key(subject_id, session_id)}_{SUFFIX}.nwb"
+
+
+def output_root(output: Path) -> Path:
+    """The output folder of a session file written by `session_path`."""
+    return output.parent.parent
+
+
+def state_dir(output_dir: Path) -> Path:
+    """<out>/.nwbconvert: manifest, locks and logs of batch runs."""
+    return output_dir / STATE
+
+
+def manifest_path(output: Path, key: str) -> Path:
+    return state_dir(output_root(output)) / "manifest" / f"{key}.json"
+
+
+def lock_path(output: Path, key: str) -> Path:
+    return state_dir(output_root(output)) / "locks" / f"{key}.lock"
+
+
+def log_path(output: Path, key: str) -> Path:
+    return state_dir(output_root(output)) / "logs" / f"{key}.log"
+
+
+def check_unique(sessions: Iterable[tuple[str, Path]]) -> None:
+    """(where a session came from, its output) pairs: two sessions writing one file -> one UsageError listing them
+    (compared without case, as macOS and Windows file systems do)."""
+    by_path: dict[str, list[tuple[str, Path]]] = {}
+    for origin, output in sessions:
+        by_path.setdefault(str(output).lower(), []).append((origin, output))
+    clashes = [group for group in by_path.values() if len(group) > 1]
+    if clashes:
+        lines = "\n".join(f"  - {group[0][1]}: " + "; ".join(origin for origin, _ in group) for group in clashes[:20])
+        raise UsageError(
+            f"{len(clashes)} output file(s) would be written by more than one session (labels keep only letters, "
+            f"digits and '-', so e.g. 'm_1' and 'm-1' are the same subject):\n{lines}\n"
+            "Give those sessions distinct subject_id/session_id values."
+        )
