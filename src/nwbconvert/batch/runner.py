@@ -32,19 +32,16 @@ INTERNAL_ERROR = 70  # as the CLI's guard returns for a bug
 MARKER_SECONDS = 0.5  # a running session rewrites its progress marker at most this often
 
 
-def output_root(job: SessionJob) -> Path:
-    """The study's output folder: outputs are `<out>/sub-<subject>/<file>.nwb`."""
-    return job.output.parents[1]
-
-
 def state_of(job: SessionJob) -> Path:
-    from nwbconvert.batch.discover import state_dir
+    from nwbconvert.batch.layout import output_root, state_dir
 
-    return state_dir(output_root(job))
+    return state_dir(output_root(job.output))
 
 
 def log_path(job: SessionJob) -> Path:
-    return state_of(job) / "logs" / f"{job.key}.log"
+    from nwbconvert.batch import layout
+
+    return layout.log_path(job.output, job.key)
 
 
 def marker_path(job: SessionJob) -> Path:
