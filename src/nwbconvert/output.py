@@ -1,9 +1,14 @@
-"""Atomic output: write to a hidden temporary sibling, rename into place only when complete."""
+"""Atomic output: write to a hidden temporary sibling, rename into place only when complete.
+
+The output is a file (HDF5 `.nwb`) or a folder (a Zarr store, `.nwb.zarr`); both are written beside the
+destination under a hidden name carrying the process id, and renamed into place only when complete.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,17 +16,58 @@ from pathlib import Path
 from nwbconvert.errors import OutputError
 
 PARTIAL_TAG = ".nwbconvert-partial"
+ZARR_SUFFIX = ".nwb.zarr"
+
+
+def output_suffix(dest: Path) -> str:
+    """`.nwb.zarr` for a Zarr store, else the last suffix (`.nwb`)."""
+    return ZARR_SUFFIX if dest.name.endswith(ZARR_SUFFIX) else dest.suffix
+
+
+def is_zarr_store(path: Path) -> bool:
+    """A folder holding a Zarr (v2) group: what hdmf-zarr writes."""
+    return path.is_dir() and (path / ".zgroup").is_file()
 
 
 def partial_path(dest: Path) -> Path:
     """Where `dest` is written while incomplete; the process id lets a later run tell stale files."""
-    return dest.parent / f".{dest.name}.{os.getpid()}{PARTIAL_TAG}{dest.suffix}"
+    return dest.parent / f".{dest.name}.{os.getpid()}{PARTIAL_TAG}{output_suffix(dest)}"
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder (a store) if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def size_bytes(path: Path) -> int:
+    """Bytes of a file, or of every file in a store."""
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
+
+
+def replace(src: Path, dest: Path) -> None:
+    """Rename `src` to `dest`, replacing what is there; a folder in the way is moved aside first, then deleted."""
+    if not dest.is_dir() or dest.is_symlink():
+        os.replace(src, dest)
+        return
+    aside = dest.parent / f".{dest.name}.{os.getpid()}-replaced{PARTIAL_TAG}{output_suffix(dest)}"
+    os.replace(dest, aside)
+    try:
+        os.replace(src, dest)
+    except OSError:
+        os.replace(aside, dest)
+        raise
+    remove(aside)
 
 
 def stale_partials(dest: Path) -> list[Path]:
-    """Temporary files of `dest` left by runs that are no longer alive (killed, crashed)."""
+    """Temporary files (or stores) of `dest` left by runs that are no longer alive (killed, crashed)."""
     stale = []
-    tail = f"{PARTIAL_TAG}{dest.suffix}"
+    tail = f"{PARTIAL_TAG}{output_suffix(dest)}"
     for p in dest.parent.glob(f".{dest.name}.*{tail}"):
         pid_text = p.name[len(dest.name) + 2 : -len(tail)]
         if not pid_text.isdigit() or not _alive(int(pid_text)):
@@ -43,8 +89,12 @@ def _alive(pid: int) -> bool:
 
 def check_destination(dest: Path, overwrite: bool) -> None:
     """Refuse, before any work, a destination that cannot or must not be written."""
-    if dest.is_dir():
+    if dest.is_dir() and not dest.name.endswith(ZARR_SUFFIX):
         raise OutputError(f"{dest}: is a folder; give the path of the .nwb file to write, e.g. {dest}/session.nwb.")
+    if dest.is_dir() and not is_zarr_store(dest):
+        raise OutputError(
+            f"{dest}: is a folder but not a Zarr store, so it is not replaced. Remove it, or choose another name."
+        )
     if dest.exists() and not overwrite:
         raise OutputError(f"{dest}: already exists. Pass --overwrite to replace it, or choose another name.")
     if not dest.parent.is_dir():
@@ -55,21 +105,21 @@ def check_destination(dest: Path, overwrite: bool) -> None:
 
 @contextmanager
 def atomic_output(dest: Path, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary path; on success it replaces `dest`, on any failure it is removed."""
+    """Yield a temporary path (a file or a store); on success it replaces `dest`, on any failure it is removed."""
     for stale in stale_partials(dest):
-        stale.unlink(missing_ok=True)
+        remove(stale)
     check_destination(dest, overwrite)
     tmp = partial_path(dest)
     try:
         yield tmp
         if dest.exists() and not overwrite:  # appeared while we were writing
             raise OutputError(f"{dest}: was created by someone else during the conversion; nothing replaced.")
-        os.replace(tmp, dest)
+        replace(tmp, dest)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        remove(tmp)
         raise _output_error(dest, exc) from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        remove(tmp)
         raise
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -15,7 +14,8 @@ from nwbconvert.metadata.dandi import resolve
 from nwbconvert.metadata.layers import Layer, load_yaml, merge, parse_set
 from nwbconvert.metadata.model import MetadataLayer, NwbMetadata, SubjectLayer
 from nwbconvert.model import Session
-from nwbconvert.output import atomic_output, check_destination
+from nwbconvert.output import ZARR_SUFFIX, atomic_output, check_destination, output_suffix, size_bytes
+from nwbconvert.output import replace as replace_output
 from nwbconvert.plan import Plan, make_plan
 from nwbconvert.provenance import Provenance
 from nwbconvert.readers import registry
@@ -46,6 +46,7 @@ class ConvertOptions:
     dry_run: bool = False
     overwrite: bool = False
     validate: bool = True
+    backend: str = "hdf5"  # hdf5 (a .nwb file) | zarr (a .nwb.zarr store, through hdmf-zarr)
     compression: str = "gzip"  # gzip | lzf | blosc-zstd | none
     compression_level: int | None = None  # None: gzip 4, blosc-zstd 5
     jobs: int | None = None  # cores that compress; None: all
@@ -148,7 +149,7 @@ def convert_sources(
     from nwbconvert.merge import Part, merge_sessions
 
     started = time.perf_counter()
-    check_write_options(options.write)
+    check_backend(options, output)
     if not options.dry_run:
         check_destination(output, options.overwrite)
     parts = [Part(read_session(s.path, _source_options(s, options)), s.name, s.start_time) for s in sources]
@@ -179,29 +180,70 @@ def convert_sources(
             for spec, part, offset in zip(sources, parts, merged.offsets_s)
         ),
     )
-    from nwbconvert.writer.hdf5 import write_hdf5
     from nwbconvert.writer.memory import map_large_buffers
-    from nwbconvert.writer.nwbfile import build_nwbfile
-    from nwbconvert.writer.parallel import DeferredSeries, fill
 
     if progress is not None:
         progress.start(plan.raw_bytes)
     advance = progress.advance if progress is not None else None
     findings: tuple[Finding, ...] = ()
-    deferred: list[DeferredSeries] = []
     map_large_buffers()  # freed sample buffers go back to the system (see writer/memory.py)
     with atomic_output(output, options.overwrite) as tmp:
-        write_hdf5(build_nwbfile(session, metadata, provenance.to_json(), advance, options.write, deferred), tmp)
-        fill(tmp, deferred, options.write, advance)  # traces chunks, compressed on every core
+        if options.backend == "zarr":
+            from nwbconvert.writer.zarr import write_zarr
+
+            write_zarr(session, metadata, provenance.to_json(), tmp, options.write, advance)
+        else:
+            _write_hdf5(session, metadata, provenance.to_json(), tmp, options, advance)
         if options.validate:
             findings = _validate_output(tmp, output)
     return ConversionResult(
         plan=plan,
         output=output,
         seconds=time.perf_counter() - started,
-        written_bytes=output.stat().st_size,
+        written_bytes=size_bytes(output),
         findings=findings,
     )
+
+
+BACKENDS = ("hdf5", "zarr")
+
+
+def check_backend(options: ConvertOptions, output: Path) -> None:
+    """The backend exists, can write the chosen compression, and the output's suffix matches it (UsageError)."""
+    if options.backend not in BACKENDS:
+        raise UsageError(f"--backend {options.backend}: choose one of {', '.join(BACKENDS)}.")
+    if options.backend == "zarr":
+        from nwbconvert.writer.zarr import check
+
+        check(options.write)
+    else:
+        check_write_options(options.write)
+    if options.dry_run:
+        return  # nothing is written
+    base = output.name.removesuffix(".zarr").removesuffix(".nwb")
+    if options.backend == "zarr" and not output.name.endswith(ZARR_SUFFIX):
+        raise UsageError(
+            f"-o {output}: --backend zarr writes a Zarr store (a folder) whose name ends in {ZARR_SUFFIX}; "
+            f"use e.g. -o {output.with_name(base + ZARR_SUFFIX)}."
+        )
+    if options.backend == "hdf5" and output.name.endswith(".zarr"):
+        raise UsageError(
+            f"-o {output}: a name ending in .zarr is a Zarr store; add --backend zarr to write one, "
+            f"or write an HDF5 file, e.g. -o {output.with_name(base + '.nwb')}."
+        )
+
+
+def _write_hdf5(
+    session: Session, metadata: NwbMetadata, provenance_json: str, tmp: Path, options: ConvertOptions, advance: Any
+) -> None:
+    """pynwb writes the file (traces datasets only declared), then their chunks are compressed on every core."""
+    from nwbconvert.writer.hdf5 import write_hdf5
+    from nwbconvert.writer.nwbfile import build_nwbfile
+    from nwbconvert.writer.parallel import DeferredSeries, fill
+
+    deferred: list[DeferredSeries] = []
+    write_hdf5(build_nwbfile(session, metadata, provenance_json, advance, options.write, deferred), tmp)
+    fill(tmp, deferred, options.write, advance)
 
 
 def _source_options(spec: SourceSpec, options: ConvertOptions) -> ConvertOptions:
@@ -235,7 +277,8 @@ def _source_provenance(spec: SourceSpec, session: Session, offset_s: float) -> d
 
 
 def rejected_path(output: Path) -> Path:
-    return output.with_name(f"{output.stem}.rejected{output.suffix}")
+    suffix = output_suffix(output)
+    return output.with_name(f"{output.name[: len(output.name) - len(suffix)]}.rejected{suffix}")
 
 
 def _validate_output(tmp: Path, output: Path) -> tuple[Finding, ...]:
@@ -245,7 +288,7 @@ def _validate_output(tmp: Path, output: Path) -> tuple[Finding, ...]:
     report = check_file(tmp, report_as=output)
     if report.has_errors:
         rejected = rejected_path(output)
-        os.replace(tmp, rejected)
+        replace_output(tmp, rejected)
         errors = [f for f in report.findings if f.severity is Severity.ERROR]
         lines = "\n".join(f"  - {f.check_id} at {f.location}: {f.message} Fix: {f.fix}" for f in errors)
         raise ValidationFailed(

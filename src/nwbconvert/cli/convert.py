@@ -17,7 +17,7 @@ def command(
         None, "--config", "-c", help="Session config YAML naming the sources (see `nwbconvert config schema`)."
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="NWB file to write (e.g. sub-m1_ses-1_ecephys.nwb)."
+        None, "--output", "-o", help="NWB file to write (e.g. sub-m1_ses-1_ecephys.nwb; .nwb.zarr with zarr)."
     ),
     format: str | None = typer.Option(None, "--format", "-f", help="Reader name; skips detection (see `formats`)."),
     stream: list[str] = typer.Option([], "--stream", help="Write only this stream or series (repeatable)."),
@@ -37,6 +37,9 @@ def command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
     validate: bool | None = typer.Option(
         None, "--validate/--no-validate", help="Validate the output before moving it in place [default: validate]."
+    ),
+    backend: str = typer.Option(
+        "hdf5", "--backend", help="hdf5 (an .nwb file) or zarr (an .nwb.zarr store, written through hdmf-zarr)."
     ),
     compression: str = typer.Option(
         "gzip", "--compression", help="gzip (any HDF5 reader), lzf, blosc-zstd (needs hdf5plugin to read) or none."
@@ -78,6 +81,7 @@ def command(
             dry_run=dry_run,
             overwrite=overwrite,
             validate=validate is not False,
+            backend=backend,
             compression=compression,
             compression_level=compression_level,
             jobs=jobs,

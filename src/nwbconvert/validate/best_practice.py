@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 from nwbconvert.validate.findings import Finding, Severity
 
@@ -35,13 +36,27 @@ SEVERITY = {
 }
 
 
-def best_practice_findings(path: Path) -> list[Finding]:
+def _hdf5_messages(path: Path) -> list[Any]:
     from nwbinspector import inspect_nwbfile, load_config
 
+    return list(inspect_nwbfile(nwbfile_path=path, config=load_config("dandi"), skip_validate=True))
+
+
+def _zarr_messages(path: Path) -> list[Any]:
+    """The same checks on the NWBFile that hdmf-zarr reads from a store (a read failure is the layer's failure)."""
+    from nwbinspector import inspect_nwbfile_object, load_config
+
+    from nwbconvert.validate.zarr_store import open_io
+
+    with open_io(path) as io:
+        return list(inspect_nwbfile_object(io.read(), config=load_config("dandi")))
+
+
+def best_practice_findings(path: Path) -> list[Finding]:
     findings = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        messages = list(inspect_nwbfile(nwbfile_path=path, config=load_config("dandi"), skip_validate=True))
+        messages = _zarr_messages(path) if path.is_dir() else _hdf5_messages(path)
     for m in messages:
         if m is None:
             continue

@@ -35,7 +35,7 @@ def check_file(
                 name,
                 "file.damaged",
                 "file",
-                f"HDF5 cannot read the file's structure ({exc}). The file is damaged.",
+                f"{_library(path)} cannot read the file's structure ({exc}). The file is damaged.",
                 "Copy or convert the file again.",
             )
     if problem is not None:
@@ -52,7 +52,15 @@ def check_file(
     return FileReport(name, renamed, identifier, time.perf_counter() - started)
 
 
+def _library(path: Path) -> str:
+    return "Zarr" if path.is_dir() else "HDF5"
+
+
 def _header_fields(path: Path) -> dict[str, str | None]:
+    if path.is_dir():
+        from nwbconvert.validate.zarr_store import header_fields
+
+        return header_fields(path)
     import h5py
 
     with h5py.File(path, "r") as h5:

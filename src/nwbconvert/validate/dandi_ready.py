@@ -15,7 +15,7 @@ from typing import Any
 from nwbconvert.validate.findings import FileReport, Finding
 
 LAYOUT = re.compile(
-    r"^sub-(?P<sub>[A-Za-z0-9-]+)_ses-(?P<ses>[A-Za-z0-9-]+)(?:_[A-Za-z0-9+-]+)*_(?P<mod>[A-Za-z0-9+]+)\.nwb$"
+    r"^sub-(?P<sub>[A-Za-z0-9-]+)_ses-(?P<ses>[A-Za-z0-9-]+)(?:_[A-Za-z0-9+-]+)*_(?P<mod>[A-Za-z0-9+]+)\.nwb(?:\.zarr)?$"
 )
 NCBI_URL = re.compile(r"^https?://purl\.obolibrary\.org/obo/NCBITaxon_\d+/?$", re.IGNORECASE)
 ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d)$")

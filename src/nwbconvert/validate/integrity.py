@@ -1,4 +1,5 @@
-"""Can the file be opened at all? Empty, not HDF5, truncated: found without touching the HDF5 library."""
+"""Can the file be opened at all? Empty, not HDF5, truncated: found without touching the HDF5 library.
+(A Zarr store, a folder, has its own checks in `zarr_store.py`.)"""
 
 from __future__ import annotations
 
@@ -30,7 +31,11 @@ def hdf5_end_address(path: Path) -> int | None:
 
 
 def open_problem(path: Path) -> Finding | None:
-    """An error finding when the file cannot be an intact HDF5/NWB file, else None."""
+    """An error finding when the file cannot be an intact HDF5/NWB file (or Zarr store), else None."""
+    if path.is_dir():
+        from nwbconvert.validate.zarr_store import store_problem
+
+        return store_problem(path)
 
     def error(check: str, message: str, fix: str) -> Finding:
         return Finding.error(str(path), check, "file", message, fix)

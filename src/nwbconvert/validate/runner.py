@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, cast
 
 from nwbconvert.errors import UsageError
-from nwbconvert.output import PARTIAL_TAG
+from nwbconvert.output import PARTIAL_TAG, ZARR_SUFFIX
 from nwbconvert.validate.checker import GROUPS, check_file
 from nwbconvert.validate.dandi_ready import duplicate_identifiers
 from nwbconvert.validate.findings import FileReport, Finding
+from nwbconvert.validate.zarr_store import is_store
 
 
 @dataclass(frozen=True)
@@ -25,23 +27,31 @@ class ValidateOptions:
 
 
 def collect(paths: list[Path]) -> list[Path]:
-    """Files to validate: files as given, folders searched recursively for *.nwb; missing paths are an error."""
+    """Files to validate: files (and Zarr stores) as given; other folders searched recursively for *.nwb files
+    and *.nwb.zarr stores, each store one file (never searched inside); missing paths are an error."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"No such file or folder: {', '.join(missing)}. Nothing was validated.")
     files: list[Path] = []
     for p in paths:
-        if p.is_dir():
-            files += sorted(
-                f
-                for f in p.rglob("*.nwb")
-                if f.is_file()
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                and PARTIAL_TAG not in f.name
-            )
+        if p.is_dir() and not is_store(p):
+            files += sorted(_walk(p))
         else:
             files.append(p)
     return list(dict.fromkeys(files))
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """*.nwb files and *.nwb.zarr stores under `folder`, skipping hidden names and partial outputs."""
+    for parent, dirs, names in os.walk(folder):
+        here = Path(parent)
+        stores = [d for d in dirs if d.endswith(ZARR_SUFFIX) and not d.startswith(".") and PARTIAL_TAG not in d]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in stores]
+        yield from (here / d for d in stores)
+        for name in names:
+            hidden = name.startswith(".") or PARTIAL_TAG in name
+            if name.endswith(".nwb") and not hidden and (here / name).is_file():
+                yield here / name
 
 
 def validate_files(
@@ -161,5 +171,6 @@ def _failed(path: Path, check: str, message: str, fix: str) -> FileReport:
 def _warm_up() -> None:
     import dandi.metadata.util  # noqa: F401
     import h5py  # noqa: F401
+    import hdmf_zarr.nwb  # noqa: F401
     import nwbinspector  # noqa: F401
     import pynwb  # noqa: F401

@@ -1,4 +1,4 @@
-"""Layer 1: the NWB schema, checked by pynwb against the namespaces cached in the file."""
+"""Layer 1: the NWB schema, checked by pynwb against the namespaces cached in the file (or Zarr store)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ def schema_findings(path: Path) -> list[Finding]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        errors = validate(path=str(path), use_cached_namespaces=True)
+        if path.is_dir():  # pynwb's validate(path=) cannot open a Zarr store: give it hdmf-zarr's IO
+            from nwbconvert.validate.zarr_store import open_io
+
+            with open_io(path) as io:
+                errors = validate(io=io, use_cached_namespaces=True)
+        else:
+            errors = validate(path=str(path), use_cached_namespaces=True)
     return [
         Finding(
             file=str(path),

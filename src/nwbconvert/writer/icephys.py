@@ -10,7 +10,7 @@ into simultaneous recordings, and those into one sequential recording per stream
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,11 +83,14 @@ def add_intracellular(
     devices: dict[str, Any],
     progress: Progress | None,
     write: WriteOptions,
+    wrap: Callable[[GenericDataChunkIterator], Any] | None = None,
 ) -> None:
     """Electrodes, clamp series (in acquisition) and the icephys tables for every intracellular recording.
-    Sweeps are small 1-D series: they go through HDF5's own filters, with the conversion's compression."""
+    Sweeps are small 1-D series: they go through HDF5's own filters, with the conversion's compression
+    (`wrap` declares them for another backend, e.g. zarr)."""
     from hdmf.backends.hdf5 import H5DataIO
 
+    wrap = wrap or (lambda iterator: H5DataIO(iterator, **write.dataset_options()))
     electrodes = _Electrodes(nwbfile, devices)
     sweeps: dict[tuple[str, int, float], list[int]] = {}  # (stream, sweep, t_start) -> intracellular rows
     runs: dict[str, list[tuple[str, int, float]]] = {}  # stream -> its sweeps in order
@@ -104,7 +107,7 @@ def add_intracellular(
                 series = series_cls(
                     name=name,
                     description=f"{rec.description} Channel '{ch.name}' ({rec.unit}), sweep {number}.",
-                    data=H5DataIO(SweepIterator(segment, column, name, progress), **write.dataset_options()),
+                    data=wrap(SweepIterator(segment, column, name, progress)),
                     electrode=electrode,
                     conversion=ch.gain * clamp.factor,
                     offset=ch.offset * clamp.factor,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from nwbconvert.writer.parallel import DeferredSeries
 from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
 from nwbconvert.writer.units import add_units
 
+if TYPE_CHECKING:
+    from hdmf.data_utils import GenericDataChunkIterator
+
 
 def build_nwbfile(
     session: Session,
@@ -24,13 +27,15 @@ def build_nwbfile(
     progress: Progress | None,
     write: WriteOptions = WriteOptions(),
     deferred: list[DeferredSeries] | None = None,
+    wrapping: DataWrapping | None = None,
 ) -> Any:
     """An in-memory NWBFile whose series read their samples from the source while being written.
 
     With gzip or no compression the traces datasets are only declared; `deferred` receives them so that
     `writer.parallel.fill` can write their chunks on every core once pynwb has written the file.
+    `wrapping` says how bulk datasets are declared for another backend (default: HDF5, see `Hdf5Wrapping`).
     """
-    traces = _TracesData(progress, write, deferred if deferred is not None else [])
+    wrap = wrapping or Hdf5Wrapping(progress, write, deferred if deferred is not None else [])
     from pynwb import NWBFile
     from pynwb.file import Subject
 
@@ -75,18 +80,18 @@ def build_nwbfile(
             for ch, row in zip(rec.channels, rows):
                 electrode_rows[(rec.name, ch.id)] = electrode_rows.setdefault((rec.stream_id, ch.id), row)
             place = "processing/ecephys/LFP" if rec.kind is SignalKind.LFP else "acquisition"
-            series = _electrical_series(nwbfile, rec, rows, traces.data(rec, place))
+            series = _electrical_series(nwbfile, rec, rows, wrap.traces(rec, place), wrap)
             if rec.kind is SignalKind.LFP:
                 _lfp(nwbfile).add_electrical_series(series)
             else:
                 nwbfile.add_acquisition(series)
         elif rec.kind is not SignalKind.INTRACELLULAR:
-            nwbfile.add_acquisition(_time_series(rec, traces.data(rec, "acquisition")))
+            nwbfile.add_acquisition(_time_series(rec, wrap.traces(rec, "acquisition"), wrap))
     intracellular = [r for r in session.recordings if r.kind is SignalKind.INTRACELLULAR]
     if intracellular:
         from nwbconvert.writer.icephys import add_intracellular
 
-        add_intracellular(nwbfile, intracellular, devices, progress, write)
+        add_intracellular(nwbfile, intracellular, devices, progress, write, wrap.sweep)
     add_events(nwbfile, session.events)
     add_units(nwbfile, session.sortings, electrode_rows)
     return nwbfile
@@ -104,21 +109,35 @@ def _lfp(nwbfile: Any) -> Any:
     return module["LFP"]
 
 
-def _timing(rec: Recording) -> dict[str, Any]:
-    from hdmf.backends.hdf5 import H5DataIO
-
+def _timing(rec: Recording, wrapping: DataWrapping) -> dict[str, Any]:
     if rec.is_contiguous:
         return {"rate": rec.sampling_rate_hz, "starting_time": rec.t_start_s}
-    return {"timestamps": H5DataIO(TimestampsIterator(rec), compression="gzip", compression_opts=4)}
+    return {"timestamps": wrapping.timestamps(rec)}
 
 
-class _TracesData:
-    """The `data` of traces series: declared for a later parallel fill, or streamed by hdmf itself."""
+class DataWrapping(Protocol):
+    """How the bulk datasets of a file are declared for one storage backend (filters, chunks, deferred fills)."""
+
+    def traces(self, rec: Recording, group: str) -> Any:
+        """The `data` of the series of `rec`, written at `/{group}/{rec.name}/data`."""
+        ...
+
+    def timestamps(self, rec: Recording) -> Any:
+        """The `timestamps` of a recording with gaps."""
+        ...
+
+    def sweep(self, iterator: GenericDataChunkIterator) -> Any:
+        """The `data` of one intracellular sweep."""
+        ...
+
+
+class Hdf5Wrapping:
+    """HDF5: traces declared for a later parallel fill (gzip, none), or streamed through HDF5's filters."""
 
     def __init__(self, progress: Progress | None, write: WriteOptions, deferred: list[DeferredSeries]) -> None:
         self.progress, self.write, self.deferred = progress, write, deferred
 
-    def data(self, rec: Recording, group: str) -> Any:
+    def traces(self, rec: Recording, group: str) -> Any:
         from hdmf.backends.hdf5 import H5DataIO
 
         chunk_bytes = max(1, int(self.write.chunk_mb * 1024 * 1024))
@@ -127,8 +146,18 @@ class _TracesData:
             self.deferred.append(DeferredSeries(f"/{group}/{rec.name}/data", rec, iterator.layout))
         return H5DataIO(iterator, **self.write.dataset_options())
 
+    def timestamps(self, rec: Recording) -> Any:
+        from hdmf.backends.hdf5 import H5DataIO
 
-def _electrical_series(nwbfile: Any, rec: Recording, rows: list[int], data: Any) -> Any:
+        return H5DataIO(TimestampsIterator(rec), compression="gzip", compression_opts=4)
+
+    def sweep(self, iterator: GenericDataChunkIterator) -> Any:
+        from hdmf.backends.hdf5 import H5DataIO
+
+        return H5DataIO(iterator, **self.write.dataset_options())
+
+
+def _electrical_series(nwbfile: Any, rec: Recording, rows: list[int], data: Any, wrapping: DataWrapping) -> Any:
     from pynwb.ecephys import ElectricalSeries
 
     factor = volt_factor(rec.unit)
@@ -142,11 +171,11 @@ def _electrical_series(nwbfile: Any, rec: Recording, rows: list[int], data: Any)
         conversion=factor,
         channel_conversion=np.array([ch.gain for ch in rec.channels], dtype="float64"),
         offset=_uniform([ch.offset for ch in rec.channels], rec, "offset") * factor,
-        **_timing(rec),
+        **_timing(rec, wrapping),
     )
 
 
-def _time_series(rec: Recording, data: Any) -> Any:
+def _time_series(rec: Recording, data: Any, wrapping: DataWrapping) -> Any:
     from pynwb import TimeSeries
 
     factor = volt_factor(rec.unit)
@@ -160,7 +189,7 @@ def _time_series(rec: Recording, data: Any) -> Any:
         unit="volts" if factor is not None else (rec.unit or "n.a."),
         conversion=gain * (factor or 1.0),
         offset=offset * (factor or 1.0),
-        **_timing(rec),
+        **_timing(rec, wrapping),
     )
 
 

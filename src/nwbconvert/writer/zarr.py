@@ -1,0 +1,188 @@
+"""Write an NWBFile as a Zarr store (`.nwb.zarr` folder) through hdmf-zarr, traces chunks written on every core.
+
+The structure (and small datasets: timestamps, sweeps, tables) is written by hdmf-zarr's NWBZarrIO. Traces arrays
+are only declared there (full shape, the chunks of `writer/chunking.py`, the conversion's codecs); `fill` then
+reads the source one row of chunks at a time while a thread pool encodes and stores chunks (zlib and blosc release
+the GIL), so memory stays bounded and the progress sink sees every row (where Ctrl-C/SIGTERM stops the write).
+
+hdmf-zarr's own parallel write (`number_of_jobs`) is not used: it runs a process pool that pickles every data
+iterator (ours hold open neo readers), reports no progress to the caller and cannot be interrupted between chunks.
+
+Compression maps to numcodecs: gzip -> Shuffle + GZip(level) (HDF5's shuffle+deflate), blosc-zstd ->
+Blosc(zstd, level, byte shuffle), none -> no codec. lzf has no numcodecs codec. Object datasets (references, e.g.
+the electrodes' group column) are encoded as JSON, not hdmf-zarr's default Pickle, which numcodecs >= 0.15 refuses
+to decode unless told to trust the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hdmf.data_utils import GenericDataChunkIterator
+
+from nwbconvert.errors import UsageError
+from nwbconvert.model import Recording
+from nwbconvert.writer.compression import LEVELS, WriteOptions
+from nwbconvert.writer.compression import check as check_write_options
+from nwbconvert.writer.parallel import DeferredSeries
+from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator, read_rows
+
+SUFFIX = ".nwb.zarr"
+TIMESTAMPS_LEVEL = 4  # as the HDF5 writer's gzip level for timestamps
+
+
+def check(options: WriteOptions) -> None:
+    """Refuse what zarr cannot write (lzf) and what `compression.check` refuses; a UsageError, exit 2."""
+    if options.compression == "lzf":
+        raise UsageError(
+            "--compression lzf: Zarr has no lzf codec. With --backend zarr use gzip (readable everywhere), "
+            "blosc-zstd (faster, smaller) or none."
+        )
+    if options.compression == "blosc-zstd":  # numcodecs has blosc built in: no hdf5plugin needed
+        levels = LEVELS["blosc-zstd"]
+        if options.level is not None and options.level not in levels:
+            allowed = f"{levels.start}-{levels.stop - 1}"
+            raise UsageError(f"--compression-level {options.level}: for blosc-zstd use {allowed}.")
+        check_write_options(replace(options, compression="none", level=None))
+        return
+    check_write_options(options)
+
+
+@dataclass(frozen=True)
+class Codecs:
+    """numcodecs filters and compressor of a dataset (`compressor=False`: stored raw)."""
+
+    filters: tuple[Any, ...]
+    compressor: Any
+
+
+def codecs(write: WriteOptions, dtype: np.dtype) -> Codecs:
+    """The conversion's --compression as numcodecs objects for a dataset of `dtype`."""
+    from numcodecs import GZip, Shuffle
+    from numcodecs.blosc import Blosc
+
+    level = write.effective_level
+    if write.compression == "gzip":
+        shuffle = (Shuffle(elementsize=dtype.itemsize),) if dtype.itemsize > 1 else ()
+        return Codecs(shuffle, GZip(level=level if level is not None else 4))
+    if write.compression == "blosc-zstd":
+        return Codecs((), Blosc(cname="zstd", clevel=level or 5, shuffle=Blosc.SHUFFLE))
+    if write.compression == "none":
+        return Codecs((), False)
+    raise UsageError(f"--compression {write.compression}: not available with --backend zarr.")
+
+
+def _data_io(iterator: GenericDataChunkIterator, chunks: tuple[int, ...], found: Codecs) -> Any:
+    from hdmf_zarr import ZarrDataIO
+
+    filters = list(found.filters) or None
+    return ZarrDataIO(iterator, chunks=chunks, compressor=found.compressor, filters=filters)
+
+
+class ZarrWrapping:
+    """`writer.nwbfile.DataWrapping` for zarr: traces declared for `fill`, the rest streamed by hdmf-zarr."""
+
+    def __init__(self, progress: Progress | None, write: WriteOptions, deferred: list[DeferredSeries]) -> None:
+        self.progress, self.write, self.deferred = progress, write, deferred
+
+    def traces(self, rec: Recording, group: str) -> Any:
+        chunk_bytes = max(1, int(self.write.chunk_mb * 1024 * 1024))
+        iterator = TracesIterator(rec, self.progress, chunk_bytes, deferred=True)
+        self.deferred.append(DeferredSeries(f"{group}/{rec.name}/data", rec, iterator.layout))
+        return _data_io(iterator, iterator.layout.chunk, codecs(self.write, rec.dtype))
+
+    def timestamps(self, rec: Recording) -> Any:
+        from numcodecs import GZip
+
+        iterator = TimestampsIterator(rec)
+        return _data_io(iterator, iterator.chunk_shape, Codecs((), GZip(level=TIMESTAMPS_LEVEL)))
+
+    def sweep(self, iterator: GenericDataChunkIterator) -> Any:
+        return _data_io(iterator, iterator.chunk_shape, codecs(self.write, iterator.dtype))
+
+
+def write_zarr(
+    session: Any, metadata: Any, provenance_json: str, path: Path, write: WriteOptions, progress: Progress | None
+) -> None:
+    """Build the session's NWBFile, write its structure to the store at `path`, then fill its traces."""
+    from hdmf_zarr import ZarrIO
+    from numcodecs import JSON
+    from pynwb import get_manager
+
+    from nwbconvert.writer.nwbfile import build_nwbfile
+
+    deferred: list[DeferredSeries] = []
+    wrapping = ZarrWrapping(progress, write, deferred)
+    nwbfile = build_nwbfile(session, metadata, provenance_json, progress, write, deferred, wrapping)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        # ZarrIO with pynwb's manager is NWBZarrIO's write path; NWBZarrIO (0.13) drops `object_codec_class`
+        with ZarrIO(str(path), manager=get_manager(), mode="w", object_codec_class=JSON) as io:
+            io.write(nwbfile)
+    fill(path, deferred, write, progress)
+
+
+def fill(path: Path, series: list[DeferredSeries], write: WriteOptions, progress: Progress | None) -> None:
+    """Write every declared traces array of the store at `path`, chunk by chunk on `write.threads` threads."""
+    if not series:
+        return
+    import zarr
+
+    root = zarr.open_group(str(path), mode="r+")
+    with (
+        ThreadPoolExecutor(max_workers=write.threads, thread_name_prefix="zarr-encode") as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as reader,
+    ):
+        for item in series:
+            _fill_one(root[item.dataset], item, write.threads, pool, reader, progress)
+
+
+def _fill_one(
+    array: Any,
+    item: DeferredSeries,
+    threads: int,
+    pool: ThreadPoolExecutor,
+    reader: ThreadPoolExecutor,
+    progress: Progress | None,
+) -> None:
+    """At most `threads + 1` chunks are being encoded or waiting; the next row of chunks is read meanwhile."""
+    window: deque[Future[None]] = deque()
+    for selection, part in _all_chunks(item, reader, progress):
+        if len(window) > threads:
+            window.popleft().result()
+        window.append(pool.submit(_store, array, selection, part))
+    while window:
+        window.popleft().result()
+
+
+def _store(array: Any, selection: tuple[slice, slice], part: np.ndarray) -> None:
+    array[selection] = part  # one whole chunk (or the edge of the array): encoded and stored by zarr
+
+
+def _all_chunks(
+    item: DeferredSeries, reader: ThreadPoolExecutor, progress: Progress | None
+) -> Iterator[tuple[tuple[slice, slice], np.ndarray]]:
+    """Every chunk's selection and samples, in store order, read one row of chunks (all channels) at a time."""
+    chunk_t, chunk_c = item.layout.chunk
+    n_samples = item.recording.n_samples
+    starts = list(range(0, n_samples, chunk_t))
+    pending = reader.submit(read_rows, item.recording, 0, min(chunk_t, n_samples)) if starts else None
+    for i, start in enumerate(starts):
+        assert pending is not None
+        block = pending.result()
+        if i + 1 < len(starts):
+            nxt = starts[i + 1]
+            pending = reader.submit(read_rows, item.recording, nxt, min(nxt + chunk_t, n_samples))
+        for c0 in range(0, block.shape[1], chunk_c):
+            rows = slice(start, start + block.shape[0])
+            yield (rows, slice(c0, min(c0 + chunk_c, block.shape[1]))), block[:, c0 : c0 + chunk_c]
+        if progress is not None:
+            progress(block.nbytes)  # also where a pending Ctrl-C/SIGTERM stops the write
+        del block
