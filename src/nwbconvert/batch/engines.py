@@ -154,7 +154,7 @@ class DaskCluster:
             futures = client.map(_on_worker, jobs, force=force, threads=threads, key=keys, pure=False)
             by_key = {f.key: j for f, j in zip(futures, jobs)}
             try:
-                for future in as_completed(futures):
+                for future in as_completed(futures, loop=client.loop):
                     yield _outcome(future, by_key[future.key])
             finally:
                 client.cancel(futures)

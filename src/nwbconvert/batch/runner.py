@@ -290,7 +290,10 @@ def _polling(jobs: Sequence[SessionJob], progress: BatchProgress | None) -> Iter
 
     def poll() -> None:
         while not stop.wait(MARKER_SECONDS):
-            progress.running(running(states, keys))
+            try:
+                progress.running(running(states, keys))
+            except Exception:  # progress is a nicety: never let drawing it stop a batch
+                continue
 
     thread = threading.Thread(target=poll, name="batch-progress", daemon=True)
     thread.start()

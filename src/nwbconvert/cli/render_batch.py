@@ -60,7 +60,7 @@ class _LiveProgress:
             for s in sessions:
                 detail = f"{_size(s.done_bytes)} of {_size(s.total_bytes)}" if s.total_bytes else "reading headers"
                 if s.key not in self.sessions:
-                    self.sessions[s.key] = self.progress.add_task(f"  {s.key}", total=s.total_bytes or None)
+                    self.sessions[s.key] = self.progress.add_task(f"  {s.key}", total=None, detail="")
                 self.progress.update(
                     self.sessions[s.key], total=s.total_bytes or None, completed=s.done_bytes, detail=detail
                 )
