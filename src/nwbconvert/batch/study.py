@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, model_validator
 
 from nwbconvert.config import (
     _TAGS,
@@ -95,7 +95,17 @@ class SessionEntry(_Model):
         return self
 
 
-SubjectItems = dict[str, MetadataItems]
+def _file_or_inline(value: Any) -> str:
+    """A path (text) or something written inline (list, mapping): the union member, named as config.py does."""
+    return "file" if isinstance(value, (str, Path)) else "inline"
+
+
+SubjectItems = Annotated[
+    Annotated[dict[str, MetadataItems], Tag("inline")] | Annotated[str, Tag("file")], Discriminator(_file_or_inline)
+]
+SessionItems = Annotated[
+    Annotated[list[SessionEntry], Tag("inline")] | Annotated[ConfigPath, Tag("file")], Discriminator(_file_or_inline)
+]
 
 
 class StudyConfig(_Model):
@@ -106,13 +116,13 @@ class StudyConfig(_Model):
         description="Path template, relative to this file: {field} matches (part of) one path component and "
         "fills that metadata key: subject_id, session_id, session_start_time or any --set key (subject.sex).",
     )
-    sessions: list[SessionEntry] | ConfigPath | None = Field(
+    sessions: SessionItems | None = Field(
         None, description="The sessions: a list of entries, or a CSV manifest (path, subject_id, session_id, ...)."
     )
     format: str | None = Field(None, description="Reader of templated/CSV sessions; default: detected.")
     streams: list[str] = Field(default_factory=list, description="Streams to write; default: all.")
     metadata: MetadataItems = Field(default_factory=list, description="Study-wide metadata files/mappings.")
-    subjects: SubjectItems | str = Field(
+    subjects: SubjectItems = Field(
         default_factory=dict,
         description="Per-subject metadata: {subject_id: files/mappings}, or a file template such as "
         "subjects/{subject_id}.yaml (each subject's file must exist).",
@@ -121,7 +131,7 @@ class StudyConfig(_Model):
 
     @model_validator(mode="after")
     def _one_form(self) -> StudyConfig:
-        if (self.source is None) == (self.sessions is None):
+        if self.source is not None and self.sessions is not None:
             raise ValueError("give either `source: TEMPLATE` or `sessions:` (a list or a .csv file), not both")
         if isinstance(self.subjects, str) and "{subject_id}" not in self.subjects:
             raise ValueError("`subjects` as a path template must contain {subject_id}")
@@ -154,17 +164,26 @@ def load_study(path: Path) -> StudyConfig:
     try:
         config = StudyConfig.model_validate(data, context={"base": path.parent})
     except ValidationError as exc:
-        problems += [(tuple(err["loc"]), _explain(err, StudyConfig)) for err in exc.errors()]
+        problems += [(tuple(err["loc"]), _explain_study(err)) for err in exc.errors()]
     if problems:
         _raise(path, node, problems)
     return config
+
+
+def _explain_study(err: Any) -> str:
+    """As config.py explains errors; under `subjects`, the subject id (a mapping key, not a field) is skipped
+    when looking up the keys accepted there."""
+    loc = [part for part in err["loc"] if part not in _TAGS]
+    if len(loc) > 1 and loc[0] == "subjects" and isinstance(loc[1], str):
+        err = {**err, "loc": (loc[0], *loc[2:])}
+    return _explain(err, StudyConfig)
 
 
 def _raise(path: Path, node: Any, problems: Sequence[tuple[Loc, str]]) -> None:
     ordered = sorted(problems, key=lambda p: _line(node, [x for x in p[0] if x not in _TAGS]) or 0)
     lines = "\n".join(f"  - {_where(node, loc)}: {message}" for loc, message in ordered)
     text = f"{path}: {len(problems)} problem(s) in the study config:\n{lines}\nSee {EXAMPLE} for an example."
-    only_metadata = all(len(loc) > 0 and ("metadata" in loc or "set" in loc) for loc, _ in problems)
+    only_metadata = all(loc and ("metadata" in loc or "set" in loc or loc[0] == "subjects") for loc, _ in problems)
     raise MetadataError(text) if only_metadata else UsageError(text)
 
 
