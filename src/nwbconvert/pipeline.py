@@ -155,6 +155,10 @@ def convert_sources(
     parts = [Part(read_session(s.path, _source_options(s, options)), s.name, s.start_time) for s in sources]
     merged = merge_sessions(parts, options.timezone)
     session = merged.session
+    if options.backend == "zarr":
+        from nwbconvert.writer.zarr import check_session
+
+        check_session(session)
     metadata = resolve_metadata(session, options, layers)  # before any sample is written
     from nwbconvert.writer.nwbfile import check_electrode_groups
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from nwbconvert.validate.findings import Finding, Severity
@@ -20,7 +22,7 @@ def schema_findings(path: Path) -> list[Finding]:
                 errors = validate(io=io, use_cached_namespaces=True)
         else:
             errors = validate(path=str(path), use_cached_namespaces=True)
-    return [
+    findings = [
         Finding(
             file=str(path),
             severity=Severity.ERROR,
@@ -32,3 +34,24 @@ def schema_findings(path: Path) -> list[Finding]:
         )
         for err in errors
     ]
+    return [_json_integer(f) for f in findings] if path.is_dir() else findings
+
+
+JSON_UINT = re.compile(r"expected '(uint\d*)', got 'int64'")
+
+
+def _json_integer(finding: Finding) -> Finding:
+    """A Zarr store keeps attributes in JSON, which has no unsigned integers: hdmf-zarr reads a uint attribute
+    (e.g. a sweep_number) back as int64 and the schema validator flags it (hdmf-dev/hdmf-zarr#323). The value
+    itself is intact, so this is information about the store, not an error in it."""
+    match = JSON_UINT.search(finding.message) if finding.check_id == "schema.DtypeError" else None
+    if match is None:
+        return finding
+    return replace(
+        finding,
+        severity=Severity.INFO,
+        check_id="schema.zarr_json_integer",
+        message=f"{finding.message} (a Zarr attribute is a JSON integer, read back as int64; the {match[1]} value "
+        "is stored intact, hdmf-dev/hdmf-zarr#323).",
+        fix="Nothing to fix in the store; HDF5 output (--backend hdf5) keeps the unsigned type.",
+    )

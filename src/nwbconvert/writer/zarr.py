@@ -55,6 +55,20 @@ def check(options: WriteOptions) -> None:
     check_write_options(options)
 
 
+def check_session(session: Any) -> None:
+    """Refuse what a store cannot hold safely: the intracellular tables reference their series in compound
+    rows, which only numcodecs' Pickle can encode (JSON cannot: zarr-developers/numcodecs#333), and a pickled
+    dataset is code that readers must refuse to run (numcodecs >= 0.15 does by default)."""
+    from nwbconvert.model import SignalKind
+
+    intracellular = [r.name for r in session.recordings if r.kind is SignalKind.INTRACELLULAR]
+    if intracellular:
+        raise UsageError(
+            f"--backend zarr: {session.source} has intracellular recordings ({', '.join(intracellular[:3])}), whose "
+            "NWB tables cannot be stored in Zarr without pickled (unsafe to read) data. Use --backend hdf5."
+        )
+
+
 @dataclass(frozen=True)
 class Codecs:
     """numcodecs filters and compressor of a dataset (`compressor=False`: stored raw)."""
