@@ -178,7 +178,7 @@ class _ClientContext:
 
         if self.scheduler:
             try:
-                self.client = Client(self.scheduler, timeout="20s", set_as_default=False)
+                self.client = Client(self.scheduler, timeout="10s", set_as_default=False)
             except (OSError, TimeoutError) as exc:
                 raise UsageError(
                     f"--scheduler {self.scheduler}: cannot connect ({exc}). Start the scheduler first "
