@@ -84,7 +84,15 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not zombie(pid)
+
+
+def zombie(pid: int) -> bool:
+    """A killed process not yet reaped by its parent (or by a container's init): it writes nothing more."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False  # no /proc (macOS): trust kill(pid, 0)
 
 
 def check_destination(dest: Path, overwrite: bool) -> None:

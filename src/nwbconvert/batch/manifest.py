@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from nwbconvert.batch.layout import lock_path, manifest_path
 from nwbconvert.batch.model import SessionJob, SessionOutcome, Status
+from nwbconvert.output import zombie
 
 HEARTBEAT_S = 60.0  # a held lock's modification time is refreshed this often
 STALE_AFTER_S = 600.0  # a lock of another host not refreshed for this long belongs to a dead run
@@ -239,6 +240,8 @@ def _alive(pid: int, start: int | None) -> bool:
         return False
     except PermissionError:
         pass
+    if zombie(pid):  # killed, not yet reaped
+        return False
     now = _process_start(pid)
     return start is None or now is None or now == start
 
