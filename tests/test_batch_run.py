@@ -172,8 +172,9 @@ def _dask(*args: str, log: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture
-def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
-    """A real `dask scheduler` and two single-threaded `dask worker` processes on 127.0.0.1; always stopped."""
+def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]], set[int]]]:
+    """A real `dask scheduler` and two single-threaded `dask worker` processes on 127.0.0.1 (each under its
+    nanny): the address, the processes started, the workers' pids. Always stopped."""
     from distributed import Client
 
     address = f"tcp://127.0.0.1:{_free_port()}"
@@ -185,7 +186,8 @@ def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[by
             procs.append(_dask(*worker_args, "--name", f"w{i}", log=tmp_path / f"w{i}.log"))
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
-        yield address, procs
+            pids = set(client.run(os.getpid).values())
+        yield address, procs, pids
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -199,19 +201,19 @@ def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[by
 
 
 def test_dask_scheduler_with_two_workers(
-    study: Path, tmp_path: Path, dask_cluster: tuple[str, list[subprocess.Popen[bytes]]]
+    study: Path, tmp_path: Path, dask_cluster: tuple[str, list[subprocess.Popen[bytes]], set[int]]
 ) -> None:
     from distributed import Client
 
-    address, procs = dask_cluster
+    address, procs, worker_pids = dask_cluster
     out = tmp_path / "dandiset"
     code, result = batch_json("study.yaml", "-o", out, "--scheduler", address, *FAST, cwd=study)
     assert code == 0, result
     assert statuses(result) == dict.fromkeys(KEYS, "converted")
     assert address in result["engine"]
     assert_converted_study(study, out)
-    logs = {Path(s["log"]).read_text().split(" (pid ")[1].split(")")[0] for s in result["sessions"]}
-    assert logs <= {str(p.pid) for p in procs[1:]} and len(logs) == 2  # both workers converted sessions
+    pids = {int(Path(s["log"]).read_text().split(" (pid ")[1].split(")")[0]) for s in result["sessions"]}
+    assert pids == worker_pids  # both workers converted sessions
     assert all(p.poll() is None for p in procs)  # the batch neither started nor closed the cluster
     with Client(address, timeout="30s") as client:
         assert len(client.scheduler_info()["workers"]) == 2
