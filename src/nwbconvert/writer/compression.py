@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -61,19 +61,33 @@ class WriteOptions:
             }
         return {}
 
-    def encode(self, chunk: np.ndarray, dtype: np.dtype) -> bytes:
-        """A full chunk as HDF5 stores it in a dataset of `dtype` (the file's byte order, e.g. a big-endian
-        source stored little-endian) after its filters: shuffle then deflate (gzip), or raw (none)."""
-        data = np.ascontiguousarray(chunk, dtype=dtype)
-        if self.compression == "none":
-            return data.tobytes()
-        size = data.dtype.itemsize
-        shuffled = data.view(np.uint8).reshape(-1, size).T.tobytes() if size > 1 else data.tobytes()
-        return deflate()(shuffled, self.effective_level if self.effective_level is not None else 4)
+    def encode(
+        self, parts: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: np.dtype
+    ) -> np.ndarray | bytes:
+        """A full chunk of `shape` as HDF5 stores it in a dataset of `dtype`, after its filters: shuffle then
+        deflate (gzip), or raw (none). `parts` are (row offset, samples) pieces covering the chunk's data; the
+        rest of an edge chunk is 0. Samples are converted to the file's byte order (a big-endian source is
+        stored little-endian). Shuffling writes each piece's bytes straight into their planes: one copy."""
+        dtype = np.dtype(dtype)
+        size = dtype.itemsize
+        planes = np.zeros((size, *shape), dtype=np.uint8) if self.compression == "gzip" else None
+        raw = np.zeros(shape, dtype=dtype) if planes is None else None
+        for row, part in parts:
+            rows, cols = part.shape
+            if raw is not None:
+                raw[row : row + rows, :cols] = part
+                continue
+            assert planes is not None
+            as_bytes = np.ascontiguousarray(part, dtype=dtype).view(np.uint8).reshape(rows, cols, size)
+            for k in range(size):
+                planes[k, row : row + rows, :cols] = as_bytes[:, :, k]
+        if raw is not None:
+            return raw
+        return deflate()(planes, self.effective_level if self.effective_level is not None else 4)
 
 
 @cache
-def deflate() -> Callable[[bytes, int], bytes]:
+def deflate() -> Callable[[Any, int], bytes]:
     """zlib-ng's compress when installed (a standard zlib stream, faster), else zlib's."""
     try:
         from zlib_ng import zlib_ng

@@ -34,7 +34,7 @@ class SweepIterator(GenericDataChunkIterator):
         self.label = label
         self.progress = progress
         shape = layout(segment.n_samples, 1, segment.traces.dtype.itemsize, segment.traces.row_bytes)
-        super().__init__(chunk_shape=(shape.chunk[0],), buffer_shape=(shape.buffer[0],))
+        super().__init__(chunk_shape=(shape.chunk[0],), buffer_shape=(shape.chunk[0],))
 
     def _get_maxshape(self) -> tuple[int]:
         return (self.segment.n_samples,)

@@ -1,24 +1,30 @@
 """Fill deferred traces datasets: read, compress on every core, and store chunks with direct chunk writes.
 
-One reader thread reads the next row of chunks (all channels, one chunk in time) while a pool of threads encodes
-the chunks of the current one (zlib releases the GIL) and the calling thread stores finished chunks in order. At
-most three rows and `threads + 1` encoded chunks are held at once, so memory is bounded whatever the length.
+Each chunk is one task for a thread pool: read its samples from the source in small pieces (reads are
+serialised: not every vendor reader is thread-safe), shuffle them into the filter's byte planes, deflate (zlib-ng
+releases the GIL). The calling thread stores finished chunks in file order. At most `threads + 1` chunks are
+in flight, so memory is bounded by a few chunks whatever the length of the recording.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from nwbconvert.model import Recording
 from nwbconvert.writer.chunking import Layout
 from nwbconvert.writer.compression import WriteOptions
-from nwbconvert.writer.traces import Progress, read_rows
+from nwbconvert.writer.traces import Progress, read_pieces
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,70 +36,85 @@ class DeferredSeries:
     layout: Layout
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Where one chunk sits in its dataset and how much of it holds data (edge chunks are partly padding)."""
+
+    offset: tuple[int, int]  # first sample, first channel
+    rows: int
+    cols: int
+
+
+def chunk_grid(item: DeferredSeries) -> Iterator[Chunk]:
+    """Every chunk of a series in storage order: time blocks, each across all channel groups."""
+    chunk_t, chunk_c = item.layout.chunk
+    n_samples, n_channels = item.recording.n_samples, len(item.recording.channels)
+    for t0 in range(0, n_samples, chunk_t):
+        for c0 in range(0, n_channels, chunk_c):
+            yield Chunk((t0, c0), min(chunk_t, n_samples - t0), min(chunk_c, n_channels - c0))
+
+
+def in_order(
+    tasks: Iterator[tuple[Chunk, Callable[[], T]]],
+    pool: ThreadPoolExecutor,
+    window: int,
+    store: Callable[[Chunk, T], None],
+) -> None:
+    """Run tasks on the pool, at most `window` at once, and `store` their results in the order given."""
+    pending: deque[tuple[Chunk, Future[T]]] = deque()
+    for chunk, task in tasks:
+        if len(pending) >= window:
+            done, result = pending.popleft()
+            store(done, result.result())
+        pending.append((chunk, pool.submit(task)))
+    while pending:
+        done, result = pending.popleft()
+        store(done, result.result())
+
+
+class ChunkReader:
+    """Reads one chunk's samples in pieces, one reader at a time (vendor readers need not be thread-safe)."""
+
+    def __init__(self, item: DeferredSeries) -> None:
+        self.item = item
+        self._lock = threading.Lock()
+
+    def pieces(self, chunk: Chunk) -> Iterator[tuple[int, np.ndarray]]:
+        (t0, c0), recording = chunk.offset, self.item.recording
+        source = read_pieces(recording, t0, t0 + chunk.rows, slice(c0, c0 + chunk.cols), self.item.layout.piece_rows)
+        while True:
+            with self._lock:
+                piece = next(source, None)
+            if piece is None:
+                return
+            yield piece
+
+
 def fill(path: Path, series: list[DeferredSeries], options: WriteOptions, progress: Progress | None) -> None:
     """Write every deferred dataset of the file at `path` (closed by pynwb, reopened here)."""
     if not series:
         return
     import h5py
 
-    with (
-        h5py.File(path, "r+") as f,
-        ThreadPoolExecutor(max_workers=options.threads, thread_name_prefix="compress") as pool,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as reader,
-    ):
+    with h5py.File(path, "r+") as f, ThreadPoolExecutor(options.threads, thread_name_prefix="compress") as pool:
         for item in series:
-            _fill_one(f[item.dataset], item, options, pool, reader, progress)
+            _fill_one(f[item.dataset], item, options, pool, progress)
 
 
 def _fill_one(
-    dataset: object,
-    item: DeferredSeries,
-    options: WriteOptions,
-    pool: ThreadPoolExecutor,
-    reader: ThreadPoolExecutor,
-    progress: Progress | None,
+    dataset: object, item: DeferredSeries, options: WriteOptions, pool: ThreadPoolExecutor, progress: Progress | None
 ) -> None:
-    """Chunks go to the pool in file order; at most `threads + 1` are encoded or waiting to be stored."""
-    write_chunk: Callable[[tuple[int, int], bytes], None] = dataset.id.write_direct_chunk  # type: ignore[attr-defined]
-    window: deque[tuple[tuple[int, int], Future[bytes]]] = deque()
-    for offset, part in _all_chunks(item, reader, progress):
-        if len(window) > options.threads:
-            done_offset, done = window.popleft()
-            write_chunk(done_offset, done.result())
-        window.append((offset, pool.submit(options.encode, part, dataset.dtype)))  # type: ignore[attr-defined]
-    while window:
-        done_offset, done = window.popleft()
-        write_chunk(done_offset, done.result())
+    reader = ChunkReader(item)
+    dtype: np.dtype = dataset.dtype  # type: ignore[attr-defined]
+    write_chunk: Callable[[tuple[int, int], object], None] = dataset.id.write_direct_chunk  # type: ignore[attr-defined]
 
+    def encode(chunk: Chunk) -> np.ndarray | bytes:
+        return options.encode(reader.pieces(chunk), item.layout.chunk, dtype)
 
-def _all_chunks(
-    item: DeferredSeries, reader: ThreadPoolExecutor, progress: Progress | None
-) -> Iterator[tuple[tuple[int, int], np.ndarray]]:
-    """Every chunk of the dataset in file order, read one row of chunks (all channels) at a time; the next row
-    is read while this one is encoded."""
-    chunk_t, chunk_c = item.layout.chunk
-    buffer_t, n_samples = chunk_t, item.recording.n_samples
-    starts = list(range(0, n_samples, buffer_t))
-    pending = reader.submit(read_rows, item.recording, 0, min(buffer_t, n_samples))
-    for i, start in enumerate(starts):
-        block = pending.result()
-        if i + 1 < len(starts):
-            nxt = starts[i + 1]
-            pending = reader.submit(read_rows, item.recording, nxt, min(nxt + buffer_t, n_samples))
-        yield from _chunks(block, start, chunk_t, chunk_c)
+    def store(chunk: Chunk, encoded: np.ndarray | bytes) -> None:
+        write_chunk(chunk.offset, encoded)
         if progress is not None:
-            progress(block.nbytes)  # also where a pending Ctrl-C/SIGTERM stops the write
-        del block
+            progress(chunk.rows * chunk.cols * dtype.itemsize)  # also where a pending Ctrl-C/SIGTERM stops
 
-
-def _chunks(block: np.ndarray, start: int, chunk_t: int, chunk_c: int) -> Iterator[tuple[tuple[int, int], np.ndarray]]:
-    """(chunk offset in the dataset, full-size chunk array) for every chunk of a buffer; edges padded with 0."""
-    n_rows, n_channels = block.shape
-    for t0 in range(0, n_rows, chunk_t):
-        for c0 in range(0, n_channels, chunk_c):
-            part = block[t0 : t0 + chunk_t, c0 : c0 + chunk_c]
-            if part.shape != (chunk_t, chunk_c):
-                padded = np.zeros((chunk_t, chunk_c), dtype=block.dtype)
-                padded[: part.shape[0], : part.shape[1]] = part
-                part = padded
-            yield (start + t0, c0), part
+    tasks = ((chunk, partial(encode, chunk)) for chunk in chunk_grid(item))
+    in_order(tasks, pool, options.threads + 1, store)
