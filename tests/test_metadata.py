@@ -120,3 +120,14 @@ def test_example_configs_are_complete(tmp_path: Path) -> None:
     result = nwbconvert("convert", OE, "-o", out, "-m", ROOT / "configs" / "session.yaml", "-q")
     assert result.returncode == 0, result.stderr
     assert out.exists()
+
+
+def test_species_accepted_without_dandi_are_in_dandis_table() -> None:
+    """The fast path (no dandi import) must accept only names that DANDI upload itself interprets."""
+    from dandi.metadata.util import extract_species
+
+    from nwbconvert.metadata.dandi import COMMON_SPECIES
+
+    for name in COMMON_SPECIES:
+        found = extract_species({"species": name})
+        assert found is not None and found.name.split(" - ")[0] == name
