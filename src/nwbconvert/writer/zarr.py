@@ -2,8 +2,8 @@
 
 The structure (and small datasets: timestamps, sweeps, tables) is written by hdmf-zarr's NWBZarrIO. Traces arrays
 are only declared there (full shape, the chunks of `writer/chunking.py`, the conversion's codecs); `fill` then
-reads the source one row of chunks at a time while a thread pool encodes and stores chunks (zlib and blosc release
-the GIL), so memory stays bounded and the progress sink sees every row (where Ctrl-C/SIGTERM stops the write).
+reads the source one chunk at a time while a thread pool encodes and stores chunks (zlib and blosc release the
+GIL), so memory stays bounded and the progress sink sees every chunk (where Ctrl-C/SIGTERM stops the write).
 
 hdmf-zarr's own parallel write (`number_of_jobs`) is not used: it runs a process pool that pickles every data
 iterator (ours hold open neo readers), reports no progress to the caller and cannot be interrupted between chunks.
@@ -166,37 +166,39 @@ def _fill_one(
     reader: ThreadPoolExecutor,
     progress: Progress | None,
 ) -> None:
-    """At most `threads + 1` chunks are being encoded or waiting; the next row of chunks is read meanwhile."""
+    """Chunks in store order: the next one is read while at most `threads + 1` are encoded or waiting to be
+    stored, so memory holds a few chunks whatever the recording's length or width."""
+    selections = list(_selections(item))
     window: deque[Future[None]] = deque()
-    for selection, part in _all_chunks(item, reader, progress):
+    pending = reader.submit(_read, item.recording, selections[0]) if selections else None
+    for i, selection in enumerate(selections):
+        assert pending is not None
+        part = pending.result()
+        if i + 1 < len(selections):
+            pending = reader.submit(_read, item.recording, selections[i + 1])
         if len(window) > threads:
             window.popleft().result()
         window.append(pool.submit(_store, array, selection, part))
+        if progress is not None:
+            progress(part.nbytes)  # also where a pending Ctrl-C/SIGTERM stops the write
+        del part
     while window:
         window.popleft().result()
 
 
+def _selections(item: DeferredSeries) -> Iterator[tuple[slice, slice]]:
+    """Every chunk of the array (edges cut to its shape), time-major as the source is laid out."""
+    chunk_t, chunk_c = item.layout.chunk
+    n_samples, n_channels = item.recording.n_samples, len(item.recording.channels)
+    for t0 in range(0, n_samples, chunk_t):
+        for c0 in range(0, n_channels, chunk_c):
+            yield slice(t0, min(t0 + chunk_t, n_samples)), slice(c0, min(c0 + chunk_c, n_channels))
+
+
+def _read(recording: Recording, selection: tuple[slice, slice]) -> np.ndarray:
+    rows, channels = selection
+    return read_rows(recording, rows.start, rows.stop, channels)
+
+
 def _store(array: Any, selection: tuple[slice, slice], part: np.ndarray) -> None:
     array[selection] = part  # one whole chunk (or the edge of the array): encoded and stored by zarr
-
-
-def _all_chunks(
-    item: DeferredSeries, reader: ThreadPoolExecutor, progress: Progress | None
-) -> Iterator[tuple[tuple[slice, slice], np.ndarray]]:
-    """Every chunk's selection and samples, in store order, read one row of chunks (all channels) at a time."""
-    chunk_t, chunk_c = item.layout.chunk
-    n_samples = item.recording.n_samples
-    starts = list(range(0, n_samples, chunk_t))
-    pending = reader.submit(read_rows, item.recording, 0, min(chunk_t, n_samples)) if starts else None
-    for i, start in enumerate(starts):
-        assert pending is not None
-        block = pending.result()
-        if i + 1 < len(starts):
-            nxt = starts[i + 1]
-            pending = reader.submit(read_rows, item.recording, nxt, min(nxt + chunk_t, n_samples))
-        for c0 in range(0, block.shape[1], chunk_c):
-            rows = slice(start, start + block.shape[0])
-            yield (rows, slice(c0, min(c0 + chunk_c, block.shape[1]))), block[:, c0 : c0 + chunk_c]
-        if progress is not None:
-            progress(block.nbytes)  # also where a pending Ctrl-C/SIGTERM stops the write
-        del block
