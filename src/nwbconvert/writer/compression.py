@@ -1,11 +1,12 @@
 """How bulk traces are stored: the HDF5 filter, its level, chunk size and how many cores compress.
 
-gzip (deflate + shuffle) and `none` are encoded by nwbconvert itself, chunk by chunk in a thread pool (the
-compressor releases the GIL), and stored with h5py's direct chunk write: the file holds a standard gzip/shuffle
-dataset that any HDF5 reader decodes without plugins. Deflate streams come from zlib-ng (the `zlib-ng` package:
-the same format, ~1.8x faster than zlib at level 4 with a slightly smaller output), else from Python's zlib.
-lzf and blosc-zstd go through HDF5's own (single-core) filter pipeline; blosc-zstd needs the `hdf5plugin`
-package to write and to read.
+gzip (deflate + shuffle), blosc-zstd and `none` are encoded by nwbconvert itself, chunk by chunk in a thread
+pool (the compressors release the GIL), and stored with h5py's direct chunk write: the file holds a standard
+gzip/shuffle dataset that any HDF5 reader decodes without plugins. Deflate streams come from zlib-ng (the
+`zlib-ng` package: the same format, ~1.8x faster than zlib at level 4 with a slightly smaller output), else from
+Python's zlib. blosc-zstd chunks are c-blosc frames from numcodecs, which is what HDF5's Blosc filter (id 32001)
+stores; the dataset declares that filter through `hdf5plugin`, which writers and readers both need. lzf goes
+through HDF5's own (single-core) filter pipeline.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class WriteOptions:
     @property
     def direct(self) -> bool:
         """True when nwbconvert encodes chunks itself (in parallel) instead of HDF5's filter pipeline."""
-        return self.compression in ("gzip", "none")
+        return self.compression in ("gzip", "blosc-zstd", "none")
 
     def dataset_options(self) -> dict[str, Any]:
         """Keyword arguments for hdmf's H5DataIO that declare the filters of a traces dataset."""
@@ -65,25 +66,41 @@ class WriteOptions:
         self, parts: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: np.dtype
     ) -> np.ndarray | bytes:
         """A full chunk of `shape` as HDF5 stores it in a dataset of `dtype`, after its filters: shuffle then
-        deflate (gzip), or raw (none). `parts` are (row offset, samples) pieces covering the chunk's data; the
-        rest of an edge chunk is 0. Samples are converted to the file's byte order (a big-endian source is
-        stored little-endian). Shuffling writes each piece's bytes straight into their planes: one copy."""
+        deflate (gzip), a blosc frame (blosc-zstd) or raw samples (none). `parts` are (row offset, samples)
+        pieces covering the chunk's data; the rest of an edge chunk is 0. Samples take the file's byte order (a
+        big-endian source is stored little-endian)."""
         dtype = np.dtype(dtype)
-        size = dtype.itemsize
-        planes = np.zeros((size, *shape), dtype=np.uint8) if self.compression == "gzip" else None
-        raw = np.zeros(shape, dtype=dtype) if planes is None else None
+        if self.compression == "gzip":
+            return deflate()(
+                _shuffled(parts, shape, dtype), self.effective_level if self.effective_level is not None else 4
+            )
+        raw = np.zeros(shape, dtype=dtype)
         for row, part in parts:
-            rows, cols = part.shape
-            if raw is not None:
-                raw[row : row + rows, :cols] = part
-                continue
-            assert planes is not None
-            as_bytes = np.ascontiguousarray(part, dtype=dtype).view(np.uint8).reshape(rows, cols, size)
-            for k in range(size):
-                planes[k, row : row + rows, :cols] = as_bytes[:, :, k]
-        if raw is not None:
-            return raw
-        return deflate()(planes, self.effective_level if self.effective_level is not None else 4)
+            raw[row : row + len(part), : part.shape[1]] = part
+        if self.compression == "blosc-zstd":
+            return blosc_zstd(self.effective_level or 5).encode(raw)
+        return raw
+
+
+def _shuffled(parts: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """HDF5's shuffle filter applied to a chunk: byte k of every sample, for each k; each piece's bytes are
+    copied straight into their planes (one copy)."""
+    size = dtype.itemsize
+    planes = np.zeros((size, *shape), dtype=np.uint8)
+    for row, part in parts:
+        rows, cols = part.shape
+        as_bytes = np.ascontiguousarray(part, dtype=dtype).view(np.uint8).reshape(rows, cols, size)
+        for k in range(size):
+            planes[k, row : row + rows, :cols] = as_bytes[:, :, k]
+    return planes
+
+
+@cache
+def blosc_zstd(level: int) -> Any:
+    """numcodecs' Blosc codec as HDF5's Blosc filter is declared: zstd, byte shuffle, typesize of the data."""
+    from numcodecs.blosc import Blosc
+
+    return Blosc(cname="zstd", clevel=level, shuffle=Blosc.SHUFFLE)
 
 
 @cache
