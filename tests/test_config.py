@@ -325,3 +325,25 @@ def test_a_sorting_of_a_shifted_source_moves_with_it(tmp_path: Path) -> None:
         row = units[units["unit_name"] == str(cluster)].iloc[0]
         np.testing.assert_allclose(row["spike_times"], frames / 30000.0 + 57.9336 + 18000.0, rtol=0, atol=1e-9)
     assert provenance(out)["sources"][1]["time_offset_s"] == 18000.0
+
+
+def test_write_options_come_from_the_config_unless_given_on_the_command_line(tmp_path: Path) -> None:
+    """`options:` compression, level and chunk size shape the file; a --compression flag wins over the config's."""
+    text = f"sources:\n  - path: {OE}\n" + METADATA + "options:\n  compression: none\n  chunk_mb: 0.25\n"
+    config = _write(tmp_path, text)
+    from_config, flag_wins = tmp_path / "config.nwb", tmp_path / "flag.nwb"
+    assert nwbconvert("convert", "--config", config, "-o", from_config).returncode == 0
+    result = nwbconvert(
+        "convert", "--config", config, "-o", flag_wins, "--compression", "gzip", "--compression-level", "7"
+    )
+    assert result.returncode == 0, result.stderr
+    with h5py.File(from_config, "r") as f, h5py.File(flag_wins, "r") as g:
+        name = next(iter(f["acquisition"]))
+        mine, theirs = f[f"acquisition/{name}/data"], g[f"acquisition/{name}/data"]
+        assert mine.compression is None and theirs.compression == "gzip" and theirs.compression_opts == 7
+        assert mine.chunks == theirs.chunks  # chunk_mb from the config in both
+        assert mine.chunks[0] * mine.chunks[1] * mine.dtype.itemsize <= 0.25 * 1024 * 1024
+        np.testing.assert_array_equal(mine[()], theirs[()])
+    bad = _write(tmp_path, f"sources:\n  - path: {OE}\n" + METADATA + "options:\n  compression: zip\n", "bad.yaml")
+    result = nwbconvert("convert", "--config", bad, "-o", tmp_path / "bad.nwb")
+    assert result.returncode == 2 and "line 6, options.compression" in result.stderr, result.stderr

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -125,6 +125,13 @@ class SourceConfig(_Model):
 
 class ConfigOptions(_Model):
     stub_seconds: float | None = Field(None, gt=0, description="Write only the first seconds of each stream.")
+    backend: Literal["hdf5", "zarr"] | None = Field(None, description="hdf5 (an .nwb file) or zarr (.nwb.zarr).")
+    compression: Literal["gzip", "lzf", "blosc-zstd", "none"] | None = Field(
+        None, description="Compression of the traces (default gzip: any HDF5 reader)."
+    )
+    compression_level: int | None = Field(None, ge=0, le=9, description="gzip 0-9 (default 4), blosc-zstd 1-9 (5).")
+    jobs: int | None = Field(None, ge=1, description="Cores that compress (default: all).")
+    chunk_mb: float | None = Field(None, gt=0, le=1024, description="Target chunk size in MB (default 10).")
     validate_output: bool = Field(True, alias="validate", description="Validate the output before moving it.")
     overwrite: bool = Field(False, description="Replace an existing output file.")
 
@@ -245,9 +252,13 @@ class ConfigJob:
     layers: tuple[Layer, ...]
 
 
-def config_job(path: Path, cli: ConvertOptions, output: Path | None, validate: bool | None) -> ConfigJob:
+def config_job(
+    path: Path, cli: ConvertOptions, output: Path | None, validate: bool | None, given: frozenset[str] = frozenset()
+) -> ConfigJob:
     """Load `path` and apply the command line: options given there win over the config's.
 
+    `given` names the write options (backend, compression, compression_level, jobs, chunk_mb) the command line
+    set; the config's values replace the others.
     `cli` holds the command line's options (defaults where not given); --format, --stream, --sorting and --probe
     replace the config's for its one source. --metadata files and --set values are layered above the config's.
     """
@@ -257,11 +268,11 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None, validate: b
 
     config = load_config(path)
     check_inputs(path, config)
-    given = [flag for flag, value in _source_flags(cli) if value]
-    if given and len(config.sources) > 1:
+    source_flags = [flag for flag, value in _source_flags(cli) if value]
+    if source_flags and len(config.sources) > 1:
         raise UsageError(
-            f"{' '.join(given)} with --config {path}: the config has {len(config.sources)} sources, so say which "
-            "source they belong to: set format, streams, sortings or probe in its entry of `sources`."
+            f"{' '.join(source_flags)} with --config {path}: the config has {len(config.sources)} sources, so say "
+            "which source they belong to: set format, streams, sortings or probe in its entry of `sources`."
         )
     specs = []
     for source in config.sources:
@@ -296,6 +307,18 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None, validate: b
         overwrite=cli.overwrite or opts.overwrite,
         validate=opts.validate_output if validate is None else validate,
     )
+
+    def chosen(name: str, command_line: Any, config_value: Any) -> Any:
+        return command_line if name in given or config_value is None else config_value
+
+    options = replace(
+        options,
+        backend=chosen("backend", options.backend, opts.backend),
+        compression=chosen("compression", options.compression, opts.compression),
+        compression_level=chosen("compression_level", options.compression_level, opts.compression_level),
+        jobs=chosen("jobs", options.jobs, opts.jobs),
+        chunk_mb=chosen("chunk_mb", options.chunk_mb, opts.chunk_mb),
+    )
     return ConfigJob(tuple(specs), output or config.output, options, tuple(metadata_layers(path, config)))
 
 
@@ -305,11 +328,12 @@ def convert_config(
     output: Path | None,
     validate: bool | None = None,
     progress: ProgressSink | None = None,
+    given: frozenset[str] = frozenset(),
 ) -> ConversionResult:
     """`nwbconvert convert --config FILE`: every source of the config into one NWB file."""
     from nwbconvert.pipeline import convert_sources
 
-    job = config_job(path, cli, output, validate)
+    job = config_job(path, cli, output, validate, given)
     if job.output is None and not job.options.dry_run:
         raise UsageError(f"{path}: no output: give -o/--output, or `output: sub-m1_ses-1_ecephys.nwb` in the config.")
     return convert_sources(job.sources, job.output or Path("unused.nwb"), job.options, progress, job.layers)

@@ -38,17 +38,21 @@ def command(
     validate: bool | None = typer.Option(
         None, "--validate/--no-validate", help="Validate the output before moving it in place [default: validate]."
     ),
-    backend: str = typer.Option(
-        "hdf5", "--backend", help="hdf5 (an .nwb file) or zarr (an .nwb.zarr store, written through hdmf-zarr)."
+    backend: str | None = typer.Option(
+        None, "--backend", help="hdf5 (an .nwb file) or zarr (an .nwb.zarr store, through hdmf-zarr) [default: hdf5]."
     ),
-    compression: str = typer.Option(
-        "gzip", "--compression", help="gzip (any HDF5 reader), lzf, blosc-zstd (needs hdf5plugin to read) or none."
+    compression: str | None = typer.Option(
+        None,
+        "--compression",
+        help="gzip (any HDF5 reader), lzf, blosc-zstd (needs hdf5plugin to read) or none [default: gzip].",
     ),
     compression_level: int | None = typer.Option(
         None, "--compression-level", help="gzip 0-9 [default 4]; blosc-zstd 1-9 [default 5]."
     ),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Cores that compress [default: all]."),
-    chunk_mb: float = typer.Option(10.0, "--chunk-mb", help="Target chunk size in MB (DANDI streams ~10 MB well)."),
+    chunk_mb: float | None = typer.Option(
+        None, "--chunk-mb", help="Target chunk size in MB; DANDI streams ~10 MB well [default: 10]."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_output: bool = JSON,
     debug: bool = DEBUG,
@@ -69,6 +73,7 @@ def command(
             raise UsageError("Give the NWB file to write with -o/--output, e.g. -o sub-m1_ses-1_ecephys.nwb.")
         from nwbconvert.pipeline import ConvertOptions, convert
 
+        default = ConvertOptions()
         options = ConvertOptions(
             format=format,
             streams=tuple(stream),
@@ -81,18 +86,21 @@ def command(
             dry_run=dry_run,
             overwrite=overwrite,
             validate=validate is not False,
-            backend=backend,
-            compression=compression,
+            backend=backend or default.backend,
+            compression=compression or default.compression,
             compression_level=compression_level,
             jobs=jobs,
-            chunk_mb=chunk_mb,
+            chunk_mb=chunk_mb or default.chunk_mb,
         )
+        write_flags: dict[str, object] = {"backend": backend, "compression": compression, "jobs": jobs}
+        write_flags |= {"compression_level": compression_level, "chunk_mb": chunk_mb}
+        given = frozenset(name for name, value in write_flags.items() if value is not None)  # win over a config
         bar = not (quiet or dry_run or json_output)
         with render.progress_bar(enabled=bar) as progress, deferred_interrupts():
             if config is not None:
                 from nwbconvert.config import convert_config
 
-                result = convert_config(config, options, output, validate, progress)
+                result = convert_config(config, options, output, validate, progress, given)
             else:
                 assert source is not None
                 result = convert(source, output or Path("unused.nwb"), options, progress)
