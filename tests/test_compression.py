@@ -147,4 +147,3 @@ def test_blosc_zstd_without_hdf5plugin_names_the_extra(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", hide, *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 6, result.stderr
     assert "hdf5plugin" in result.stderr and "nwbconvert[blosc]" in result.stderr and not out.exists()
-
