@@ -86,11 +86,11 @@ def command(
             dry_run=dry_run,
             overwrite=overwrite,
             validate=validate is not False,
-            backend=backend or default.backend,
-            compression=compression or default.compression,
+            backend=backend if backend is not None else default.backend,
+            compression=compression if compression is not None else default.compression,
             compression_level=compression_level,
             jobs=jobs,
-            chunk_mb=chunk_mb or default.chunk_mb,
+            chunk_mb=chunk_mb if chunk_mb is not None else default.chunk_mb,
         )
         write_flags: dict[str, object] = {"backend": backend, "compression": compression, "jobs": jobs}
         write_flags |= {"compression_level": compression_level, "chunk_mb": chunk_mb}
