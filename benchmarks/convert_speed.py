@@ -124,7 +124,7 @@ def _report(runs: list[Run], source_bytes: int, args: argparse.Namespace) -> Non
     cp = by[("cp", "data file")]
     neuroconv = next((r for r in runs if r.tool.startswith("NeuroConv")), None)
     print(f"workload: SpikeGLX AP, {args.channels} ch x {args.seconds:g} s, {source_bytes / 1e6:.0f} MB int16")
-    head = f"{'tool':<16}{'setting':<22}{'wall s':>8}{'MB/s':>8}{'peak MB':>9}{'out MB':>8}"
+    head = f"{'tool':<16}{'setting':<22}{'wall s':>8}{'MB/s':>8}{'peak MiB':>9}{'out MB':>8}"
     print(head + f"{'NeuroConv/this':>15}{'this/cp':>8}")
     for r in runs:
         speedup = f"{neuroconv.wall_s / r.wall_s:.2f}x" if neuroconv and r.tool == "nwbconvert" else ""
