@@ -139,14 +139,15 @@ def test_interrupt_exits_130_and_cleans_up(sig: signal.Signals, long_run: Path, 
 
 
 PEAK_RSS = """
-import resource, sys
+import sys
 from nwbconvert.cli import main
 sys.argv = ["nwbconvert", *sys.argv[1:]]
 try:
     main()
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM is this process's own peak; ru_maxrss would also count the pytest process that forked it
+print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) // 1024)
 """
 
 
@@ -163,4 +164,4 @@ def test_memory_stays_bounded_on_a_recording_larger_than_the_bound(long_run: Pat
     assert result.returncode == 0, result.stderr
     peak_mb = int(result.stdout.strip().splitlines()[-1])
     assert source_bytes > 350e6
-    assert peak_mb < 320, f"peak RSS {peak_mb} MB while converting {source_bytes / 1e6:.0f} MB"
+    assert peak_mb <= 256, f"peak RSS {peak_mb} MiB while converting {source_bytes / 1e6:.0f} MB"  # issue 5's bound
