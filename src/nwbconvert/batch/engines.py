@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nwbconvert.batch.model import SessionJob, SessionOutcome, Status
-from nwbconvert.batch.runner import marker_path, run_session, worker_signals
+from nwbconvert.batch.runner import INTERNAL_ERROR, marker_path, run_session, worker_signals
 from nwbconvert.errors import UsageError
 
 if TYPE_CHECKING:
@@ -46,15 +46,18 @@ class Engine(Protocol):
     def describe(self) -> str: ...
 
 
-def worker_died(job: SessionJob, how: str) -> SessionOutcome:
+def engine_failure(job: SessionJob, family: str, message: str) -> SessionOutcome:
+    """A session that ended outside `run_session` (its worker died, its task failed): exit code of a bug."""
     return SessionOutcome(
-        job.key,
-        Status.FAILED,
-        job.output,
-        None,
-        exit_code=70,
-        error_family="WorkerDied",
-        message=f"{how} while converting {job.key}, so nothing was written for it (out of memory, or killed?). "
+        job.key, Status.FAILED, job.output, None, exit_code=INTERNAL_ERROR, error_family=family, message=message
+    )
+
+
+def worker_died(job: SessionJob, how: str) -> SessionOutcome:
+    return engine_failure(
+        job,
+        "WorkerDied",
+        f"{how} while converting {job.key}, so nothing was written for it (out of memory, or killed?). "
         "Run the batch again to retry it; its log may show how far it got.",
     )
 
@@ -236,14 +239,10 @@ def _outcome(future: object, job: SessionJob) -> SessionOutcome:
     except KilledWorker:
         return worker_died(job, "Dask workers died repeatedly")
     except Exception as exc:  # e.g. nwbconvert missing on a worker, a result that cannot travel back
-        return SessionOutcome(
-            job.key,
-            Status.FAILED,
-            job.output,
-            None,
-            exit_code=70,
-            error_family="DaskError",
-            message=f"The Dask task of {job.key} failed ({type(exc).__name__}: {exc}). Check that the workers run "
+        return engine_failure(
+            job,
+            "DaskError",
+            f"The Dask task of {job.key} failed ({type(exc).__name__}: {exc}). Check that the workers run "
             "the same nwbconvert as this machine and see the same files.",
         )
     assert isinstance(result, SessionOutcome)
