@@ -2,8 +2,9 @@
 
 The structure (and small datasets: timestamps, sweeps, tables) is written by hdmf-zarr's NWBZarrIO. Traces arrays
 are only declared there (full shape, the chunks of `writer/chunking.py`, the conversion's codecs); `fill` then
-reads the source one chunk at a time while a thread pool encodes and stores chunks (zlib and blosc release the
-GIL), so memory stays bounded and the progress sink sees every chunk (where Ctrl-C/SIGTERM stops the write).
+runs the HDF5 writer's chunk pipeline (`writer/parallel.py`): thread-pool tasks read one chunk each and let zarr
+encode and store it (zlib and blosc release the GIL), so memory stays bounded and the progress sink sees every
+chunk (where Ctrl-C/SIGTERM stops the write).
 
 hdmf-zarr's own parallel write (`number_of_jobs`) is not used: it runs a process pool that pickles every data
 iterator (ours hold open neo readers), reports no progress to the caller and cannot be interrupted between chunks.
@@ -17,10 +18,9 @@ to decode unless told to trust the file.
 from __future__ import annotations
 
 import warnings
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ from nwbconvert.errors import UsageError
 from nwbconvert.model import Recording
 from nwbconvert.writer.compression import LEVELS, WriteOptions
 from nwbconvert.writer.compression import check as check_write_options
-from nwbconvert.writer.parallel import DeferredSeries
-from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator, read_rows
+from nwbconvert.writer.parallel import Chunk, ChunkReader, DeferredSeries, chunk_grid, in_order
+from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
 
 SUFFIX = ".nwb.zarr"
 TIMESTAMPS_LEVEL = 4  # as the HDF5 writer's gzip level for timestamps
@@ -150,55 +150,27 @@ def fill(path: Path, series: list[DeferredSeries], write: WriteOptions, progress
     import zarr
 
     root = zarr.open_group(str(path), mode="r+")
-    with (
-        ThreadPoolExecutor(max_workers=write.threads, thread_name_prefix="zarr-encode") as pool,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as reader,
-    ):
+    with ThreadPoolExecutor(max_workers=write.threads, thread_name_prefix="zarr-encode") as pool:
         for item in series:
-            _fill_one(root[item.dataset], item, write.threads, pool, reader, progress)
+            _fill_one(root[item.dataset], item, write.threads, pool, progress)
 
 
 def _fill_one(
-    array: Any,
-    item: DeferredSeries,
-    threads: int,
-    pool: ThreadPoolExecutor,
-    reader: ThreadPoolExecutor,
-    progress: Progress | None,
+    array: Any, item: DeferredSeries, threads: int, pool: ThreadPoolExecutor, progress: Progress | None
 ) -> None:
-    """Chunks in store order: the next one is read while at most `threads + 1` are encoded or waiting to be
-    stored, so memory holds a few chunks whatever the recording's length or width."""
-    selections = list(_selections(item))
-    window: deque[Future[None]] = deque()
-    pending = reader.submit(_read, item.recording, selections[0]) if selections else None
-    for i, selection in enumerate(selections):
-        assert pending is not None
-        part = pending.result()
-        if i + 1 < len(selections):
-            pending = reader.submit(_read, item.recording, selections[i + 1])
-        if len(window) > threads:
-            window.popleft().result()
-        window.append(pool.submit(_store, array, selection, part))
+    """The HDF5 writer's chunk pipeline (`writer.parallel`): each task reads one chunk in pieces and lets zarr
+    encode and store it; at most `threads + 1` chunks are in flight, whatever the recording's length or width."""
+    reader = ChunkReader(item)
+
+    def store(chunk: Chunk) -> None:
+        data = np.empty((chunk.rows, chunk.cols), dtype=item.recording.dtype)
+        for row, part in reader.pieces(chunk):
+            data[row : row + len(part)] = part
+        t0, c0 = chunk.offset
+        array[t0 : t0 + chunk.rows, c0 : c0 + chunk.cols] = data  # one whole chunk (or an edge): zarr encodes it
+
+    def stored(chunk: Chunk, _: None) -> None:
         if progress is not None:
-            progress(part.nbytes)  # also where a pending Ctrl-C/SIGTERM stops the write
-        del part
-    while window:
-        window.popleft().result()
+            progress(chunk.rows * chunk.cols * item.recording.dtype.itemsize)  # where Ctrl-C/SIGTERM stops
 
-
-def _selections(item: DeferredSeries) -> Iterator[tuple[slice, slice]]:
-    """Every chunk of the array (edges cut to its shape), time-major as the source is laid out."""
-    chunk_t, chunk_c = item.layout.chunk
-    n_samples, n_channels = item.recording.n_samples, len(item.recording.channels)
-    for t0 in range(0, n_samples, chunk_t):
-        for c0 in range(0, n_channels, chunk_c):
-            yield slice(t0, min(t0 + chunk_t, n_samples)), slice(c0, min(c0 + chunk_c, n_channels))
-
-
-def _read(recording: Recording, selection: tuple[slice, slice]) -> np.ndarray:
-    rows, channels = selection
-    return read_rows(recording, rows.start, rows.stop, channels)
-
-
-def _store(array: Any, selection: tuple[slice, slice], part: np.ndarray) -> None:
-    array[selection] = part  # one whole chunk (or the edge of the array): encoded and stored by zarr
+    in_order(((chunk, partial(store, chunk)) for chunk in chunk_grid(item)), pool, threads + 1, stored)
