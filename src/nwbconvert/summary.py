@@ -74,10 +74,6 @@ def summarise(path: Path) -> FileSummary:
             )
     from pynwb import NWBHDF5IO
 
-    from nwbconvert.plugin_filters import find_plugin_filters
-
-    find_plugin_filters()
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -23,10 +23,7 @@ def check_file(
     A file that cannot be opened gets one finding, from the inspection group only, so that a file split
     across workers reports exactly what a single worker does.
     """
-    from nwbconvert.plugin_filters import find_plugin_filters
-
     started = time.perf_counter()
-    find_plugin_filters()  # blosc-zstd chunks decode when hdf5plugin is installed
     name = str(report_as or path)
     problem = open_problem(path)
     fields: dict[str, str | None] = {}
