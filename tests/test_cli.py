@@ -221,3 +221,18 @@ def test_shared_suffix_is_decided_by_content(tmp_path: Path) -> None:
     smr.write_bytes(b"\x00" * 1024)
     result = nwbconvert("convert", smr, "-o", tmp_path / "x.nwb", *SET)
     assert result.returncode == 3 and "Spike2" in result.stderr  # a suffix guess still fails clearly
+
+
+@pytest.mark.parametrize("command", ["convert", "batch"])
+def test_help_shows_the_defaults_of_the_shared_write_options(command: str) -> None:
+    """Defaults are written in parentheses: rich's markup swallowed `[default: gzip]` whole."""
+    result = subprocess.run(
+        [sys.executable, "-m", "nwbconvert", command, "--help"],
+        capture_output=True,
+        text=True,
+        env={**ENV, "COLUMNS": "250"},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for shown in ("(default: gzip)", "gzip 0-9 (default: 4); blosc-zstd 1-9 (default: 5)", "(default: 10)"):
+        assert shown in result.stdout, shown

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from nwbconvert.cli.options import DEBUG, JSON
+from nwbconvert.cli.options import CHUNK_MB, COMPRESSION, COMPRESSION_LEVEL, DEBUG, JSON, TIMEZONE
 
 
 def command(
@@ -34,19 +34,13 @@ def command(
     ),
     force: bool = typer.Option(False, "--force", help="Convert every session again, even those up to date."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List sessions, targets and what would be skipped."),
-    timezone: str | None = typer.Option(
-        None, "--timezone", help="IANA zone for header times without one, e.g. Europe/Berlin."
-    ),
+    timezone: str | None = TIMEZONE,
     validate: bool | None = typer.Option(
         None, "--validate/--no-validate", help="Validate each output before moving it in place (default: validate)."
     ),
-    compression: str = typer.Option(
-        "gzip", "--compression", help="gzip (any HDF5 reader), lzf, blosc-zstd (needs hdf5plugin to read) or none."
-    ),
-    compression_level: int | None = typer.Option(
-        None, "--compression-level", help="gzip 0-9 (default 4); blosc-zstd 1-9 (default 5)."
-    ),
-    chunk_mb: float = typer.Option(10.0, "--chunk-mb", help="Target chunk size in MB (DANDI streams ~10 MB well)."),
+    compression: str | None = COMPRESSION,
+    compression_level: int | None = COMPRESSION_LEVEL,
+    chunk_mb: float | None = CHUNK_MB,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     json_output: bool = JSON,
     debug: bool = DEBUG,
@@ -91,9 +85,9 @@ def _run(
     dry_run: bool,
     timezone: str | None,
     validate: bool,
-    compression: str,
+    compression: str | None,
     compression_level: int | None,
-    chunk_mb: float,
+    chunk_mb: float | None,
     quiet: bool,
     json_output: bool,
 ) -> None:
@@ -110,14 +104,15 @@ def _run(
     else:
         engine = ProcessPool(jobs or default_sessions())
         threads = threads_per_session(engine.sessions)
+    default = ConvertOptions()
     options = ConvertOptions(
         set_values=tuple(set_values),
         timezone=timezone,
         validate=validate,
-        compression=compression,
+        compression=compression if compression is not None else default.compression,
         compression_level=compression_level,
         jobs=threads,
-        chunk_mb=chunk_mb,
+        chunk_mb=chunk_mb if chunk_mb is not None else default.chunk_mb,
     )
     check(options.write)  # a bad --compression is a usage error before any session runs
     root = output.expanduser().resolve()

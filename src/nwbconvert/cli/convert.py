@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from nwbconvert.cli.options import DEBUG, JSON
+from nwbconvert.cli.options import CHUNK_MB, COMPRESSION, COMPRESSION_LEVEL, DEBUG, JSON, TIMEZONE
 
 
 def command(
@@ -29,30 +29,20 @@ def command(
     ),
     metadata: list[Path] = typer.Option([], "--metadata", "-m", help="Metadata YAML file (repeatable; later wins)."),
     set_values: list[str] = typer.Option([], "--set", help="KEY=VALUE metadata, e.g. subject.sex=F (wins over files)."),
-    timezone: str | None = typer.Option(
-        None, "--timezone", help="IANA zone for header times without one, e.g. Europe/Berlin."
-    ),
+    timezone: str | None = TIMEZONE,
     stub: float | None = typer.Option(None, "--stub", min=0.001, help="Write only the first SECONDS of each stream."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
     validate: bool | None = typer.Option(
-        None, "--validate/--no-validate", help="Validate the output before moving it in place [default: validate]."
+        None, "--validate/--no-validate", help="Validate the output before moving it in place (default: validate)."
     ),
     backend: str | None = typer.Option(
-        None, "--backend", help="hdf5 (an .nwb file) or zarr (an .nwb.zarr store, through hdmf-zarr) [default: hdf5]."
+        None, "--backend", help="hdf5 (an .nwb file) or zarr (an .nwb.zarr store, through hdmf-zarr) (default: hdf5)."
     ),
-    compression: str | None = typer.Option(
-        None,
-        "--compression",
-        help="gzip (any HDF5 reader), lzf, blosc-zstd (needs hdf5plugin to read) or none [default: gzip].",
-    ),
-    compression_level: int | None = typer.Option(
-        None, "--compression-level", help="gzip 0-9 [default 4]; blosc-zstd 1-9 [default 5]."
-    ),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Cores that compress [default: all]."),
-    chunk_mb: float | None = typer.Option(
-        None, "--chunk-mb", help="Target chunk size in MB; DANDI streams ~10 MB well [default: 10]."
-    ),
+    compression: str | None = COMPRESSION,
+    compression_level: int | None = COMPRESSION_LEVEL,
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Cores that compress (default: all)."),
+    chunk_mb: float | None = CHUNK_MB,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_output: bool = JSON,
     debug: bool = DEBUG,
