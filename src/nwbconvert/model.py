@@ -31,7 +31,8 @@ class LazyTraces(Protocol):
         ...
 
     def read(self, start: int, stop: int, channels: slice | list[int] | None = None) -> np.ndarray:
-        """Raw integers for samples [start, stop) of the chosen channels (all when None)."""
+        """Raw integers for samples [start, stop) of the chosen channels (all when None). May be a read-only
+        view on a mapping of the source file: copy what you keep, and drop the view (which unmaps it) soon."""
         ...
 
 

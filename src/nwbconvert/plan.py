@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Recording, Session, SignalKind
 from nwbconvert.writer.compression import deflate
@@ -84,7 +86,7 @@ def _compression_ratio(rec: Recording) -> float:
     """gzip ratio of the first 0.1 s (bytes shuffled as HDF5's shuffle filter does, deflated as the writer does)."""
     segment = rec.segments[0]
     n = min(segment.n_samples, max(1, int(rec.sampling_rate_hz * SAMPLE_SECONDS)))
-    sample = segment.traces.read(0, n)
+    sample = np.ascontiguousarray(segment.traces.read(0, n))
     if sample.nbytes == 0:
         return 1.0
     shuffled = sample.reshape(-1).view("u1").reshape(-1, sample.dtype.itemsize).T.tobytes()

@@ -52,10 +52,9 @@ class NeoTraces:
             i_stop=stop,
             stream_index=self.stream_index,
             channel_indexes=idx,
+            prefer_slice=True,  # adjacent channels: a view on neo's file mapping instead of a gathered copy
         )
-        # A copy, never a view: neo may hand out a view on a file mapping, whose pages would then stay
-        # resident (and count as memory) for as long as anything downstream holds the array.
-        return np.array(chunk, dtype=self.raw_dtype, copy=True)
+        return np.asarray(chunk, dtype=self.raw_dtype)
 
 
 @dataclass(frozen=True)

@@ -89,10 +89,18 @@ def _shuffled(parts: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], d
     planes = np.zeros((size, *shape), dtype=np.uint8)
     for row, part in parts:
         rows, cols = part.shape
-        as_bytes = np.ascontiguousarray(part, dtype=dtype).view(np.uint8).reshape(rows, cols, size)
+        as_bytes = _bytes(np.asarray(part, dtype=dtype)).reshape(rows, cols, size)
         for k in range(size):
             planes[k, row : row + rows, :cols] = as_bytes[:, :, k]
     return planes
+
+
+def _bytes(samples: np.ndarray) -> np.ndarray:
+    """The samples' bytes as uint8, without a copy when each row's samples are adjacent (a column slice of a
+    file mapping is)."""
+    if samples.ndim == 2 and samples.strides[1] == samples.itemsize:
+        return samples.view(np.uint8)
+    return np.ascontiguousarray(samples).view(np.uint8)
 
 
 @cache
