@@ -35,6 +35,10 @@ class LazyTraces(Protocol):
         view on a mapping of the source file: copy what you keep, and drop the view (which unmaps it) soon."""
         ...
 
+    def prefetch(self, start: int, stop: int) -> None:
+        """Have the operating system start reading samples [start, stop) from disk (no-op where unknown)."""
+        ...
+
 
 class SignalKind(str, Enum):
     EXTRACELLULAR = "extracellular"  # voltages from electrodes -> ElectricalSeries in acquisition

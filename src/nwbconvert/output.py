@@ -1,4 +1,4 @@
-"""Atomic output: write to a hidden temporary sibling, rename into place only when complete.
+"""Atomic output: write to a hidden temporary sibling, rename into place only when complete and on disk.
 
 The output is a file (HDF5 `.nwb`) or a folder (a Zarr store, `.nwb.zarr`); both are written beside the
 destination under a hidden name carrying the process id, and renamed into place only when complete.
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from nwbconvert.durable import fsync_dir, fsync_tree
 from nwbconvert.errors import OutputError
 
 PARTIAL_TAG = ".nwbconvert-partial"
@@ -122,7 +123,9 @@ def atomic_output(dest: Path, overwrite: bool) -> Iterator[Path]:
         yield tmp
         if dest.exists() and not overwrite:  # appeared while we were writing
             raise OutputError(f"{dest}: was created by someone else during the conversion; nothing replaced.")
+        fsync_tree(tmp)  # durable before it takes the final name
         replace(tmp, dest)
+        fsync_dir(dest.parent)
     except OSError as exc:
         remove(tmp)
         raise _output_error(dest, exc) from exc

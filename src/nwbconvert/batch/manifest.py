@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from nwbconvert.batch.layout import lock_path, manifest_path
 from nwbconvert.batch.model import SessionJob, SessionOutcome, Status
+from nwbconvert.durable import fsync_dir, fsync_file
 from nwbconvert.output import zombie
 
 HEARTBEAT_S = 60.0  # a held lock's modification time is refreshed this often
@@ -300,7 +301,9 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         tmp.write_text(text)
+        fsync_file(tmp)
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@ voltage channels share a series (gains rescaled to its unit); every other unit g
 from __future__ import annotations
 
 import itertools
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,41 @@ class NeoTraces:
             prefer_slice=True,  # adjacent channels: a view on neo's file mapping instead of a gathered copy
         )
         return np.asarray(chunk, dtype=self.raw_dtype)
+
+    def prefetch(self, start: int, stop: int) -> None:
+        """Readahead of the file bytes holding samples [start, stop), for rawios that describe their buffers."""
+        span = _file_span(self.rawio, self.block, self.segment, self.stream_index, start, min(stop, self.n_samples))
+        if span is None or not hasattr(os, "posix_fadvise"):
+            return
+        path, offset, length = span
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass  # advice only
+        finally:
+            os.close(fd)
+
+
+def _file_span(
+    rawio: Any, block: int, segment: int, stream_index: int, start: int, stop: int
+) -> tuple[str, int, int] | None:
+    """(file, byte offset, byte count) of samples [start, stop) when the stream is one raw (time, channels)
+    buffer in one file (neo's buffer API), else None."""
+    if stop <= start or not getattr(rawio, "has_buffer_description_api", lambda: False)():
+        return None
+    buffer_id = rawio.header["signal_streams"][stream_index]["buffer_id"]
+    try:
+        desc = rawio.get_analogsignal_buffer_description(block, segment, buffer_id)
+    except Exception:
+        return None
+    if desc.get("type") != "raw" or desc.get("time_axis", 0) != 0:
+        return None
+    row = int(np.prod(desc["shape"][1:])) * np.dtype(desc["dtype"]).itemsize
+    return str(desc["file_path"]), int(desc["file_offset"]) + start * row, (stop - start) * row
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ class SITraces:
     def row_bytes(self) -> int:
         return self.shape[1] * self.dtype.itemsize
 
+    def prefetch(self, start: int, stop: int) -> None:
+        pass  # spikeinterface does not say where samples lie in its files
+
     def read(self, start: int, stop: int, channels: slice | list[int] | None = None) -> np.ndarray:
         ids = self.recording.channel_ids
         chosen = None if channels is None else ids[channels]

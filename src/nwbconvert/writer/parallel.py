@@ -19,10 +19,11 @@ from typing import TypeVar
 
 import numpy as np
 
+from nwbconvert.durable import Writeback
 from nwbconvert.model import Recording
 from nwbconvert.writer.chunking import Layout
 from nwbconvert.writer.compression import WriteOptions
-from nwbconvert.writer.traces import Progress, read_pieces
+from nwbconvert.writer.traces import Progress, prefetch, read_pieces
 
 T = TypeVar("T")
 
@@ -73,14 +74,22 @@ def in_order(
 
 
 class ChunkReader:
-    """Reads one chunk's samples in pieces, one reader at a time (vendor readers need not be thread-safe)."""
+    """Reads one chunk's samples in pieces, one reader at a time (vendor readers need not be thread-safe).
+
+    The first chunk of each time block asks the OS to read the next block ahead, so a recording that is not
+    in the page cache streams from disk while this block is compressed.
+    """
 
     def __init__(self, item: DeferredSeries) -> None:
         self.item = item
         self._lock = threading.Lock()
+        prefetch(item.recording, 0, item.layout.chunk[0])
 
     def pieces(self, chunk: Chunk) -> Iterator[tuple[int, np.ndarray]]:
         (t0, c0), recording = chunk.offset, self.item.recording
+        if c0 == 0:
+            block = self.item.layout.chunk[0]
+            prefetch(recording, t0 + block, t0 + 2 * block)
         source = read_pieces(recording, t0, t0 + chunk.rows, slice(c0, c0 + chunk.cols), self.item.layout.piece_rows)
         while True:
             with self._lock:
@@ -96,13 +105,31 @@ def fill(path: Path, series: list[DeferredSeries], options: WriteOptions, progre
         return
     import h5py
 
-    with h5py.File(path, "r+") as f, ThreadPoolExecutor(options.threads, thread_name_prefix="compress") as pool:
+    with (
+        h5py.File(path, "r+") as f,
+        ThreadPoolExecutor(options.threads, thread_name_prefix="compress") as pool,
+        Writeback(path) as writeback,
+    ):
         for item in series:
-            _fill_one(f[item.dataset], item, options, pool, progress)
+            _fill_one(f[item.dataset], item, options, pool, _Stored(progress, writeback))
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """Told of every chunk stored: the progress bar (where a pending Ctrl-C/SIGTERM stops) and the writeback."""
+
+    progress: Progress | None
+    writeback: Writeback | None = None
+
+    def __call__(self, raw_bytes: int, stored_bytes: int) -> None:
+        if self.writeback is not None:
+            self.writeback.wrote(stored_bytes)
+        if self.progress is not None:
+            self.progress(raw_bytes)
 
 
 def _fill_one(
-    dataset: object, item: DeferredSeries, options: WriteOptions, pool: ThreadPoolExecutor, progress: Progress | None
+    dataset: object, item: DeferredSeries, options: WriteOptions, pool: ThreadPoolExecutor, stored: _Stored
 ) -> None:
     reader = ChunkReader(item)
     dtype: np.dtype = dataset.dtype  # type: ignore[attr-defined]
@@ -113,8 +140,8 @@ def _fill_one(
 
     def store(chunk: Chunk, encoded: np.ndarray | bytes) -> None:
         write_chunk(chunk.offset, encoded)
-        if progress is not None:
-            progress(chunk.rows * chunk.cols * dtype.itemsize)  # also where a pending Ctrl-C/SIGTERM stops
+        size = encoded.nbytes if isinstance(encoded, np.ndarray) else len(encoded)
+        stored(chunk.rows * chunk.cols * dtype.itemsize, size)
 
     tasks = ((chunk, partial(encode, chunk)) for chunk in chunk_grid(item))
     in_order(tasks, pool, options.threads + 1, store)

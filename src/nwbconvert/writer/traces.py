@@ -34,6 +34,15 @@ def read_pieces(
                 ) from exc
 
 
+def prefetch(recording: Recording, start: int, stop: int) -> None:
+    """Have the OS start reading samples [start, stop) of the recording's segments from disk."""
+    offsets = recording.sample_offsets
+    for i, segment in enumerate(recording.segments):
+        lo, hi = int(offsets[i]), int(offsets[i + 1])
+        if max(start, lo) < min(stop, hi):
+            segment.traces.prefetch(max(start, lo) - lo, min(stop, hi) - lo)
+
+
 def read_rows(recording: Recording, start: int, stop: int, channels: slice | None = None) -> np.ndarray:
     """Raw samples [start, stop) of the recording's segments concatenated in time order, read in pieces."""
     n_channels = len(range(len(recording.channels))[channels]) if channels is not None else len(recording.channels)
