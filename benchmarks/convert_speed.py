@@ -15,6 +15,7 @@ page cache, which takes 0.4 s here for 1.4 GB and is not the same work). Two con
   warm  the source is in the page cache (e.g. converted right after it was copied);
   cold  the source is evicted from the page cache before each run (a recording larger than memory, or one
         that has not been read since the rig wrote it).
+The `python` row only imports pynwb and neo: the start-up every converter built on them pays.
 Each run is its own process, repeated `--repeat` times (median wall time, highest peak RSS); the table prints
 wall time, throughput of the source data file, peak RSS (ru_maxrss), output size and the ratios, and is
 written as JSON to benchmarks/results/convert_speed.json.
@@ -90,7 +91,7 @@ class Job:
     tool: str
     setting: str
     command: list[str]
-    output: Path
+    output: Path | None  # None: the command writes nothing (the import floor)
 
 
 def evict(folder: Path) -> None:
@@ -120,14 +121,15 @@ def timed(job: Job, cache: str, source: Path, source_bytes: int, repeat: int) ->
         (evict if cache == "cold" else warm)(source)
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", PEAK, str(job.output), *job.command], capture_output=True, text=True
+            [sys.executable, "-c", PEAK, str(job.output or ""), *job.command], capture_output=True, text=True
         )
         walls.append(time.perf_counter() - started)
         if done.returncode != 0:
             raise SystemExit(f"{job.tool} {job.setting} failed:\n{done.stderr[-3000:]}")
         peaks.append(float(done.stdout.strip().splitlines()[-1]))
-        size = job.output.stat().st_size
-        job.output.unlink()
+        size = job.output.stat().st_size if job.output else 0
+        if job.output:
+            job.output.unlink()
     wall = statistics.median(walls)
     return Run(cache, job.tool, job.setting, wall, source_bytes / 1e6 / wall, max(peaks), size / 1e6, walls)
 
@@ -162,6 +164,7 @@ def _jobs(folder: Path, data_file: Path, scratch: Path, neuroconv_python: str | 
     nwbconvert = [sys.executable, "-m", "nwbconvert", "convert", str(folder), "--stream", "imec0.ap", "-q"]
     nwbconvert += ["--overwrite", "--no-validate", *METADATA]
     jobs = [Job("cp", "data file", ["cp", str(data_file), str(scratch / "copy.dat")], scratch / "copy.dat")]
+    jobs.append(Job("python", "import pynwb, neo", [sys.executable, "-c", "import pynwb, neo"], None))
     for n in sorted({1, 2, os.cpu_count() or 1}):
         out = scratch / f"nwbconvert_gzip_{n}.nwb"
         jobs.append(Job("nwbconvert", f"gzip 4, {n} core(s)", [*nwbconvert, "-o", str(out), "-j", str(n)], out))

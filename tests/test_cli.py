@@ -236,3 +236,38 @@ def test_help_shows_the_defaults_of_the_shared_write_options(command: str) -> No
     assert result.returncode == 0, result.stderr
     for shown in ("(default: gzip)", "gzip 0-9 (default: 4); blosc-zstd 1-9 (default: 5)", "(default: 10)"):
         assert shown in result.stdout, shown
+
+
+def test_leaving_runs_atexit_handlers_and_flushes_output(tmp_path: Path) -> None:
+    marker = tmp_path / "atexit-ran"
+    script = (
+        "import atexit, pathlib, sys\n"
+        "from nwbconvert.cli import leave\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        "print('x' * 100000)\n"  # more than a pipe's buffer: must be flushed before the process ends
+        "leave(int(sys.argv[1]) if sys.argv[1].isdigit() else sys.argv[1])\n"
+    )
+    for code, expected in (("0", 0), ("4", 4), ("a message", 1)):
+        marker.unlink(missing_ok=True)
+        result = subprocess.run([sys.executable, "-c", script, code], capture_output=True, text=True, env=ENV)
+        assert result.returncode == expected
+        assert result.stdout == "x" * 100000 + "\n"
+        assert marker.read_text() == "yes"
+        assert ("a message" in result.stderr) == (code == "a message")
+
+
+def test_leaving_with_threads_running_is_a_normal_exit() -> None:
+    import threading
+
+    from nwbconvert.cli import leave
+
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        with pytest.raises(SystemExit) as exc:
+            leave(5)
+        assert exc.value.code == 5
+    finally:
+        stop.set()
+        worker.join()

@@ -97,6 +97,19 @@ class Recording:
         return np.cumsum([0] + [s.n_samples for s in self.segments])
 
     @property
+    def row_bytes(self) -> int:
+        """Bytes one sample costs to read from the source (the widest of its segments' files)."""
+        return max(s.traces.row_bytes for s in self.segments)
+
+    def prefetch(self, start: int, stop: int) -> None:
+        """Have the OS start reading samples [start, stop) of the segments from disk (see LazyTraces)."""
+        offsets = self.sample_offsets
+        for i, segment in enumerate(self.segments):
+            lo, hi = int(offsets[i]), int(offsets[i + 1])
+            if max(start, lo) < min(stop, hi):
+                segment.traces.prefetch(max(start, lo) - lo, min(stop, hi) - lo)
+
+    @property
     def is_electrical(self) -> bool:
         """Written as an ElectricalSeries: extracellular and in a voltage unit (else a TimeSeries)."""
         return self.kind in (SignalKind.EXTRACELLULAR, SignalKind.LFP) and volt_factor(self.unit) is not None

@@ -21,6 +21,7 @@ from nwbconvert.provenance import Provenance
 from nwbconvert.readers import registry
 from nwbconvert.readers.base import ReadOptions, split_source_settings
 from nwbconvert.validate.findings import Finding, Severity
+from nwbconvert.writer.chunking import READ_AHEAD_BYTES
 from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.compression import check as check_write_options
 
@@ -166,6 +167,7 @@ def convert_sources(
     plan = make_plan(session, metadata)
     if options.dry_run:
         return ConversionResult(plan=plan, output=None)
+    _read_ahead(session)
     provenance = Provenance(
         reader=session.reader,
         reader_version=session.reader_version,
@@ -207,6 +209,18 @@ def convert_sources(
         written_bytes=size_bytes(output),
         findings=findings,
     )
+
+
+def _read_ahead(session: Session) -> None:
+    """Have the disk read the first READ_AHEAD_BYTES of samples (in write order) while the writer is imported
+    and the file's structure is built."""
+    budget = READ_AHEAD_BYTES
+    for rec in session.recordings:
+        rows = min(rec.n_samples, budget // rec.row_bytes)
+        if rows <= 0:
+            return
+        rec.prefetch(0, rows)
+        budget -= rows * rec.row_bytes
 
 
 BACKENDS = ("hdf5", "zarr")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 CHUNK_BYTES = 10 * 1024 * 1024
 CHANNELS_PER_CHUNK = 64
 PIECE_BYTES = 8 * 1024 * 1024  # source bytes one read touches
+READ_AHEAD_BYTES = 256 * 1024 * 1024  # source bytes asked of the disk ahead of the reads (page cache, not RSS)
 
 
 @dataclass(frozen=True)

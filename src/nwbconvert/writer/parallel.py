@@ -21,9 +21,9 @@ import numpy as np
 
 from nwbconvert.durable import Writeback
 from nwbconvert.model import Recording
-from nwbconvert.writer.chunking import Layout
+from nwbconvert.writer.chunking import READ_AHEAD_BYTES, Layout
 from nwbconvert.writer.compression import WriteOptions
-from nwbconvert.writer.traces import Progress, prefetch, read_pieces
+from nwbconvert.writer.traces import Progress, read_pieces
 
 T = TypeVar("T")
 
@@ -76,20 +76,21 @@ def in_order(
 class ChunkReader:
     """Reads one chunk's samples in pieces, one reader at a time (vendor readers need not be thread-safe).
 
-    The first chunk of each time block asks the OS to read the next block ahead, so a recording that is not
-    in the page cache streams from disk while this block is compressed.
+    The first chunk of each time block asks the OS to read the blocks READ_AHEAD_BYTES ahead, so a recording
+    that is not in the page cache streams from disk while earlier blocks are compressed.
     """
 
     def __init__(self, item: DeferredSeries) -> None:
         self.item = item
         self._lock = threading.Lock()
-        prefetch(item.recording, 0, item.layout.chunk[0])
+        self._block = item.layout.chunk[0]
+        self._ahead = max(1, READ_AHEAD_BYTES // (self._block * item.recording.row_bytes)) * self._block
+        item.recording.prefetch(0, self._ahead)
 
     def pieces(self, chunk: Chunk) -> Iterator[tuple[int, np.ndarray]]:
         (t0, c0), recording = chunk.offset, self.item.recording
         if c0 == 0:
-            block = self.item.layout.chunk[0]
-            prefetch(recording, t0 + block, t0 + 2 * block)
+            recording.prefetch(t0 + self._ahead, t0 + self._ahead + self._block)
         source = read_pieces(recording, t0, t0 + chunk.rows, slice(c0, c0 + chunk.cols), self.item.layout.piece_rows)
         while True:
             with self._lock:

@@ -34,15 +34,6 @@ def read_pieces(
                 ) from exc
 
 
-def prefetch(recording: Recording, start: int, stop: int) -> None:
-    """Have the OS start reading samples [start, stop) of the recording's segments from disk."""
-    offsets = recording.sample_offsets
-    for i, segment in enumerate(recording.segments):
-        lo, hi = int(offsets[i]), int(offsets[i + 1])
-        if max(start, lo) < min(stop, hi):
-            segment.traces.prefetch(max(start, lo) - lo, min(stop, hi) - lo)
-
-
 def read_rows(recording: Recording, start: int, stop: int, channels: slice | None = None) -> np.ndarray:
     """Raw samples [start, stop) of the recording's segments concatenated in time order, read in pieces."""
     n_channels = len(range(len(recording.channels))[channels]) if channels is not None else len(recording.channels)
@@ -53,7 +44,7 @@ def read_rows(recording: Recording, start: int, stop: int, channels: slice | Non
 
 
 def traces_layout(recording: Recording, chunk_bytes: int = CHUNK_BYTES) -> Layout:
-    source_row = max(s.traces.row_bytes for s in recording.segments)
+    source_row = recording.row_bytes
     n_channels = len(recording.channels)
     return layout(recording.n_samples, n_channels, recording.dtype.itemsize, source_row, chunk_bytes)
 
