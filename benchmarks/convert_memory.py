@@ -22,10 +22,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MEASURE = """
 import resource, sys
-from nwbconvert.cli import main
+from nwbconvert.cli.app import app  # not cli.main: that leaves with os._exit, skipping the measurement
 sys.argv = ["nwbconvert", *sys.argv[1:]]
 try:
-    main()
+    app()
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
 try:  # VmHWM: this process's own peak (ru_maxrss also counts the parent's size when it forked us)

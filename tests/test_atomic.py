@@ -140,10 +140,10 @@ def test_interrupt_exits_130_and_cleans_up(sig: signal.Signals, long_run: Path, 
 
 PEAK_RSS = """
 import sys
-from nwbconvert.cli import main
+from nwbconvert.cli.app import app  # not cli.main: that leaves with os._exit, skipping the measurement
 sys.argv = ["nwbconvert", *sys.argv[1:]]
 try:
-    main()
+    app()
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
 # VmHWM is this process's own peak; ru_maxrss would also count the pytest process that forked it
