@@ -147,3 +147,43 @@ def test_blosc_zstd_without_hdf5plugin_names_the_extra(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", hide, *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 6, result.stderr
     assert "hdf5plugin" in result.stderr and "nwbconvert[blosc]" in result.stderr and not out.exists()
+
+
+def test_validate_decodes_blosc_data_with_hdf5plugin_and_says_so_without_it(tmp_path: Path) -> None:
+    """`nwbconvert validate` (a fresh process, where nothing imported hdf5plugin) registers its filters when a
+    file needs them; where the package is missing, one warning names the filter and the extra to install."""
+    import json
+    import subprocess
+    import sys
+
+    out = _write(tmp_path, "blosc", compression="blosc-zstd", chunk_mb=0.25)
+    run = "import sys; {hide}from nwbconvert.cli.app import app; app()"
+    reports = {}
+    for label, hide in (("installed", ""), ("missing", "sys.modules['hdf5plugin'] = None; ")):
+        command = [sys.executable, "-c", run.format(hide=hide), "validate", str(out), "--json", "-j", "1"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        (report,) = json.loads(result.stdout)["result"]["files"]
+        reports[label] = {f["check_id"]: f for f in report["findings"]}
+        assert result.returncode == 0, result.stdout  # a warning, not an error
+    assert not any(check.endswith((".failed", ".filter_unavailable")) for check in reports["installed"])
+    missing = reports["missing"]["file.filter_unavailable"]
+    assert missing["severity"] == "warning"
+    assert "Blosc" in missing["message"] and "32001" in missing["message"]
+    assert "nwbconvert[blosc]" in missing["fix"] and "--compression gzip" in missing["fix"]
+    # in a fresh process nothing decodes Blosc until load_missing_filters registers hdf5plugin's filters
+    probe = (
+        "import json, sys, h5py\n"
+        "from nwbconvert.validate.checker import load_missing_filters\n"
+        "f = h5py.File(sys.argv[1], 'r')\n"
+        "try:\n"
+        "    f[sys.argv[2]][:5]\n"
+        "    before = 'decoded'\n"
+        "except OSError:\n"
+        "    before = 'cannot decode'\n"
+        "missing = load_missing_filters(f)\n"
+        "print(json.dumps([before, sorted(missing), f[sys.argv[2]][:5].tolist()]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(out), AP], capture_output=True, text=True, timeout=300)
+    before, still_missing, first_rows = json.loads(result.stdout)
+    assert before == "cannot decode" and still_missing == []
+    np.testing.assert_array_equal(np.array(first_rows), _neo_raw("imec0.ap")[:5])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nwbconvert.validate.best_practice import best_practice_findings
 from nwbconvert.validate.dandi_ready import dandi_findings, read_fields
-from nwbconvert.validate.findings import FileReport, Finding
+from nwbconvert.validate.findings import FileReport, Finding, Severity
 from nwbconvert.validate.integrity import open_problem
 
 GROUPS = ("schema", "inspection")  # can run in separate processes; "inspection" = best practice + DANDI
@@ -27,9 +27,10 @@ def check_file(
     name = str(report_as or path)
     problem = open_problem(path)
     fields: dict[str, str | None] = {}
+    missing: set[int] = set()
     if problem is None:
         try:
-            fields = _header_fields(path)
+            fields, missing = _header_fields(path)
         except Exception as exc:
             problem = Finding.error(
                 name,
@@ -47,6 +48,7 @@ def check_file(
     if "inspection" in groups:
         findings += _guarded(name, "best_practice", path, best_practice_findings)
         findings += dandi_findings(report_as or path, fields, dandi_layout)
+        findings += [_filter_missing(name, fid) for fid in sorted(missing)]
     identifier = fields["identifier"] if "inspection" in groups else None
     renamed = tuple(replace(f, file=name) for f in findings)
     return FileReport(name, renamed, identifier, time.perf_counter() - started)
@@ -56,15 +58,60 @@ def _library(path: Path) -> str:
     return "Zarr" if path.is_dir() else "HDF5"
 
 
-def _header_fields(path: Path) -> dict[str, str | None]:
+def _header_fields(path: Path) -> tuple[dict[str, str | None], set[int]]:
+    """The header fields DANDI needs, and the ids of HDF5 filters the file uses that cannot be decoded here."""
     if path.is_dir():
         from nwbconvert.validate.zarr_store import header_fields
 
-        return header_fields(path)
+        return header_fields(path), set()
     import h5py
 
     with h5py.File(path, "r") as h5:
-        return read_fields(h5)
+        missing = load_missing_filters(h5)
+        return read_fields(h5), missing
+
+
+def _filter_missing(name: str, filter_id: int) -> Finding:
+    known = {32001: ("Blosc", "nwbconvert[blosc]")}.get(filter_id, (f"filter {filter_id}", "hdf5plugin"))
+    return Finding(
+        name,
+        Severity.WARNING,
+        "file.filter_unavailable",
+        "file",
+        "/",
+        f"Datasets are compressed with HDF5's {known[0]} filter (id {filter_id}), which this installation "
+        "cannot decode, so checks that read their data could not run; every reader of the file needs "
+        "hdf5plugin too.",
+        f"Install {known[1]} to check the data, or convert with --compression gzip for files any HDF5 reads.",
+    )
+
+
+def load_missing_filters(h5: object) -> set[int]:
+    """Register hdf5plugin's filters when the file's datasets use one this HDF5 lacks (Blosc, from
+    `--compression blosc-zstd`) and the package is installed; returns the filter ids still missing."""
+    import h5py
+
+    missing: set[int] = set()
+
+    def visit(_: str, obj: object) -> None:
+        if isinstance(obj, h5py.Dataset) and obj.chunks is not None:
+            plist = obj.id.get_create_plist()
+            missing.update(
+                fid
+                for fid in (plist.get_filter(i)[0] for i in range(plist.get_nfilters()))
+                if not h5py.h5z.filter_avail(fid)
+            )
+
+    try:
+        h5.visititems(visit)  # type: ignore[attr-defined]
+    except Exception:
+        return set()  # a damaged structure: the schema and inspection checks say what is wrong
+    if missing:
+        import importlib.util
+
+        if importlib.util.find_spec("hdf5plugin") is not None:
+            import hdf5plugin  # noqa: F401  (registers its filters with HDF5)
+    return {fid for fid in missing if not h5py.h5z.filter_avail(fid)}
 
 
 def _schema(path: Path) -> list[Finding]:
