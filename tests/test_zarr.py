@@ -274,6 +274,27 @@ def test_folder_with_a_file_and_a_store_is_two_files(converted: Callable[[Case],
     assert report["summary"]["files"] == 2
 
 
+def test_info_summarises_a_store_as_it_does_the_hdf5_file(converted: Callable[[Case], Pair]) -> None:
+    pair = converted(CASES[3])  # Spike2: several series, rates and units
+    results = [nwbconvert("info", path, "--json") for path in (pair.hdf5, pair.zarr)]
+    assert [r.returncode for r in results] == [0, 0], results[1].stderr
+    hdf5, zarr = (json.loads(r.stdout)["result"] for r in results)
+    assert zarr["path"] == str(pair.zarr) and zarr["size_bytes"] > 0
+    same = ("series", "n_units", "n_electrodes", "subject", "session_start_time", "tables", "electrode_groups")
+    for key in same:
+        assert zarr[key] == hdf5[key], key
+    assert len(hdf5["series"]) > 1 and hdf5["n_units"]
+    assert zarr["provenance"]["options"]["backend"] == "zarr"
+    plain = nwbconvert("info", pair.zarr)
+    assert plain.returncode == 0 and "converted by nwbconvert" in plain.stdout
+
+
+def test_info_of_a_folder_that_is_no_store_is_a_source_error(tmp_path: Path) -> None:
+    result = nwbconvert("info", tmp_path)
+    assert result.returncode == 3
+    assert "not an NWB Zarr store" in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.fixture()
 def store_copy(converted: Callable[[Case], Pair], tmp_path: Path) -> Path:
     copy = tmp_path / "copy.nwb.zarr"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nwbconvert.errors import SourceError
+from nwbconvert.output import is_zarr_store, size_bytes
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -65,19 +68,22 @@ class FileSummary:
 
 
 def summarise(path: Path) -> FileSummary:
-    if not path.is_file():
+    """The summary of an NWB file (HDF5) or NWB Zarr store (a `.nwb.zarr` folder)."""
+    store = is_zarr_store(path)
+    if path.is_dir() and not store:
+        raise SourceError(f"{path}: is a folder but not an NWB Zarr store. Give an .nwb file or a .nwb.zarr store.")
+    if not store and not path.is_file():
         raise SourceError(f"{path}: no such file. Give the path of an .nwb file.")
-    with path.open("rb") as f:
-        if f.read(8) != HDF5_MAGIC:
-            raise SourceError(
-                f"{path}: is not an NWB file (it is not HDF5). Convert a recording with `nwbconvert convert`."
-            )
-    from pynwb import NWBHDF5IO
-
+    if not store:
+        with path.open("rb") as f:
+            if f.read(8) != HDF5_MAGIC:
+                raise SourceError(
+                    f"{path}: is not an NWB file (it is not HDF5). Convert a recording with `nwbconvert convert`."
+                )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with NWBHDF5IO(str(path), mode="r", load_namespaces=True) as io:
+            with _open(path, store) as io:
                 return _summarise(path, io.read())
     except SourceError:
         raise
@@ -86,6 +92,20 @@ def summarise(path: Path) -> FileSummary:
             f"{path}: could not be read as NWB ({type(exc).__name__}: {exc}). The file may be damaged or "
             "truncated; `nwbconvert validate` tells more."
         ) from exc
+
+
+@contextmanager
+def _open(path: Path, store: bool) -> Iterator[Any]:
+    if store:
+        from nwbconvert.validate.zarr_store import open_io
+
+        with open_io(path) as io:
+            yield io
+        return
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(str(path), mode="r", load_namespaces=True) as io:
+        yield io
 
 
 def _summarise(path: Path, nwb: Any) -> FileSummary:
@@ -108,7 +128,7 @@ def _summarise(path: Path, nwb: Any) -> FileSummary:
             provenance = None
     return FileSummary(
         path=str(path),
-        size_bytes=path.stat().st_size,
+        size_bytes=size_bytes(path),
         nwb_version=str((nwb.container_source and getattr(nwb, "nwb_version", "")) or ""),
         identifier=nwb.identifier,
         session_description=nwb.session_description,
@@ -140,12 +160,7 @@ def _is_series(obj: Any) -> bool:
 def _series(ts: Any) -> SeriesSummary:
     data = ts.data
     shape = tuple(int(n) for n in data.shape)
-    compression = str(getattr(data, "compression", None) or "none")
-    level = getattr(data, "compression_opts", None)
-    if level is not None and compression != "none":
-        compression += f" {level}"
-    if getattr(data, "shuffle", False):
-        compression += " +shuffle"
+    compression = _zarr_compression(data) if hasattr(data, "compressor") else _hdf5_compression(data)
     rate = float(ts.rate) if ts.rate is not None else None
     if rate:
         duration = shape[0] / rate
@@ -169,6 +184,26 @@ def _series(ts: Any) -> SeriesSummary:
         compression=compression,
         chunks=tuple(data.chunks) if getattr(data, "chunks", None) else None,
     )
+
+
+def _hdf5_compression(data: Any) -> str:
+    """'gzip 4 +shuffle', 'lzf', 'none', ... from an h5py dataset."""
+    text = str(getattr(data, "compression", None) or "none")
+    level = getattr(data, "compression_opts", None)
+    if level is not None and text != "none":
+        text += f" {level}"
+    return text + (" +shuffle" if getattr(data, "shuffle", False) else "")
+
+
+def _zarr_compression(data: Any) -> str:
+    """The same words for a Zarr array: its compressor (numcodecs) and a Shuffle filter."""
+    config = data.compressor.get_config() if data.compressor is not None else {"id": "none"}
+    if config["id"] == "blosc":
+        text = f"blosc-{config['cname']} {config['clevel']}"
+    else:
+        text = config["id"] + (f" {config['level']}" if config.get("level") is not None else "")
+    shuffled = any(f.codec_id == "shuffle" for f in data.filters or [])
+    return text + (" +shuffle" if shuffled else "")
 
 
 def _text(value: Any) -> str | None:

@@ -10,11 +10,11 @@ from nwbconvert.cli.options import DEBUG, JSON
 
 
 def command(
-    path: Path = typer.Argument(..., help="NWB file to summarise."),
+    path: Path = typer.Argument(..., help="NWB file (.nwb) or NWB Zarr store (.nwb.zarr) to summarise."),
     json_output: bool = JSON,
     debug: bool = DEBUG,
 ) -> None:
-    """Summarise an NWB file: session, subject, devices, electrodes, series, units, events."""
+    """Summarise an NWB file or Zarr store: session, subject, devices, electrodes, series, units, events."""
     from nwbconvert.cli import render
     from nwbconvert.cli.guard import guarded
     from nwbconvert.summary import summarise
