@@ -318,3 +318,38 @@ def test_engine_options_are_checked_before_any_session(study: Path, tmp_path: Pa
     )
     assert unreachable.returncode == 2 and "cannot connect" in unreachable.stderr
     assert not (out / "sub-m1").exists()
+
+
+def test_a_killed_pool_worker_fails_only_its_session(tmp_path: Path) -> None:
+    """SIGKILL the worker converting a session (found by the pid in its partial file's name): that session
+    fails as WorkerDied, the others are converted on a new pool, and the next run converts it."""
+    root = tmp_path / "study"
+    write_study(root, subjects=3, sessions=1, seconds=1.0)
+    (root / "study.yaml").write_text(STUDY_YAML)
+    out = tmp_path / "dandiset"
+    cmd = [sys.executable, "-m", "nwbconvert", "batch", "study.yaml", "-o", str(out), "-j", "1", "--json"]
+    proc = subprocess.Popen(cmd, cwd=root, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = None
+    deadline = time.monotonic() + 300
+    while victim is None and time.monotonic() < deadline and proc.poll() is None:
+        found = partials(out)  # .NAME.PID.nwbconvert-partial.nwb: written (then validated) by worker PID
+        if found:
+            victim = found[0]
+            os.kill(int(victim.name.split(".")[-3]), signal.SIGKILL)
+        time.sleep(0.005)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert victim is not None, "no session was caught being written"
+    killed = next(k for k in KEYS if victim.name.startswith(f".{k}_ecephys.nwb."))
+    assert proc.returncode == 1, stderr
+    result = json.loads(stdout)["result"]
+    expected = {k: "converted" for k in ("sub-m1_ses-day1", "sub-m2_ses-day1", "sub-m3_ses-day1")}
+    assert statuses(result) == expected | {killed: "failed"}
+    failed = next(s for s in result["sessions"] if s["key"] == killed)
+    assert failed["error_family"] == "WorkerDied" and "died" in failed["message"]
+    assert not output_of(out, killed).exists()
+
+    code, again = batch_json("study.yaml", "-o", out, cwd=root)
+    assert code == 0, again
+    assert statuses(again) == dict.fromkeys(expected, "skipped") | {killed: "converted"}
+    assert partials(out) == []  # the dead worker's temporary file was removed
+    assert_valid(output_of(out, killed))
