@@ -1,7 +1,7 @@
 """Fill deferred traces datasets: read, compress on every core, and store chunks with direct chunk writes.
 
 Each chunk is one task for a thread pool: read its samples from the source in small pieces (reads are
-serialised: not every vendor reader is thread-safe), shuffle them into the filter's byte planes, deflate (zlib-ng
+serialised: not every vendor reader is thread-safe), shuffle them into the filter's byte planes, deflate (libdeflate
 releases the GIL). The calling thread stores finished chunks in file order. At most `threads + 1` chunks are
 in flight, so memory is bounded by a few chunks whatever the length of the recording.
 """
@@ -22,7 +22,7 @@ import numpy as np
 from nwbconvert.durable import Writeback
 from nwbconvert.model import Recording
 from nwbconvert.writer.chunking import READ_AHEAD_BYTES, Layout
-from nwbconvert.writer.compression import WriteOptions
+from nwbconvert.writer.compression import Encoded, WriteOptions
 from nwbconvert.writer.traces import Progress, read_pieces
 
 T = TypeVar("T")
@@ -136,10 +136,10 @@ def _fill_one(
     dtype: np.dtype = dataset.dtype  # type: ignore[attr-defined]
     write_chunk: Callable[[tuple[int, int], object], None] = dataset.id.write_direct_chunk  # type: ignore[attr-defined]
 
-    def encode(chunk: Chunk) -> np.ndarray | bytes:
+    def encode(chunk: Chunk) -> Encoded:
         return options.encode(reader.pieces(chunk), item.layout.chunk, dtype)
 
-    def store(chunk: Chunk, encoded: np.ndarray | bytes) -> None:
+    def store(chunk: Chunk, encoded: Encoded) -> None:
         write_chunk(chunk.offset, encoded)
         size = encoded.nbytes if isinstance(encoded, np.ndarray) else len(encoded)
         stored(chunk.rows * chunk.cols * dtype.itemsize, size)
