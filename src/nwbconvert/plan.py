@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Recording, Session, SignalKind
-from nwbconvert.writer.compression import deflate
+from nwbconvert.writer.compression import deflate, shuffled
 
 SAMPLE_SECONDS = 0.1  # enough for a ratio within a few percent; 1 s cost 0.6 s of a 60 s conversion
 
@@ -86,8 +84,7 @@ def _compression_ratio(rec: Recording) -> float:
     """gzip ratio of the first 0.1 s (bytes shuffled as HDF5's shuffle filter does, deflated as the writer does)."""
     segment = rec.segments[0]
     n = min(segment.n_samples, max(1, int(rec.sampling_rate_hz * SAMPLE_SECONDS)))
-    sample = np.ascontiguousarray(segment.traces.read(0, n))
+    sample = segment.traces.read(0, n)
     if sample.nbytes == 0:
         return 1.0
-    shuffled = sample.reshape(-1).view("u1").reshape(-1, sample.dtype.itemsize).T.tobytes()
-    return len(deflate()(shuffled, 4)) / sample.nbytes
+    return len(deflate()(shuffled([(0, sample)], sample.shape, sample.dtype), 4)) / sample.nbytes

@@ -72,7 +72,7 @@ class WriteOptions:
         dtype = np.dtype(dtype)
         if self.compression == "gzip":
             return deflate()(
-                _shuffled(parts, shape, dtype), self.effective_level if self.effective_level is not None else 4
+                shuffled(parts, shape, dtype), self.effective_level if self.effective_level is not None else 4
             )
         raw = np.zeros(shape, dtype=dtype)
         for row, part in parts:
@@ -82,7 +82,7 @@ class WriteOptions:
         return raw
 
 
-def _shuffled(parts: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+def shuffled(parts: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
     """HDF5's shuffle filter applied to a chunk: byte k of every sample, for each k; each piece's bytes are
     copied straight into their planes (one copy)."""
     size = dtype.itemsize

@@ -112,25 +112,16 @@ def fill(path: Path, series: list[DeferredSeries], options: WriteOptions, progre
         Writeback(path) as writeback,
     ):
         for item in series:
-            _fill_one(f[item.dataset], item, options, pool, _Stored(progress, writeback))
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """Told of every chunk stored: the progress bar (where a pending Ctrl-C/SIGTERM stops) and the writeback."""
-
-    progress: Progress | None
-    writeback: Writeback | None = None
-
-    def __call__(self, raw_bytes: int, stored_bytes: int) -> None:
-        if self.writeback is not None:
-            self.writeback.wrote(stored_bytes)
-        if self.progress is not None:
-            self.progress(raw_bytes)
+            _fill_one(f[item.dataset], item, options, pool, progress, writeback)
 
 
 def _fill_one(
-    dataset: object, item: DeferredSeries, options: WriteOptions, pool: ThreadPoolExecutor, stored: _Stored
+    dataset: object,
+    item: DeferredSeries,
+    options: WriteOptions,
+    pool: ThreadPoolExecutor,
+    progress: Progress | None,
+    writeback: Writeback,
 ) -> None:
     reader = ChunkReader(item)
     dtype: np.dtype = dataset.dtype  # type: ignore[attr-defined]
@@ -141,8 +132,9 @@ def _fill_one(
 
     def store(chunk: Chunk, encoded: Encoded) -> None:
         write_chunk(chunk.offset, encoded)
-        size = encoded.nbytes if isinstance(encoded, np.ndarray) else len(encoded)
-        stored(chunk.rows * chunk.cols * dtype.itemsize, size)
+        writeback.wrote(encoded.nbytes if isinstance(encoded, np.ndarray) else len(encoded))
+        if progress is not None:
+            progress(chunk.rows * chunk.cols * dtype.itemsize)  # also where a pending Ctrl-C/SIGTERM stops
 
     tasks = ((chunk, partial(encode, chunk)) for chunk in chunk_grid(item))
     in_order(tasks, pool, options.threads + 1, store)
