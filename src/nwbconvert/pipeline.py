@@ -161,7 +161,7 @@ def convert_sources(
 
         check_session(session)
     metadata = resolve_metadata(session, options, layers)  # before any sample is written
-    from nwbconvert.writer.nwbfile import check_electrode_groups
+    from nwbconvert.writer.places import check_electrode_groups
 
     check_electrode_groups(session, metadata)  # electrode_groups.<name> must name a group of the recording
     plan = make_plan(session, metadata)

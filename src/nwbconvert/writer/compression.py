@@ -43,6 +43,10 @@ class WriteOptions:
         return max(1, self.jobs if self.jobs else (os.cpu_count() or 1))
 
     @property
+    def chunk_bytes(self) -> int:
+        return max(1, int(self.chunk_mb * 1024 * 1024))
+
+    @property
     def direct(self) -> bool:
         """True when nwbconvert encodes chunks itself (in parallel) instead of HDF5's filter pipeline."""
         return self.compression in ("gzip", "blosc-zstd", "none")

@@ -22,7 +22,7 @@ from nwbconvert.model import Channel, Recording, Segment
 from nwbconvert.units import ampere_factor, camel, volt_factor
 from nwbconvert.writer.chunking import layout
 from nwbconvert.writer.compression import WriteOptions
-from nwbconvert.writer.traces import Progress
+from nwbconvert.writer.samples import Progress
 
 
 class SweepIterator(GenericDataChunkIterator):

@@ -6,14 +6,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from nwbconvert.errors import MetadataError
-from nwbconvert.metadata.model import ElectrodeGroupLayer, MetadataLayer, NwbMetadata
+from nwbconvert.metadata.model import ElectrodeGroupLayer, NwbMetadata
 from nwbconvert.model import Channel, Recording, Session, SignalKind
 from nwbconvert.units import volt_factor
 from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.events import add_events
 from nwbconvert.writer.parallel import DeferredSeries
-from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
+from nwbconvert.writer.places import LFP_GROUP, check_electrode_groups, electrode_group_name, traces_group
+from nwbconvert.writer.samples import Progress
+from nwbconvert.writer.traces import TimestampsIterator, TracesIterator
 from nwbconvert.writer.units import add_units
 
 if TYPE_CHECKING:
@@ -78,18 +79,18 @@ def build_nwbfile(
         electrodes.write()
     electrode_rows: dict[tuple[str, str], int] = {}
     for rec in session.recordings:
-        if rec.is_electrical:
+        place = traces_group(rec)  # None: an intracellular sweep, written below
+        if place is not None and rec.is_electrical:
             rows = series_rows[rec.name]
             for ch, row in zip(rec.channels, rows):
                 electrode_rows[(rec.name, ch.id)] = electrode_rows.setdefault((rec.stream_id, ch.id), row)
-            place = "processing/ecephys/LFP" if rec.kind is SignalKind.LFP else "acquisition"
             series = _electrical_series(nwbfile, rec, rows, wrap.traces(rec, place), wrap)
-            if rec.kind is SignalKind.LFP:
+            if place == LFP_GROUP:
                 _lfp(nwbfile).add_electrical_series(series)
             else:
                 nwbfile.add_acquisition(series)
-        elif rec.kind is not SignalKind.INTRACELLULAR:
-            nwbfile.add_acquisition(_time_series(rec, wrap.traces(rec, "acquisition"), wrap))
+        elif place is not None:
+            nwbfile.add_acquisition(_time_series(rec, wrap.traces(rec, place), wrap))
     intracellular = [r for r in session.recordings if r.kind is SignalKind.INTRACELLULAR]
     if intracellular:
         from nwbconvert.writer.icephys import add_intracellular
@@ -143,8 +144,7 @@ class Hdf5Wrapping:
     def traces(self, rec: Recording, group: str) -> Any:
         from hdmf.backends.hdf5 import H5DataIO
 
-        chunk_bytes = max(1, int(self.write.chunk_mb * 1024 * 1024))
-        iterator = TracesIterator(rec, self.progress, chunk_bytes, deferred=self.write.direct)
+        iterator = TracesIterator(rec, self.progress, self.write.chunk_bytes, deferred=self.write.direct)
         if self.write.direct:
             self.deferred.append(DeferredSeries(f"/{group}/{rec.name}/data", rec, iterator.layout))
         return H5DataIO(iterator, **self.write.dataset_options())
@@ -200,28 +200,6 @@ def _uniform(values: list[float], rec: Recording, what: str) -> float:
     if any(v != values[0] for v in values):
         raise ValueError(f"{rec.name}: channels differ in {what}; the reader must split them")
     return values[0]
-
-
-def electrode_group_name(rec: Recording, ch: Channel) -> str:
-    """The ElectrodeGroup a channel is written in: its group ('imec0', 'ProbeB'), else named after its series."""
-    return ch.group if ch.group != "default" else rec.name.removeprefix("ElectricalSeries") or rec.name
-
-
-def electrode_group_names(session: Session) -> list[str]:
-    """The electrode groups the session's electrical series will be written in, in order."""
-    names = (electrode_group_name(r, ch) for r in session.recordings if r.is_electrical for ch in r.channels)
-    return list(dict.fromkeys(names))
-
-
-def check_electrode_groups(session: Session, metadata: MetadataLayer) -> None:
-    """Every `electrode_groups.<name>` the metadata describes must be a group of this recording."""
-    unknown = [name for name in metadata.electrode_groups if name not in electrode_group_names(session)]
-    if unknown:
-        have = ", ".join(electrode_group_names(session)) or "none (no extracellular voltage stream)"
-        raise MetadataError(
-            f"electrode_groups: {', '.join(unknown)} is not an electrode group of {session.source}. Its groups are: "
-            f"{have}. Use one of these names, e.g. --set electrode_groups.<group>.location=CA1, or remove the entry."
-        )
 
 
 class _Electrodes:

@@ -23,7 +23,7 @@ from nwbconvert.durable import Writeback
 from nwbconvert.model import Recording
 from nwbconvert.writer.chunking import READ_AHEAD_BYTES, Layout
 from nwbconvert.writer.compression import Encoded, WriteOptions
-from nwbconvert.writer.traces import Progress, read_pieces
+from nwbconvert.writer.samples import Progress, read_pieces
 
 T = TypeVar("T")
 
@@ -111,30 +111,35 @@ def fill(path: Path, series: list[DeferredSeries], options: WriteOptions, progre
         ThreadPoolExecutor(options.threads, thread_name_prefix="compress") as pool,
         Writeback(path) as writeback,
     ):
+        filler = Filler(options, pool, writeback, progress)
         for item in series:
-            _fill_one(f[item.dataset], item, options, pool, progress, writeback)
+            dataset = f[item.dataset]
+            filler.fill(item, dataset.dtype, dataset.id.write_direct_chunk)
 
 
-def _fill_one(
-    dataset: object,
-    item: DeferredSeries,
-    options: WriteOptions,
-    pool: ThreadPoolExecutor,
-    progress: Progress | None,
-    writeback: Writeback,
-) -> None:
-    reader = ChunkReader(item)
-    dtype: np.dtype = dataset.dtype  # type: ignore[attr-defined]
-    write_chunk: Callable[[tuple[int, int], object], None] = dataset.id.write_direct_chunk  # type: ignore[attr-defined]
+Put = Callable[[tuple[int, int], Encoded], None]  # stores one encoded chunk at its (sample, channel) offset
 
-    def encode(chunk: Chunk) -> Encoded:
-        return options.encode(reader.pieces(chunk), item.layout.chunk, dtype)
 
-    def store(chunk: Chunk, encoded: Encoded) -> None:
-        write_chunk(chunk.offset, encoded)
-        writeback.wrote(encoded.nbytes if isinstance(encoded, np.ndarray) else len(encoded))
-        if progress is not None:
-            progress(chunk.rows * chunk.cols * dtype.itemsize)  # also where a pending Ctrl-C/SIGTERM stops
+@dataclass(frozen=True)
+class Filler:
+    """Encodes the chunks of a series on `pool` and stores them in file order, telling writeback and progress."""
 
-    tasks = ((chunk, partial(encode, chunk)) for chunk in chunk_grid(item))
-    in_order(tasks, pool, options.threads + 1, store)
+    options: WriteOptions
+    pool: ThreadPoolExecutor
+    writeback: Writeback
+    progress: Progress | None
+
+    def fill(self, item: DeferredSeries, dtype: np.dtype, put: Put) -> None:
+        reader = ChunkReader(item)
+
+        def encode(chunk: Chunk) -> Encoded:
+            return self.options.encode(reader.pieces(chunk), item.layout.chunk, dtype)
+
+        def store(chunk: Chunk, encoded: Encoded) -> None:
+            put(chunk.offset, encoded)
+            self.writeback.wrote(encoded.nbytes if isinstance(encoded, np.ndarray) else len(encoded))
+            if self.progress is not None:
+                self.progress(chunk.rows * chunk.cols * dtype.itemsize)  # also where a pending Ctrl-C stops
+
+        tasks = ((chunk, partial(encode, chunk)) for chunk in chunk_grid(item))
+        in_order(tasks, self.pool, self.options.threads + 1, store)

@@ -32,7 +32,8 @@ from nwbconvert.model import Recording
 from nwbconvert.writer.compression import LEVELS, WriteOptions
 from nwbconvert.writer.compression import check as check_write_options
 from nwbconvert.writer.parallel import Chunk, ChunkReader, DeferredSeries, chunk_grid, in_order
-from nwbconvert.writer.traces import Progress, TimestampsIterator, TracesIterator
+from nwbconvert.writer.samples import Progress
+from nwbconvert.writer.traces import TimestampsIterator, TracesIterator
 
 SUFFIX = ".nwb.zarr"
 TIMESTAMPS_LEVEL = 4  # as the HDF5 writer's gzip level for timestamps
@@ -107,8 +108,7 @@ class ZarrWrapping:
         self.progress, self.write, self.deferred = progress, write, deferred
 
     def traces(self, rec: Recording, group: str) -> Any:
-        chunk_bytes = max(1, int(self.write.chunk_mb * 1024 * 1024))
-        iterator = TracesIterator(rec, self.progress, chunk_bytes, deferred=True)
+        iterator = TracesIterator(rec, self.progress, self.write.chunk_bytes, deferred=True)
         self.deferred.append(DeferredSeries(f"{group}/{rec.name}/data", rec, iterator.layout))
         return _data_io(iterator, iterator.layout.chunk, codecs(self.write, rec.dtype))
 
