@@ -46,12 +46,13 @@ class _FailAfter:
         raise self.exc
 
 
+@pytest.mark.parametrize("compression", ["gzip", "none"])  # none: the samples are written beside pynwb
 @pytest.mark.parametrize("exc", [RuntimeError("disk exploded"), KeyboardInterrupt()])
-def test_failure_mid_write_leaves_nothing(exc: BaseException, tmp_path: Path) -> None:
+def test_failure_mid_write_leaves_nothing(exc: BaseException, compression: str, tmp_path: Path) -> None:
     out = tmp_path / "out.nwb"
     sink = _FailAfter(exc)
     with pytest.raises(type(exc)):
-        convert(OE, out, ConvertOptions(set_values=COMPLETE_METADATA), sink)
+        convert(OE, out, ConvertOptions(set_values=COMPLETE_METADATA, compression=compression), sink)
     assert sink.seen > 0  # the failure happened after samples were being written
     assert list(tmp_path.iterdir()) == []
 
@@ -90,9 +91,9 @@ def test_library_refuses_existing_output_before_reading(tmp_path: Path) -> None:
         convert(tmp_path / "no-such-source", out, ConvertOptions())
 
 
-def _start(source: Path, out: Path) -> subprocess.Popen[str]:
+def _start(source: Path, out: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "nwbconvert", "convert", str(source), "-o", str(out), *SET, "-q"],
+        [sys.executable, "-m", "nwbconvert", "convert", str(source), "-o", str(out), *SET, "-q", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -126,10 +127,15 @@ def test_sigkill_leaves_no_output_and_next_run_cleans_up(long_run: Path, tmp_pat
     assert _partials(tmp_path) == []  # the stale file of the killed run is gone
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_exits_130_and_cleans_up(sig: signal.Signals, long_run: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "args"),
+    [(signal.SIGINT, ()), (signal.SIGTERM, ()), (signal.SIGINT, ("--compression", "none"))],
+)
+def test_interrupt_exits_130_and_cleans_up(
+    sig: signal.Signals, args: tuple[str, ...], long_run: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out.nwb"
-    proc = _start(long_run, out)
+    proc = _start(long_run, out, *args)
     _wait_for_partial(tmp_path, proc)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=120)
@@ -151,11 +157,26 @@ print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) // 102
 """
 
 
-def test_memory_stays_bounded_on_a_recording_larger_than_the_bound(long_run: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_memory_stays_bounded_on_a_recording_larger_than_the_bound(
+    compression: str, long_run: Path, tmp_path: Path
+) -> None:
     source_bytes = sum(p.stat().st_size for p in long_run.rglob("*.bin"))
     out = tmp_path / "out.nwb"
     result = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS, "convert", str(long_run), "-o", str(out), *SET, "-q"],
+        [
+            sys.executable,
+            "-c",
+            PEAK_RSS,
+            "convert",
+            str(long_run),
+            "-o",
+            str(out),
+            *SET,
+            "-q",
+            "--compression",
+            compression,
+        ],
         capture_output=True,
         text=True,
         env=ENV,

@@ -254,12 +254,26 @@ def check_backend(options: ConvertOptions, output: Path) -> None:
 def _write_hdf5(
     session: Session, metadata: NwbMetadata, provenance_json: str, tmp: Path, options: ConvertOptions, advance: Any
 ) -> None:
-    """pynwb writes the file (traces datasets only declared), then their chunks are compressed on every core."""
-    from nwbconvert.writer.hdf5 import write_hdf5
-    from nwbconvert.writer.nwbfile import build_nwbfile
-    from nwbconvert.writer.parallel import DeferredSeries, fill
+    """pynwb writes the file (traces datasets only declared), then their chunks are compressed on every core.
+    Uncompressed samples are written first instead, while pynwb is imported (writer/preallocated.py)."""
+    from nwbconvert.writer import preallocated
+    from nwbconvert.writer.parallel import DeferredSeries
 
     deferred: list[DeferredSeries] = []
+    if preallocated.suits(session, options.write):
+        planned = preallocated.planned_series(session, options.write)
+        with preallocated.PreallocatedFill(tmp, planned, options.write, advance) as early:
+            from nwbconvert.writer.hdf5 import write_hdf5  # pynwb is imported while the samples are written
+            from nwbconvert.writer.nwbfile import build_nwbfile
+
+            nwbfile = build_nwbfile(session, metadata, provenance_json, advance, options.write, deferred)
+            write_hdf5(nwbfile, tmp, mode="a")
+            early.finish(deferred)
+        return
+    from nwbconvert.writer.hdf5 import write_hdf5
+    from nwbconvert.writer.nwbfile import build_nwbfile
+    from nwbconvert.writer.parallel import fill
+
     write_hdf5(build_nwbfile(session, metadata, provenance_json, advance, options.write, deferred), tmp)
     fill(tmp, deferred, options.write, advance)
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 
-def write_hdf5(nwbfile: Any, path: Path) -> None:
+def write_hdf5(nwbfile: Any, path: Path, mode: str = "w") -> None:
+    """Write `nwbfile` to a new file (mode "w"), or into a file that holds only datasets being filled ("a")."""
     from pynwb import NWBHDF5IO
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        with NWBHDF5IO(str(path), mode="w") as io:
+        with NWBHDF5IO(str(path), mode=mode) as io:
             io.write(nwbfile)
