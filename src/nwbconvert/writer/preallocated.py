@@ -2,12 +2,11 @@
 
 Uncompressed chunks have a known size, so their place in the file is known before any is written. h5py
 creates the file with each traces dataset under a private group, its chunks allocated up front (no fill
-values written), and a background thread writes every chunk at its file offset with `os.pwrite` (no HDF5 call,
-no GIL held), beside the main thread, which imports pynwb and writes the rest of the file into the same file
-(pynwb appends; HDF5 allocates its structures after the chunks, so the two never touch the same bytes). At the
-end each filled dataset takes the place of the empty one pynwb declared, with its attributes: the file is the
-one the usual order writes, chunk for chunk.
-"""
+values written), and a background thread writes every chunk at its file offset with `os.pwrite` (no HDF5
+call; the copy and the write release the GIL) beside the main thread, which imports pynwb and appends the rest
+of the file (HDF5 allocates its structures after the chunks, so the two never touch the same bytes). At the
+end each filled dataset takes the place of the empty one pynwb declared, with its attributes: the file has
+the objects, attributes and chunks the usual order writes; only the chunks sit before the structure."""
 
 from __future__ import annotations
 
