@@ -3,9 +3,10 @@
 gzip (deflate + shuffle), blosc-zstd and `none` are encoded by nwbconvert itself, chunk by chunk in a thread
 pool (the compressors release the GIL), and stored with h5py's direct chunk write (uncompressed chunks, whose
 size is known, are instead copied into chunks allocated before pynwb writes: see preallocated.py): the file
-holds a standard gzip/shuffle dataset that any HDF5 reader decodes without plugins. zlib streams come from libdeflate (the
-`deflate` package: the same format, ~2.2x zlib's speed at level 4 with a slightly smaller output; it releases
-the GIL for the whole chunk, so two threads compress twice as fast as one), else from Python's zlib.
+holds a standard gzip/shuffle dataset that any HDF5 reader decodes without plugins. zlib streams come from
+libdeflate (the `deflate` package: the same format, ~2.2x zlib's speed at level 4 with a slightly smaller
+output; it releases the GIL for the whole chunk, so two threads compress twice as fast as one), else from
+Python's zlib.
 blosc-zstd chunks are c-blosc frames from numcodecs, which is what HDF5's Blosc filter (id 32001) stores; the
 dataset declares that filter through `hdf5plugin`, which writers and readers both need. lzf goes through
 HDF5's own (single-core) filter pipeline.
