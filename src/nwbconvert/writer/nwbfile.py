@@ -12,7 +12,7 @@ from nwbconvert.units import volt_factor
 from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.events import add_events
 from nwbconvert.writer.parallel import DeferredSeries
-from nwbconvert.writer.places import LFP_GROUP, check_electrode_groups, electrode_group_name, traces_group
+from nwbconvert.writer.places import LFP_GROUP, check_electrode_groups, data_path, electrode_group_name, traces_group
 from nwbconvert.writer.samples import Progress
 from nwbconvert.writer.traces import TimestampsIterator, TracesIterator
 from nwbconvert.writer.units import add_units
@@ -146,7 +146,7 @@ class Hdf5Wrapping:
 
         iterator = TracesIterator(rec, self.progress, self.write.chunk_bytes, deferred=self.write.direct)
         if self.write.direct:
-            self.deferred.append(DeferredSeries(f"/{group}/{rec.name}/data", rec, iterator.layout))
+            self.deferred.append(DeferredSeries(data_path(group, rec), rec, iterator.layout))
         return H5DataIO(iterator, **self.write.dataset_options())
 
     def timestamps(self, rec: Recording) -> Any:

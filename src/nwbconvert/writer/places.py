@@ -22,7 +22,12 @@ def traces_group(rec: Recording) -> str | None:
 def traces_dataset(rec: Recording) -> str | None:
     """The HDF5 path of the samples of `rec`, e.g. /acquisition/ElectricalSeriesImec0AP/data."""
     group = traces_group(rec)
-    return f"/{group}/{rec.name}/data" if group is not None else None
+    return data_path(group, rec) if group is not None else None
+
+
+def data_path(group: str, rec: Recording) -> str:
+    """The HDF5 path of the `data` of the series of `rec` in `group`."""
+    return f"/{group}/{rec.name}/data"
 
 
 def electrode_group_name(rec: Recording, ch: Channel) -> str:
