@@ -7,6 +7,7 @@ Samples stay in the file until the writer asks for them through `LazyTraces.read
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Protocol
@@ -101,13 +102,20 @@ class Recording:
         """Bytes one sample costs to read from the source (the widest of its segments' files)."""
         return max(s.traces.row_bytes for s in self.segments)
 
-    def prefetch(self, start: int, stop: int) -> None:
-        """Have the OS start reading samples [start, stop) of the segments from disk (see LazyTraces)."""
+    def spans(self, start: int, stop: int) -> Iterator[tuple[Segment, int, int, int]]:
+        """The segments holding samples [start, stop), in time order, as (segment, its first sample in the
+        recording, first and end sample of the range within the segment)."""
         offsets = self.sample_offsets
         for i, segment in enumerate(self.segments):
-            lo, hi = int(offsets[i]), int(offsets[i + 1])
-            if max(start, lo) < min(stop, hi):
-                segment.traces.prefetch(max(start, lo) - lo, min(stop, hi) - lo)
+            lo = int(offsets[i])
+            a, b = max(start, lo), min(stop, int(offsets[i + 1]))
+            if a < b:
+                yield segment, lo, a - lo, b - lo
+
+    def prefetch(self, start: int, stop: int) -> None:
+        """Have the OS start reading samples [start, stop) of the segments from disk (see LazyTraces)."""
+        for segment, _, a, b in self.spans(start, stop):
+            segment.traces.prefetch(a, b)
 
     @property
     def is_electrical(self) -> bool:

@@ -20,15 +20,13 @@ def read_pieces(
     pieces of at most `piece_rows` samples (default: PIECE_BYTES of source rows), never across a segment."""
     if piece_rows is None:
         piece_rows = traces_layout(recording).piece_rows
-    offsets = recording.sample_offsets
-    for i, segment in enumerate(recording.segments):
-        lo, hi = int(offsets[i]), int(offsets[i + 1])
-        for a, b in pieces(max(start, lo), min(stop, hi), piece_rows):
+    for segment, lo, first, end in recording.spans(start, stop):
+        for a, b in pieces(first, end, piece_rows):
             try:
-                yield a - start, segment.traces.read(a - lo, b - lo, channels)
+                yield lo + a - start, segment.traces.read(a, b, channels)
             except Exception as exc:
                 raise SourceError(
-                    f"Reading samples {a}-{b} of {recording.name} from the source failed "
+                    f"Reading samples {lo + a}-{lo + b} of {recording.name} from the source failed "
                     f"({type(exc).__name__}: {exc}). The recording may be truncated or damaged."
                 ) from exc
 

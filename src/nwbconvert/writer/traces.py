@@ -54,7 +54,6 @@ class TimestampsIterator(GenericDataChunkIterator):
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
-        self._starts = recording.sample_offsets
         n = recording.n_samples
         chunk = max(1, min(n, 1 << 20))
         super().__init__(chunk_shape=(chunk,), buffer_shape=(min(n, chunk * 8),))
@@ -70,9 +69,6 @@ class TimestampsIterator(GenericDataChunkIterator):
         start, stop = rows.start or 0, rows.stop
         out = np.empty(stop - start, dtype="float64")
         rate = self.recording.sampling_rate_hz
-        for i, segment in enumerate(self.recording.segments):
-            lo, hi = int(self._starts[i]), int(self._starts[i + 1])
-            a, b = max(start, lo), min(stop, hi)
-            if a < b:
-                out[a - start : b - start] = segment.t_start_s + np.arange(a - lo, b - lo) / rate
+        for segment, lo, a, b in self.recording.spans(start, stop):
+            out[lo + a - start : lo + b - start] = segment.t_start_s + np.arange(a, b) / rate
         return out
