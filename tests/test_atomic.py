@@ -144,6 +144,89 @@ def test_interrupt_exits_130_and_cleans_up(
     assert list(tmp_path.iterdir()) == []
 
 
+# Runs the CLI with SIGINT sent to itself when `target` (module:function) is first called: a Ctrl-C at that moment.
+INTERRUPT_AT = """
+import importlib, os, signal, sys
+module_name, name = sys.argv[1].split(":")
+module = importlib.import_module(module_name)
+real = getattr(module, name)
+def interrupted(*args, **kwargs):
+    print("REACHED", name, file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGINT)
+    return real(*args, **kwargs)
+setattr(module, name, interrupted)
+import nwbconvert.pipeline as pipeline
+begin_output = pipeline.atomic_output
+def announced(*args, **kwargs):  # tells whether writing began
+    print("WRITING", file=sys.stderr, flush=True)
+    return begin_output(*args, **kwargs)
+pipeline.atomic_output = announced
+from nwbconvert.cli.app import app
+sys.argv = ["nwbconvert", *sys.argv[2:]]
+app()
+"""
+
+
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_interrupt_while_validating_leaves_nothing(compression: str, tmp_path: Path) -> None:
+    """Ctrl-C after the last sample was written, while the file is validated: no output, exit 130 (it used to be
+    ignored, and the file took its name)."""
+    out = tmp_path / "out.nwb"
+    args = ["convert", str(OE), "-o", str(out), *SET, "-q", "--compression", compression]
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_AT, "nwbconvert.validate.checker:check_file", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert "REACHED check_file" in done.stderr
+    assert done.returncode == 130, done.stderr
+    assert "Stopping at the next safe point" in done.stderr  # said at once, on the first Ctrl-C
+    assert "Interrupted; nothing was left at the destination." in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_while_reading_headers_stops_before_writing(tmp_path: Path) -> None:
+    out = tmp_path / "out.nwb"
+    args = ["convert", str(OE), "-o", str(out), *SET, "-q"]
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_AT, "nwbconvert.pipeline:read_session", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert "REACHED read_session" in done.stderr
+    assert done.returncode == 130, done.stderr
+    assert "WRITING" not in done.stderr  # stopped before the temporary file was begun, not at its first chunk
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_second_signal_stops_at_once() -> None:
+    """The first signal of a conversion only requests a stop (checked at safe points); the second raises."""
+    from nwbconvert import interrupts
+
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        interrupts.install()
+        with interrupts.deferred():
+            interrupts.check()  # nothing pending
+            signal.raise_signal(signal.SIGINT)
+            with pytest.raises(KeyboardInterrupt):
+                interrupts.check()
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGTERM)
+        interrupts.install()  # a new command starts with nothing pending
+        interrupts.check()
+        with pytest.raises(KeyboardInterrupt):  # outside a conversion: at once
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        interrupts.install()
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+
+
 PEAK_RSS = """
 import sys
 from nwbconvert.cli.app import app  # not cli.main: that leaves with os._exit, skipping the measurement

@@ -281,6 +281,38 @@ def test_killed_batch_resumes_without_partial_files(study: Path, tmp_path: Path)
     assert_converted_study(study, out)
 
 
+def test_interrupted_batch_stops_sessions_at_a_safe_point(study: Path, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the batch and its pool worker): the session being written leaves nothing, later ones
+    do not start, the batch exits 130; the next run converts what is left."""
+    out = tmp_path / "dandiset"
+    cmd = [sys.executable, "-m", "nwbconvert", "batch", "study.yaml", "-o", str(out), "-j", "1", "-q"]
+    proc = subprocess.Popen(
+        cmd, cwd=study, env=ENV, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:  # while a later session is being written
+            if mtimes(out) and partials(out):
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, "the batch ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stderr and "Traceback" not in stderr
+    assert partials(out) == []
+    done = mtimes(out)
+    assert 0 < len(done) < len(KEYS)
+    code, result = batch_json("study.yaml", "-o", out, "-j", "2", cwd=study)
+    assert code == 0, result
+    assert {k for k, s in statuses(result).items() if s == "converted"} == set(KEYS) - set(done)
+    assert_converted_study(study, out)
+
+
 def test_template_metadata_reaches_the_files(study: Path, tmp_path: Path) -> None:
     from pynwb import NWBHDF5IO
 

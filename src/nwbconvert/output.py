@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from nwbconvert import interrupts
 from nwbconvert.durable import fsync_dir, fsync_tree
 from nwbconvert.errors import OutputError
 
@@ -121,6 +122,7 @@ def atomic_output(dest: Path, overwrite: bool) -> Iterator[Path]:
     tmp = partial_path(dest)
     try:
         yield tmp
+        interrupts.check()  # a stop requested at the very end still leaves nothing
         if dest.exists() and not overwrite:  # appeared while we were writing
             raise OutputError(f"{dest}: was created by someone else during the conversion; nothing replaced.")
         fsync_tree(tmp)  # durable before it takes the final name

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from nwbconvert import interrupts
 from nwbconvert.errors import SourceError, UsageError, ValidationFailed
 from nwbconvert.metadata.dandi import resolve
 from nwbconvert.metadata.layers import Layer, load_yaml, merge, parse_set
@@ -153,7 +154,10 @@ def convert_sources(
     check_backend(options, output)
     if not options.dry_run:
         check_destination(output, options.overwrite)
-    parts = [Part(read_session(s.path, _source_options(s, options)), s.name, s.start_time) for s in sources]
+    parts = []
+    for s in sources:
+        parts.append(Part(read_session(s.path, _source_options(s, options)), s.name, s.start_time))
+        interrupts.check()  # a stop requested while the headers were read: before anything is written
     merged = merge_sessions(parts, options.timezone)
     session = merged.session
     if options.backend == "zarr":
@@ -200,6 +204,7 @@ def convert_sources(
             write_zarr(session, metadata, provenance.to_json(), tmp, options.write, advance)
         else:
             _write_hdf5(session, metadata, provenance.to_json(), tmp, options, advance)
+        interrupts.check()
         if options.validate:
             findings = _validate_output(tmp, output)
     return ConversionResult(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import socket
 import threading
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
+from nwbconvert import interrupts
 from nwbconvert.batch.model import BatchResult, SessionJob, SessionOutcome, Status
 from nwbconvert.errors import ExitCode, NwbConvertError
 
@@ -86,8 +86,7 @@ def _convert(job: SessionJob, log: IO[str], started: float) -> SessionOutcome:
     log.flush()
     sink = MarkerSink(marker_path(job))
     try:
-        if _Interrupt.requested:
-            raise KeyboardInterrupt
+        interrupts.check()  # a stop was requested before this session began
         options = replace(job.options, overwrite=True, dry_run=False)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         result = convert_sources(job.sources, job.output, options, sink, job.layers)
@@ -158,23 +157,11 @@ def _now() -> str:
 # -- stopping a worker at a safe point ---------------------------------------------------------------------------
 
 
-class _Interrupt:
-    """SIGINT/SIGTERM in a worker process only set a flag: the write stops at its next chunk (see cli/guard.py)."""
-
-    requested = False
-
-
-def _on_signal(signum: int, frame: object) -> None:
-    if _Interrupt.requested:
-        raise KeyboardInterrupt  # a second signal: stop now (cleanup still runs)
-    _Interrupt.requested = True
-
-
 def worker_signals() -> None:
-    """Install the deferred SIGINT/SIGTERM handlers (main thread of a pool worker process)."""
+    """SIGINT/SIGTERM in a pool worker process only request a stop: the session being converted stops at its next
+    safe point, later ones do not start; a second signal stops at once (see interrupts.py)."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _on_signal)
-        signal.signal(signal.SIGTERM, _on_signal)
+        interrupts.install(defer=True)
 
 
 # -- progress markers ------------------------------------------------------------------------------------------------
@@ -206,8 +193,7 @@ class MarkerSink:
         self._write()
 
     def advance(self, n_bytes: int) -> None:
-        if _Interrupt.requested:
-            raise KeyboardInterrupt
+        interrupts.check()
         self.done += n_bytes
         if time.monotonic() - self.last >= MARKER_SECONDS:
             self._write()

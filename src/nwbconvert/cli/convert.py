@@ -49,8 +49,9 @@ def command(
 ) -> None:
     """Convert a recording to NWB; the format is detected from the content. With --config, every source the
     config names goes into one file; options given here win over the config's."""
+    from nwbconvert import interrupts
     from nwbconvert.cli import render
-    from nwbconvert.cli.guard import deferred_interrupts, guarded
+    from nwbconvert.cli.guard import STOP_NOTICE, guarded
     from nwbconvert.errors import UsageError
 
     with guarded(debug):
@@ -86,7 +87,7 @@ def command(
         write_flags |= {"compression_level": compression_level, "chunk_mb": chunk_mb}
         given = frozenset(name for name, value in write_flags.items() if value is not None)  # win over a config
         bar = not (quiet or dry_run or json_output)
-        with render.progress_bar(enabled=bar) as progress, deferred_interrupts():
+        with render.progress_bar(enabled=bar) as progress, interrupts.deferred(STOP_NOTICE):
             if config is not None:
                 from nwbconvert.config import convert_config
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,49 +10,23 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
+from nwbconvert import interrupts
 from nwbconvert.errors import ExitCode, NwbConvertError
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 INTERNAL_ERROR = 70
 
 
-class _Stop:
-    """SIGINT/SIGTERM while writing only set a flag; the write stops at the next chunk (a safe point).
-
-    Raising straight from a signal handler can land inside a finaliser, where Python swallows it.
-    """
-
-    deferred = False
-    requested = False
-
-
-def _on_signal(signum: int, frame: object) -> None:
-    if _Stop.deferred and not _Stop.requested:
-        _Stop.requested = True
-        return
-    raise KeyboardInterrupt  # cleanup (temporary files) runs exactly as for Ctrl-C
-
-
-def check_interrupt() -> None:
-    """Raise KeyboardInterrupt if a signal arrived while writing."""
-    if _Stop.requested:
-        raise KeyboardInterrupt
-
-
-@contextmanager
-def deferred_interrupts() -> Iterator[None]:
-    _Stop.deferred, _Stop.requested = True, False
-    try:
-        yield
-    finally:
-        _Stop.deferred = False
+STOP_NOTICE = (
+    "\nStopping at the next safe point; nothing will be left at the destination. "
+    "Press Ctrl-C again to stop at once.\n"
+)
 
 
 @contextmanager
 def guarded(debug: bool) -> Iterator[None]:
     """Errors become `typer.Exit(code)` after a one-paragraph message; --debug adds the traceback."""
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    interrupts.install()
     try:
         yield
     except NwbConvertError as exc:

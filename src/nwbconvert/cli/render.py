@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from nwbconvert.cli.guard import check_interrupt
+from nwbconvert import interrupts
 from nwbconvert.validate.findings import FileReport, Severity
 
 if TYPE_CHECKING:  # type-only: `validate` must not pay for importing the conversion pipeline
@@ -52,7 +52,7 @@ class _Progress:
             self.task = self.progress.add_task("Writing", total=total_bytes)
 
     def advance(self, n_bytes: int) -> None:
-        check_interrupt()
+        interrupts.check()
         if self.progress is not None and self.task is not None:
             self.progress.update(self.task, advance=n_bytes)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from nwbconvert import interrupts
 from nwbconvert.validate.best_practice import best_practice_findings
 from nwbconvert.validate.dandi_ready import dandi_findings, read_fields
 from nwbconvert.validate.findings import FileReport, Finding, Severity
@@ -46,6 +47,7 @@ def check_file(
     if "schema" in groups:
         findings += _guarded(name, "schema", path, _schema)
     if "inspection" in groups:
+        interrupts.check()  # validating a conversion: a stop requested during the schema check
         findings += _guarded(name, "best_practice", path, best_practice_findings)
         findings += dandi_findings(report_as or path, fields, dandi_layout)
         findings += [_filter_missing(name, fid) for fid in sorted(missing)]
