@@ -18,8 +18,7 @@ INTERNAL_ERROR = 70
 
 
 STOP_NOTICE = (
-    "\nStopping at the next safe point; nothing will be left at the destination. "
-    "Press Ctrl-C again to stop at once.\n"
+    "\nStopping at the next safe point; nothing will be left at the destination. Press Ctrl-C again to stop at once.\n"
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -9,9 +11,14 @@ import numpy as np
 from nwbconvert.model import EventChannel
 from nwbconvert.units import camel
 
+EventTimestamps = Callable[[int, int, int], tuple[Any, Any, Any]]  # (block, segment, channel) -> neo's triple
 
-def events_from_rawio(rawio: Any) -> list[EventChannel]:
-    """Every event/epoch channel of every block and segment; empty channels are kept (the source declares them)."""
+
+def events_from_rawio(rawio: Any, timestamps: EventTimestamps | None = None) -> list[EventChannel]:
+    """Every event/epoch channel of every block and segment; empty channels are kept (the source declares them).
+    `timestamps` replaces neo's `get_event_timestamps` (same results) where a reader has a better way."""
+    if timestamps is None:
+        timestamps = partial(_neo_timestamps, rawio)
     header = rawio.header
     n_blocks = rawio.block_count()
     used: set[str] = set()
@@ -23,9 +30,7 @@ def events_from_rawio(rawio: Any) -> list[EventChannel]:
         has_durations = is_epoch
         for block in range(n_blocks):
             for seg in range(rawio.segment_count(block)):
-                raw_times, raw_durations, seg_labels = rawio.get_event_timestamps(
-                    block_index=block, seg_index=seg, event_channel_index=index
-                )
+                raw_times, raw_durations, seg_labels = timestamps(block, seg, index)
                 times.append(rawio.rescale_event_timestamp(raw_times, dtype="float64", event_channel_index=index))
                 labels.append(np.asarray(seg_labels).astype(str))
                 blocks.append(np.full(len(raw_times), block, dtype="int64"))
@@ -48,6 +53,10 @@ def events_from_rawio(rawio: Any) -> list[EventChannel]:
             )
         )
     return channels
+
+
+def _neo_timestamps(rawio: Any, block: int, segment: int, index: int) -> tuple[Any, Any, Any]:
+    return rawio.get_event_timestamps(block_index=block, seg_index=segment, event_channel_index=index)
 
 
 def _table_name(source_name: str, index: int) -> str:

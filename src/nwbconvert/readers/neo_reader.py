@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nwbconvert.errors import NwbConvertError, SourceError
-from nwbconvert.model import Device, HeaderMetadata, Recording, Session
+from nwbconvert.model import Device, EventChannel, HeaderMetadata, Recording, Session
 from nwbconvert.provenance import describe_files
 from nwbconvert.readers.base import Match, ReadOptions, walk_files
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy, recordings_from_rawio
@@ -51,12 +51,16 @@ class NeoReader:
         """The unit of stored spike waveforms (a reader fixes units neo leaves blank)."""
         return unit
 
+    def events(self, rawio: Any) -> list[EventChannel]:
+        """The source's event and epoch channels (a reader may read them its own way)."""
+        return events_from_rawio(rawio)
+
     def read(self, path: Path, options: ReadOptions) -> Session:
         rawio = self.parse(path)
         try:
             recordings = recordings_from_rawio(rawio, self.policy(path, rawio), options.stub_seconds)
             header = self.header_metadata(path, rawio)
-            events = events_from_rawio(rawio)
+            events = self.events(rawio)
             sorting = sorting_from_rawio(
                 rawio, self.name, str(path), recordings, partial(self.waveform_unit, rawio), self.link_units_by_number
             )

@@ -8,11 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from nwbconvert.model import Channel, Device, HeaderMetadata, Recording, Session, SignalKind
+from nwbconvert.model import Channel, Device, EventChannel, HeaderMetadata, Recording, Session, SignalKind
 from nwbconvert.probes import Site, probe_sites, with_site
 from nwbconvert.readers.base import Match, ReadOptions, walk_files
 from nwbconvert.readers.neo_adapter import StreamPolicy, series_prefix
+from nwbconvert.readers.neo_events import events_from_rawio
 from nwbconvert.readers.neo_reader import NeoReader
+from nwbconvert.readers.spikeglx_events import DigitalLines, digital_word
 
 STREAM_RE = re.compile(r"\.(imec\d*\.(?:ap|lf)|nidq|obx\d*)\.(?:bin|meta)$")
 
@@ -146,6 +148,11 @@ class SpikeGLXReader(NeoReader):
 
     def source_paths(self, path: Path) -> list[Path]:
         return [p for m in _metas(path) for p in (m, m.with_suffix(".bin"))]
+
+    def events(self, rawio: Any) -> list[EventChannel]:
+        """The NI-DAQ digital lines, read in one bounded pass (see spikeglx_events.py), not neo's eight."""
+        word = digital_word(rawio)
+        return events_from_rawio(rawio, DigitalLines(word).timestamps if word is not None else None)
 
     def read(self, path: Path, options: ReadOptions) -> Session:
         session = super().read(path, options)

@@ -1,0 +1,100 @@
+"""The TTL lines of a SpikeGLX NI-DAQ digital word as events, found in one pass over bounded pieces.
+
+neo's SpikeGLXRawIO unpacks every bit of the whole digital word each time it is asked for one line: eight passes
+and ~10 bytes of memory per NI-DAQ sample (60 MB and 0.5 s for 240 s at 25 kHz; 0.9 GB for an hour) before
+any sample is converted. Here the word is read once, in pieces of PIECE_BYTES of the file, and only the samples
+where the word changes are looked at. The result is what neo returns (its file layout, its line names, its
+order: the rising edges of a line, then its falling edges; sample indexes of the first sample after an edge);
+lines XD8-XD15 take their own bit of the 16-bit word (neo reads the low byte only, so it reports bits 0-7 again).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+PIECE_BYTES = 2 * 1024 * 1024  # of the .bin read at once: memory stays a few pieces, whatever the length
+Timestamps = tuple[np.ndarray, None, np.ndarray]  # sample indexes, durations (none), labels: neo's event triple
+
+
+@dataclass(frozen=True)
+class _Word:
+    """Where the digital word of a nidq .bin is: int16 rows of `n_channels`, the word in column `column`."""
+
+    path: str
+    n_channels: int
+    column: int
+    n_samples: int
+    lines: tuple[str, ...]  # XD0, XD1, ... as neo names them, in neo's event channel order
+
+
+def digital_word(rawio: Any) -> _Word | None:
+    """The nidq digital word neo found while parsing the headers, or None (no nidq, no digital lines, or a
+    neo that describes them differently: then neo's own reader is used)."""
+    try:
+        info = rawio.signals_info_dict[0, "nidq"]
+        word = _Word(
+            path=str(info["bin_file"]),
+            n_channels=int(info["num_chan"]),
+            column=len(info["analog_channels"]),
+            n_samples=int(info["sample_length"]),
+            lines=tuple(str(name) for name in info["digital_channels"]),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    names = [str(row["name"]) for row in rawio.header["event_channels"]]
+    if not word.lines or names != list(word.lines) or not all(re.fullmatch(r"XD\d+", n) for n in names):
+        return None
+    if not 0 <= word.column < word.n_channels:
+        return None
+    return word
+
+
+class DigitalLines:
+    """neo's `get_event_timestamps` for SpikeGLX, from one bounded pass over the digital word (on first use)."""
+
+    def __init__(self, word: _Word, piece_bytes: int = PIECE_BYTES) -> None:
+        self.word = word
+        self.piece_rows = max(1, piece_bytes // (2 * word.n_channels))
+        self._edges: list[tuple[np.ndarray, np.ndarray]] | None = None
+
+    def timestamps(self, block: int, segment: int, index: int) -> Timestamps:
+        """Event channel `index`: its rising edges then its falling edges (like neo, the same for every segment)."""
+        if self._edges is None:
+            self._edges = self._scan()
+        rising, falling = self._edges[index]
+        name = self.word.lines[index]
+        labels = [f"{name} ON"] * len(rising) + [f"{name} OFF"] * len(falling)
+        return np.concatenate([rising, falling]), None, np.asarray(labels) if labels else np.asarray([], dtype="U1")
+
+    def _scan(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        bits = [int(name[2:]) for name in self.word.lines]
+        rising: list[list[np.ndarray]] = [[] for _ in bits]
+        falling: list[list[np.ndarray]] = [[] for _ in bits]
+        previous: np.ndarray | None = None
+        n_channels, rows = self.word.n_channels, self.piece_rows
+        with open(self.word.path, "rb") as f:
+            for start in range(0, self.word.n_samples, rows):
+                n = min(rows, self.word.n_samples - start)
+                block = np.fromfile(f, dtype="<i2", count=n * n_channels)
+                n = len(block) // n_channels
+                if n == 0:
+                    break
+                word = block[: n * n_channels].reshape(n, n_channels)[:, self.word.column].view(np.uint16)
+                # an edge at index j of `ext` is reported at the sample after it: start + j (+1 in the first piece)
+                ext, base = (word, start + 1) if previous is None else (np.concatenate([previous, word]), start)
+                changed = np.flatnonzero(ext[1:] != ext[:-1])
+                before, after = ext[changed], ext[changed + 1]
+                for i, bit in enumerate(bits):
+                    was, now = (before >> bit) & 1, (after >> bit) & 1
+                    rising[i].append(changed[(was == 0) & (now == 1)] + base)
+                    falling[i].append(changed[(was == 1) & (now == 0)] + base)
+                previous = word[-1:]
+        return [(_joined(r), _joined(f)) for r, f in zip(rising, falling)]
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
