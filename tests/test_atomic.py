@@ -167,19 +167,19 @@ app()
 """
 
 
+def _convert_interrupted_at(target: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Convert the Open Ephys sample into `folder` with a Ctrl-C when `target` is first called."""
+    command = ["convert", str(OE), "-o", str(folder / "out.nwb"), *SET, "-q", *args]
+    return subprocess.run(
+        [sys.executable, "-c", INTERRUPT_AT, target, *command], capture_output=True, text=True, env=ENV, timeout=300
+    )
+
+
 @pytest.mark.parametrize("compression", ["gzip", "none"])
 def test_interrupt_while_validating_leaves_nothing(compression: str, tmp_path: Path) -> None:
     """Ctrl-C after the last sample was written, while the file is validated: no output, exit 130 (it used to be
     ignored, and the file took its name)."""
-    out = tmp_path / "out.nwb"
-    args = ["convert", str(OE), "-o", str(out), *SET, "-q", "--compression", compression]
-    done = subprocess.run(
-        [sys.executable, "-c", INTERRUPT_AT, "nwbconvert.validate.checker:check_file", *args],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=300,
-    )
+    done = _convert_interrupted_at("nwbconvert.validate.checker:check_file", tmp_path, "--compression", compression)
     assert "REACHED check_file" in done.stderr
     assert done.returncode == 130, done.stderr
     assert "Stopping at the next safe point" in done.stderr  # said at once, on the first Ctrl-C
@@ -188,15 +188,7 @@ def test_interrupt_while_validating_leaves_nothing(compression: str, tmp_path: P
 
 
 def test_interrupt_while_reading_headers_stops_before_writing(tmp_path: Path) -> None:
-    out = tmp_path / "out.nwb"
-    args = ["convert", str(OE), "-o", str(out), *SET, "-q"]
-    done = subprocess.run(
-        [sys.executable, "-c", INTERRUPT_AT, "nwbconvert.pipeline:read_session", *args],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=300,
-    )
+    done = _convert_interrupted_at("nwbconvert.pipeline:read_session", tmp_path)
     assert "REACHED read_session" in done.stderr
     assert done.returncode == 130, done.stderr
     assert "WRITING" not in done.stderr  # stopped before the temporary file was begun, not at its first chunk

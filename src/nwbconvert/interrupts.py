@@ -40,12 +40,12 @@ def install(defer: bool = False) -> None:
 @contextmanager
 def deferred(notice: str = "") -> Iterator[None]:
     """Inside the block the first signal only requests a stop; `notice` is written to stderr when it comes."""
-    before = _State.deferring
+    before = _State.deferring, _State.notice
     _State.deferring, _State.notice = True, notice.encode()
     try:
         yield
     finally:
-        _State.deferring = before
+        _State.deferring, _State.notice = before
 
 
 def _on_signal(signum: int, frame: object) -> None:
