@@ -67,8 +67,8 @@ class DigitalLines:
             self._edges = self._scan()
         rising, falling = self._edges[index]
         name = self.word.lines[index]
-        labels = [f"{name} ON"] * len(rising) + [f"{name} OFF"] * len(falling)
-        return np.concatenate([rising, falling]), None, np.asarray(labels) if labels else np.asarray([], dtype="U1")
+        labels = np.repeat(np.array([f"{name} ON", f"{name} OFF"]), [len(rising), len(falling)])
+        return np.concatenate([rising, falling]), None, labels
 
     def _scan(self) -> list[tuple[np.ndarray, np.ndarray]]:
         bits = [int(name[2:]) for name in self.word.lines]
