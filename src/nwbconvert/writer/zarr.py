@@ -32,6 +32,7 @@ from nwbconvert.model import Recording
 from nwbconvert.writer.compression import LEVELS, WriteOptions
 from nwbconvert.writer.compression import check as check_write_options
 from nwbconvert.writer.parallel import Chunk, ChunkReader, DeferredSeries, chunk_grid, in_order
+from nwbconvert.writer.places import data_path
 from nwbconvert.writer.samples import Progress
 from nwbconvert.writer.traces import TimestampsIterator, TracesIterator
 
@@ -109,7 +110,7 @@ class ZarrWrapping:
 
     def traces(self, rec: Recording, group: str) -> Any:
         iterator = TracesIterator(rec, self.progress, self.write.chunk_bytes, deferred=True)
-        self.deferred.append(DeferredSeries(f"{group}/{rec.name}/data", rec, iterator.layout))
+        self.deferred.append(DeferredSeries(data_path(group, rec), rec, iterator.layout))
         return _data_io(iterator, iterator.layout.chunk, codecs(self.write, rec.dtype))
 
     def timestamps(self, rec: Recording) -> Any:
