@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import realdata
 from nwbconvert.readers.neo_events import events_from_rawio
 from nwbconvert.readers.spikeglx import SpikeGLXReader
 from nwbconvert.readers.spikeglx_events import DigitalLines, digital_word
-from nwbconvert.synthetic.spikeglx import write_spikeglx_run
+from nwbconvert.synthetic.spikeglx import write_spikeglx_from_meta, write_spikeglx_run
 
 
 def _with_nidq(root: Path, word: np.ndarray, xd_chans: str = "0:7", xd_bytes: str = "1") -> Path:
@@ -96,3 +97,21 @@ def test_memory_stays_bounded_on_a_long_digital_word(n_samples: int, tmp_path: P
         tracemalloc.stop()
     assert len(events[0]) == 2 * (n_samples // 25_000)  # every pulse: its rising and its falling edge
     assert peak < 12e6, f"peak {peak / 1e6:.0f} MB while reading a {n_samples * 4 / 1e6:.0f} MB nidq file"
+
+
+def test_real_nidq_headers_give_neo_s_events(tmp_path: Path) -> None:
+    """A run built from real SpikeGLX headers (Neuropixels 1.0 + NI-DAQ, ../shared/realdata): the NI-DAQ's
+    analog and digital columns as its .meta declares them; the lines found equal neo's."""
+    headers = sorted(realdata("spikeglx_meta/np1_3B_g0").glob("*.meta"))
+    assert any(h.name.endswith(".nidq.meta") for h in headers)
+    run = write_spikeglx_from_meta(tmp_path, headers, seconds=3.0)
+    reader = SpikeGLXReader()
+    rawio = reader.parse(run.folder)
+    word = digital_word(rawio)
+    assert word is not None and word.lines == tuple(f"XD{k}" for k in range(8))
+    ours, theirs = reader.events(rawio), events_from_rawio(rawio)
+    assert [e.name for e in ours] == [e.name for e in theirs]
+    assert sum(len(e) for e in ours) > 0
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.times_s, b.times_s)
+        np.testing.assert_array_equal(a.labels, b.labels)

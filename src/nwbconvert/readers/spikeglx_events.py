@@ -21,7 +21,7 @@ Timestamps = tuple[np.ndarray, None, np.ndarray]  # sample indexes, durations (n
 
 
 @dataclass(frozen=True)
-class _Word:
+class DigitalWord:
     """Where the digital word of a nidq .bin is: int16 rows of `n_channels`, the word in column `column`."""
 
     path: str
@@ -31,12 +31,12 @@ class _Word:
     lines: tuple[str, ...]  # XD0, XD1, ... as neo names them, in neo's event channel order
 
 
-def digital_word(rawio: Any) -> _Word | None:
+def digital_word(rawio: Any) -> DigitalWord | None:
     """The nidq digital word neo found while parsing the headers, or None (no nidq, no digital lines, or a
     neo that describes them differently: then neo's own reader is used)."""
     try:
         info = rawio.signals_info_dict[0, "nidq"]
-        word = _Word(
+        word = DigitalWord(
             path=str(info["bin_file"]),
             n_channels=int(info["num_chan"]),
             column=len(info["analog_channels"]),
@@ -56,7 +56,7 @@ def digital_word(rawio: Any) -> _Word | None:
 class DigitalLines:
     """neo's `get_event_timestamps` for SpikeGLX, from one bounded pass over the digital word (on first use)."""
 
-    def __init__(self, word: _Word, piece_bytes: int = PIECE_BYTES) -> None:
+    def __init__(self, word: DigitalWord, piece_bytes: int = PIECE_BYTES) -> None:
         self.word = word
         self.piece_rows = max(1, piece_bytes // (2 * word.n_channels))
         self._edges: list[tuple[np.ndarray, np.ndarray]] | None = None
