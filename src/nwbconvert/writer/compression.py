@@ -70,22 +70,50 @@ class WriteOptions:
             }
         return {}
 
-    def encode(self, parts: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: np.dtype) -> Encoded:
+    def encode(
+        self,
+        parts: Iterable[tuple[int, np.ndarray]],
+        shape: tuple[int, int],
+        dtype: np.dtype,
+        out: np.ndarray | None = None,
+    ) -> Encoded:
         """A full chunk of `shape` as HDF5 stores it in a dataset of `dtype`, after its filters: shuffle then
-        deflate (gzip), a blosc frame (blosc-zstd) or raw samples (none). `parts` are (row offset, samples)
-        pieces covering the chunk's data; the rest of an edge chunk is 0. Samples take the file's byte order (a
-        big-endian source is stored little-endian)."""
+        deflate (gzip), a blosc frame (blosc-zstd) or raw samples (none; in `out` when given). `parts` are (row
+        offset, samples) pieces covering the chunk's data from its first row; the rest of an edge chunk is 0.
+        Samples take the file's byte order (a big-endian source is stored little-endian)."""
         dtype = np.dtype(dtype)
         if self.compression == "gzip":
             return deflate()(
                 shuffled(parts, shape, dtype), self.effective_level if self.effective_level is not None else 4
             )
-        raw = np.zeros(shape, dtype=dtype)
-        for row, part in parts:
-            raw[row : row + len(part), : part.shape[1]] = part
+        raw = gathered(parts, np.zeros(shape, dtype=dtype) if out is None else out)
         if self.compression == "blosc-zstd":
             return blosc_zstd(self.effective_level or 5).encode(raw)
         return raw
+
+
+def gathered(parts: Iterable[tuple[int, np.ndarray]], out: np.ndarray) -> np.ndarray:
+    """Consecutive pieces copied into `out`, whose rows and columns beyond them are set to 0 (an edge chunk's
+    padding; `out` may hold an earlier chunk)."""
+    rows = cols = 0
+    for row, part in parts:
+        if row != rows:
+            raise RuntimeError(f"samples {rows}-{row} of a chunk were not read")
+        copy_rows(out[row : row + len(part), : part.shape[1]], part)
+        rows, cols = row + len(part), max(cols, part.shape[1])
+    out[rows:] = 0
+    out[:rows, cols:] = 0
+    return out
+
+
+def copy_rows(dst: np.ndarray, src: np.ndarray) -> None:
+    """dst[...] = src, each row's samples copied as one item when both hold them adjacent (a column slice of a
+    file mapping does): a third less time than numpy's sample-by-sample copy of a 64-channel gather."""
+    if dst.dtype == src.dtype and dst.strides[1] == src.strides[1] == dst.itemsize and dst.size:
+        row = np.dtype((np.void, dst.shape[1] * dst.itemsize))
+        dst.view(row)[...] = src.view(row)
+    else:
+        dst[...] = src
 
 
 def shuffled(parts: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:

@@ -23,6 +23,7 @@ from nwbconvert.durable import Writeback
 from nwbconvert.model import Recording
 from nwbconvert.writer.chunking import READ_AHEAD_BYTES, Layout
 from nwbconvert.writer.compression import Encoded, WriteOptions
+from nwbconvert.writer.direct_io import AlignedBuffers
 from nwbconvert.writer.samples import Progress, read_pieces
 
 T = TypeVar("T")
@@ -122,21 +123,30 @@ Put = Callable[[tuple[int, int], Encoded], None]  # stores one encoded chunk at 
 
 @dataclass(frozen=True)
 class Filler:
-    """Encodes the chunks of a series on `pool` and stores them in file order, telling writeback and progress."""
+    """Encodes the chunks of a series on `pool` and stores them in file order, telling writeback and progress.
+
+    With `aligned` (uncompressed chunks only), chunks are gathered into reused page-aligned buffers, which
+    O_DIRECT writes need (see direct_io.py).
+    """
 
     options: WriteOptions
     pool: ThreadPoolExecutor
     writeback: Writeback
     progress: Progress | None
+    aligned: bool = False
 
     def fill(self, item: DeferredSeries, dtype: np.dtype, put: Put) -> None:
         reader = ChunkReader(item)
+        buffers = AlignedBuffers(item.layout.chunk, dtype) if self.aligned else None
 
         def encode(chunk: Chunk) -> Encoded:
-            return self.options.encode(reader.pieces(chunk), item.layout.chunk, dtype)
+            out = buffers.take() if buffers is not None else None
+            return self.options.encode(reader.pieces(chunk), item.layout.chunk, dtype, out)
 
         def store(chunk: Chunk, encoded: Encoded) -> None:
             put(chunk.offset, encoded)
+            if buffers is not None and isinstance(encoded, np.ndarray):
+                buffers.give(encoded)
             self.writeback.wrote(encoded.nbytes if isinstance(encoded, np.ndarray) else len(encoded))
             if self.progress is not None:
                 self.progress(chunk.rows * chunk.cols * dtype.itemsize)  # also where a pending Ctrl-C stops

@@ -1,16 +1,16 @@
 """Uncompressed traces written while pynwb is still being imported: the samples start at disk speed at once.
 
 Uncompressed chunks have a known size, so their place in the file is known before any is written. h5py
-creates the file with each traces dataset under a private group, its chunks allocated up front (no fill
-values written), and a background thread writes every chunk at its file offset with `os.pwrite` (no HDF5
-call; the copy and the write release the GIL) beside the main thread, which imports pynwb and appends the rest
+creates the file with each traces dataset under a private group, its chunks allocated up front on page
+boundaries (no fill values written), and a background thread writes every chunk at its file offset with
+`os.pwrite`, around the page cache where it can (direct_io.py; no HDF5 call; the copy and the write release the
+GIL) beside the main thread, which imports pynwb and appends the rest
 of the file (HDF5 allocates its structures after the chunks, so the two never touch the same bytes). At the
 end each filled dataset takes the place of the empty one pynwb declared, with its attributes: the file has
 the objects, attributes and chunks the usual order writes; only the chunks sit before the structure."""
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +23,7 @@ import numpy as np
 from nwbconvert.durable import Writeback
 from nwbconvert.model import Session, SignalKind
 from nwbconvert.writer.compression import Encoded, WriteOptions
+from nwbconvert.writer.direct_io import ALIGN, ChunkWriter
 from nwbconvert.writer.parallel import DeferredSeries, Filler, Put
 from nwbconvert.writer.places import traces_dataset
 from nwbconvert.writer.samples import Progress, traces_layout
@@ -73,6 +74,7 @@ class PreallocatedFill:
         self._slots = _allocate(path, series)
         self._cancel = threading.Event()
         self._error: BaseException | None = None
+        self.direct_bytes = 0  # of the chunks written with O_DIRECT (see direct_io.py)
         self._thread = threading.Thread(target=self._run, name="preallocated-fill", daemon=True)
 
     def __enter__(self) -> PreallocatedFill:
@@ -101,29 +103,27 @@ class PreallocatedFill:
 
     def _run(self) -> None:
         try:
-            fd = os.open(self.path, os.O_WRONLY)
-            try:
-                with (
-                    ThreadPoolExecutor(self.options.threads, thread_name_prefix="copy") as pool,
-                    Writeback(self.path) as writeback,
-                ):
-                    filler = Filler(self.options, pool, writeback, self.progress)
-                    for slot in self._slots:
-                        filler.fill(slot.item, slot.item.recording.dtype, self._writer(fd, slot))
-            finally:
-                os.close(fd)
+            with (
+                ChunkWriter(self.path) as writer,
+                ThreadPoolExecutor(self.options.threads, thread_name_prefix="copy") as pool,
+                Writeback(self.path) as writeback,
+            ):
+                filler = Filler(self.options, pool, writeback, self.progress, aligned=True)
+                for slot in self._slots:
+                    filler.fill(slot.item, slot.item.recording.dtype, self._writer(writer, slot))
+                self.direct_bytes = writer.direct_bytes
         except BaseException as exc:  # handed to the main thread by finish()
             self._error = exc
 
-    def _writer(self, fd: int, slot: _Slot) -> Put:
+    def _writer(self, writer: ChunkWriter, slot: _Slot) -> Put:
         def put(offset: tuple[int, int], encoded: Encoded) -> None:
             if self._cancel.is_set():
                 raise _Cancelled
             assert isinstance(encoded, np.ndarray) and encoded.flags.c_contiguous  # raw samples (compression none)
-            view = encoded.reshape(-1).view(np.uint8).data
-            if len(view) != slot.chunk_nbytes:
-                raise RuntimeError(f"chunk {offset} of {slot.item.dataset}: {len(view)} bytes, not {slot.chunk_nbytes}")
-            _pwrite_all(fd, view, slot.offsets[offset])
+            if encoded.nbytes != slot.chunk_nbytes:
+                nbytes = f"{encoded.nbytes} bytes, not {slot.chunk_nbytes}"
+                raise RuntimeError(f"chunk {offset} of {slot.item.dataset}: {nbytes}")
+            writer.write(encoded, slot.offsets[offset])
 
         return put
 
@@ -132,19 +132,13 @@ class _Cancelled(Exception):
     """The main thread failed: stop filling."""
 
 
-def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
-    while view:
-        n = os.pwrite(fd, view, offset)
-        view, offset = view[n:], offset + n
-
-
 def _allocate(path: Path, series: list[DeferredSeries]) -> list[_Slot]:
     """Create the file with one chunked, unfiltered dataset per series under PENDING, every chunk allocated
     (no fill values written: the chunks are sparse until filled) and its byte offset read back."""
     import h5py
 
     slots = []
-    with h5py.File(path, "w") as f:
+    with h5py.File(path, "w", alignment_threshold=ALIGN, alignment_interval=ALIGN) as f:  # chunks on pages
         group = f.create_group(PENDING)
         for i, item in enumerate(series):
             rec = item.recording
