@@ -3,11 +3,11 @@
 Uncompressed chunks have a known size, so their place in the file is known before any is written. h5py
 creates the file with each traces dataset under a private group, its chunks allocated up front on page
 boundaries (no fill values written), and a background thread writes every chunk at its file offset with
-`os.pwrite`, around the page cache where it can (direct_io.py; no HDF5 call; the copy and the write release the
-GIL) beside the main thread, which imports pynwb and appends the rest
-of the file (HDF5 allocates its structures after the chunks, so the two never touch the same bytes). At the
-end each filled dataset takes the place of the empty one pynwb declared, with its attributes: the file has
-the objects, attributes and chunks the usual order writes; only the chunks sit before the structure."""
+`os.pwrite`, around the page cache where it can (direct_io.py; no HDF5 call; the copy and the write release
+the GIL) beside the main thread, which imports pynwb and appends the rest of the file (HDF5 allocates its
+structures after the chunks, so the two never touch the same bytes). At the end each filled dataset takes
+the place of the empty one pynwb declared, with its attributes: the file has the objects, attributes and
+chunks the usual order writes; only the chunks sit before the structure."""
 
 from __future__ import annotations
 
