@@ -14,7 +14,7 @@ from nwbconvert.readers.base import Match, ReadOptions, walk_files
 from nwbconvert.readers.neo_adapter import StreamPolicy, series_prefix
 from nwbconvert.readers.neo_events import events_from_rawio
 from nwbconvert.readers.neo_reader import NeoReader
-from nwbconvert.readers.spikeglx_events import DigitalLines, digital_word
+from nwbconvert.readers.spikeglx_events import nidq_lines
 
 STREAM_RE = re.compile(r"\.(imec\d*\.(?:ap|lf)|nidq|obx\d*)\.(?:bin|meta)$")
 
@@ -150,9 +150,10 @@ class SpikeGLXReader(NeoReader):
         return [p for m in _metas(path) for p in (m, m.with_suffix(".bin"))]
 
     def events(self, rawio: Any) -> list[EventChannel]:
-        """The NI-DAQ digital lines, read in one bounded pass (see spikeglx_events.py), not neo's eight."""
-        word = digital_word(rawio)
-        return events_from_rawio(rawio, DigitalLines(word).timestamps if word is not None else None)
+        """The NI-DAQ digital lines, read in one bounded pass per segment, on the clock of the series (see
+        spikeglx_events.py)."""
+        lines = nidq_lines(rawio)
+        return events_from_rawio(rawio, lines.timestamps if lines is not None else None)
 
     def read(self, path: Path, options: ReadOptions) -> Session:
         session = super().read(path, options)
