@@ -187,6 +187,15 @@ def test_interrupt_while_validating_leaves_nothing(compression: str, tmp_path: P
     assert list(tmp_path.iterdir()) == []
 
 
+def test_interrupt_while_the_file_is_flushed_to_disk_leaves_nothing(tmp_path: Path) -> None:
+    """Ctrl-C during the final fsync, the last step before the rename (the file used to take its name)."""
+    done = _convert_interrupted_at("nwbconvert.output:fsync_tree", tmp_path)
+    assert "REACHED fsync_tree" in done.stderr
+    assert done.returncode == 130, done.stderr
+    assert "Interrupted; nothing was left at the destination." in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_interrupt_while_reading_headers_stops_before_writing(tmp_path: Path) -> None:
     done = _convert_interrupted_at("nwbconvert.pipeline:read_session", tmp_path)
     assert "REACHED read_session" in done.stderr

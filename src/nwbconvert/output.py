@@ -126,6 +126,7 @@ def atomic_output(dest: Path, overwrite: bool) -> Iterator[Path]:
         if dest.exists() and not overwrite:  # appeared while we were writing
             raise OutputError(f"{dest}: was created by someone else during the conversion; nothing replaced.")
         fsync_tree(tmp)  # durable before it takes the final name
+        interrupts.check()  # the flush can take seconds: a stop requested meanwhile still leaves nothing
         replace(tmp, dest)
         fsync_dir(dest.parent)
     except OSError as exc:
