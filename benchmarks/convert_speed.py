@@ -16,7 +16,8 @@ page cache, which takes 0.4 s here for 1.4 GB and is not the same work). Two con
   cold  the source is evicted from the page cache before each run (a recording larger than memory, or one
         that has not been read since the rig wrote it).
 The `python` row only imports pynwb and neo: the start-up every converter built on them pays.
-Each run is its own process, repeated `--repeat` times (median wall time, highest peak RSS); the table prints
+Each run is its own process; `--repeat` rounds each run every command once in turn, so drift of a shared
+machine falls on every tool alike (median wall time, highest peak RSS); the table prints
 wall time, throughput of the source data file, peak RSS (ru_maxrss), output size and the ratios, and is
 written as JSON to benchmarks/results/convert_speed.json.
 """
@@ -115,23 +116,33 @@ def warm(folder: Path) -> None:
                     pass
 
 
-def timed(job: Job, cache: str, source: Path, source_bytes: int, repeat: int) -> Run:
-    walls, peaks = [], []
-    for _ in range(repeat):
-        (evict if cache == "cold" else warm)(source)
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-c", PEAK, str(job.output or ""), *job.command], capture_output=True, text=True
-        )
-        walls.append(time.perf_counter() - started)
-        if done.returncode != 0:
-            raise SystemExit(f"{job.tool} {job.setting} failed:\n{done.stderr[-3000:]}")
-        peaks.append(float(done.stdout.strip().splitlines()[-1]))
-        size = job.output.stat().st_size if job.output else 0
-        if job.output:
-            job.output.unlink()
-    wall = statistics.median(walls)
-    return Run(cache, job.tool, job.setting, wall, source_bytes / 1e6 / wall, max(peaks), size / 1e6, walls)
+def once(job: Job, cache: str, source: Path) -> tuple[float, float, float]:
+    """One run of `job` from the given cache state: (wall s, peak RSS MiB, output MB)."""
+    (evict if cache == "cold" else warm)(source)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, str(job.output or ""), *job.command], capture_output=True, text=True
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{job.tool} {job.setting} failed:\n{done.stderr[-3000:]}")
+    size = job.output.stat().st_size if job.output else 0
+    if job.output:
+        job.output.unlink()
+    return wall, float(done.stdout.strip().splitlines()[-1]), size / 1e6
+
+
+def timed(jobs: list[Job], cache: str, source: Path, source_bytes: int, repeat: int) -> list[Run]:
+    """`repeat` rounds, each running every job once in turn: the machine's drift over the minutes of a
+    benchmark falls on every tool alike instead of on whichever ran last. Median wall time, highest peak RSS."""
+    rounds = [[once(job, cache, source) for job in jobs] for _ in range(repeat)]
+    runs = []
+    for i, job in enumerate(jobs):
+        walls = [r[i][0] for r in rounds]
+        wall = statistics.median(walls)
+        peak, size = max(r[i][1] for r in rounds), rounds[-1][i][2]
+        runs.append(Run(cache, job.tool, job.setting, wall, source_bytes / 1e6 / wall, peak, size, walls))
+    return runs
 
 
 def main() -> None:
@@ -154,7 +165,7 @@ def main() -> None:
         jobs = _jobs(run.folder, run.ap_bin, scratch, args.neuroconv_python)
         caches = ("warm", "cold") if args.cache == "both" else (args.cache,)
         source = scratch / "source"
-        runs = [timed(job, cache, source, source_bytes, args.repeat) for cache in caches for job in jobs]
+        runs = [run for cache in caches for run in timed(jobs, cache, source, source_bytes, args.repeat)]
     finally:
         shutil.rmtree(scratch)
     _report(runs, source_bytes, args)
