@@ -34,7 +34,7 @@ class DigitalWord:
     column: int
     n_samples: int
     lines: tuple[str, ...]  # XD0, XD1, ... as neo names them, in neo's event channel order
-    first_sample: int = 0  # of the file, counted from the start of the run (its .meta's firstSample)
+    first_sample: int  # of the file, counted from the start of the run (its .meta's firstSample)
 
 
 def digital_word(rawio: Any, segment: int = 0) -> DigitalWord | None:
@@ -62,8 +62,10 @@ def digital_word(rawio: Any, segment: int = 0) -> DigitalWord | None:
 
 def nidq_lines(rawio: Any) -> DigitalLines | None:
     """The digital lines of every segment (one block), or None where neo's layout is not the one known here."""
+    if rawio.block_count() != 1:
+        return None
     words = [digital_word(rawio, segment) for segment in range(rawio.segment_count(0))]
-    if rawio.block_count() != 1 or not words or any(word is None for word in words):
+    if not words or any(word is None for word in words):
         return None
     return DigitalLines([word for word in words if word is not None])
 
