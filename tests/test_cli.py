@@ -31,6 +31,16 @@ def test_version_and_module_entry_point() -> None:
     assert by_script.stdout == by_module.stdout
 
 
+def test_help_imports_no_heavy_module() -> None:
+    """`nwbconvert --help` stays instant: numpy, h5py, pynwb, neo, pydantic, even importlib.metadata (the
+    version lookup) are imported only by the commands that need them."""
+    heavy = ("importlib.metadata", "numpy", "h5py", "pynwb", "neo", "pandas", "pydantic", "yaml")
+    probe = f"import sys; from nwbconvert.cli.app import app; print([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_help_lists_every_command() -> None:
     result = nwbconvert("--help")
     assert result.returncode == 0

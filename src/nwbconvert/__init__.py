@@ -1,20 +1,15 @@
 """nwbconvert: convert neurophysiology recordings to DANDI-ready NWB files with one command.
 
 Public API (imported lazily so that `nwbconvert --help` stays instant):
-`detect`, `read`, `convert`, `ConvertOptions`, `__version__`.
+`detect`, `read_session`, `convert`, `ConvertOptions`, `__version__`.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("nwbconvert")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
-
 if TYPE_CHECKING:
+    __version__: str
     from nwbconvert.pipeline import ConvertOptions, convert, read_session
     from nwbconvert.readers.registry import detect
 
@@ -22,6 +17,13 @@ __all__ = ["ConvertOptions", "__version__", "convert", "detect", "read_session"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # importlib.metadata alone costs a quarter of `nwbconvert --help`
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("nwbconvert")
+        except PackageNotFoundError:  # running from a source tree that was not installed
+            return "0.0.0+unknown"
     if name in ("convert", "ConvertOptions", "read_session"):
         from nwbconvert import pipeline
 
