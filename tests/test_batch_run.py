@@ -385,3 +385,83 @@ def test_a_killed_pool_worker_fails_only_its_session(tmp_path: Path) -> None:
     assert statuses(again) == dict.fromkeys(expected, "skipped") | {killed: "converted"}
     assert partials(out) == []  # the dead worker's temporary file was removed
     assert_valid(output_of(out, killed))
+
+
+# -- Ctrl-C on Dask: the running sessions stop too -------------------------------------------------------------------
+
+SLOW = ("--compression", "gzip", "--compression-level", "9", "-q")  # seconds per session, time to interrupt one
+
+
+@pytest.fixture(scope="module")
+def long_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One subject, three sessions of 20 s (a few seconds each to convert at gzip level 9)."""
+    root = tmp_path_factory.mktemp("long_study")
+    write_study(root, subjects=1, sessions=3, seconds=20.0)
+    (root / "study.yaml").write_text(STUDY_YAML)
+    return root
+
+
+def interrupt_while_writing(
+    args: list[str], study: Path, out: Path, whole_group: bool
+) -> tuple[subprocess.CompletedProcess[str], list[Path]]:
+    """Start `nwbconvert batch study.yaml -o out ARGS`, send SIGINT once a session's temporary file exists (to the
+    batch's process group, as a terminal's Ctrl-C does, or to the batch alone); the finished run and the
+    temporary files that existed at that moment."""
+    cmd = [sys.executable, "-m", "nwbconvert", "batch", "study.yaml", "-o", str(out), *args]
+    proc = subprocess.Popen(
+        cmd, cwd=study, env=ENV, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not partials(out):
+            time.sleep(0.01)
+        writing = partials(out)
+        assert proc.poll() is None and writing, "the batch ended before a session could be interrupted"
+        time.sleep(0.3)  # into the samples
+        if whole_group:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr), writing
+
+
+def assert_stopped_cleanly(run: subprocess.CompletedProcess[str], out: Path, writing: list[Path]) -> None:
+    """Exit 130 with one paragraph and no traceback (the workers' neither); the session being written when
+    interrupted left nothing, no temporary file is left, every session's log says it was interrupted."""
+    assert run.returncode == 130, run.stderr
+    assert "Interrupted" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert partials(out) == []
+    for partial in writing:  # .<name>.<pid>.nwbconvert-partial.nwb -> <name>
+        assert not (partial.parent / partial.name[1:].split(".")[0]).with_suffix(".nwb").exists()
+    assert list(out.rglob("*.nwb")) == []
+    logs = sorted((out / ".nwbconvert" / "logs").glob("*.log"))
+    assert len(logs) == 3 and all("failed (Interrupted, exit code 130)" in p.read_text() for p in logs)
+
+
+def test_ctrl_c_stops_the_running_sessions_of_a_dask_local_cluster(long_study: Path, tmp_path: Path) -> None:
+    """Ctrl-C reaches the batch and the LocalCluster's workers (one process group): the workers ignore it, the
+    client stops the running session at its next chunk and the queued ones before they begin (before: the
+    workers printed tracebacks and the running session was finished)."""
+    out = tmp_path / "dandiset"
+    run, writing = interrupt_while_writing(["--dask-workers", "1", *SLOW], long_study, out, whole_group=True)
+    assert_stopped_cleanly(run, out, writing)
+
+
+def test_ctrl_c_stops_the_running_sessions_on_a_dask_scheduler(
+    long_study: Path, tmp_path: Path, dask_cluster: tuple[str, list[subprocess.Popen[bytes]], set[int]]
+) -> None:
+    """Only the batch gets the signal (the cluster runs elsewhere): its sessions on the workers stop, the workers
+    live on, and the next batch on the same workers converts every session (an old stop does not linger)."""
+    address, procs, _ = dask_cluster
+    out = tmp_path / "dandiset"
+    run, writing = interrupt_while_writing(["--scheduler", address, *SLOW], long_study, out, whole_group=False)
+    assert_stopped_cleanly(run, out, writing)
+    assert all(p.poll() is None for p in procs)
+    code, result = batch_json("study.yaml", "-o", out, "--scheduler", address, *FAST, cwd=long_study)
+    assert code == 0, result
+    assert set(statuses(result).values()) == {"converted"} and len(result["sessions"]) == 3

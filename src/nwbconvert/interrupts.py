@@ -29,6 +29,17 @@ def check() -> None:
         raise KeyboardInterrupt
 
 
+def request() -> None:
+    """Ask for a stop at the next safe point, as a first Ctrl-C would (from any thread; e.g. a Dask worker's
+    conversion when the batch's client is interrupted)."""
+    _State.requested = True
+
+
+def withdraw() -> None:
+    """Forget a stop requested earlier (a worker process that goes on to run other sessions)."""
+    _State.requested = False
+
+
 def install(defer: bool = False) -> None:
     """Handle SIGINT and SIGTERM as described above (from the main thread); with `defer` the first signal only
     requests a stop for the rest of the process's life (a pool worker: its sessions check at their safe points)."""

@@ -150,15 +150,21 @@ class DaskCluster:
     def run(self, jobs: Sequence[SessionJob], force: bool) -> Iterator[SessionOutcome]:
         from distributed import as_completed
 
+        from nwbconvert.batch.dask_stop import stop_event, stop_sessions
+
         with self._client() as client:
             threads = _threads_by_worker(client)
             token = uuid.uuid4().hex[:8]
+            stop = stop_event(client, token)
             keys = [f"nwbconvert-{j.key}-{token}" for j in jobs]
-            futures = client.map(_on_worker, jobs, force=force, threads=threads, key=keys, pure=False)
+            futures = client.map(_on_worker, jobs, force=force, threads=threads, stop=stop.name, key=keys, pure=False)
             by_key = {f.key: j for f, j in zip(futures, jobs)}
             try:
                 for future in as_completed(futures, loop=client.loop):
                     yield _outcome(future, by_key[future.key])
+            except BaseException:  # Ctrl-C, SIGTERM: the running sessions stop at their next chunk (dask_stop.py)
+                stop_sessions(client, stop, futures)
+                raise
             finally:
                 client.cancel(futures)
 
@@ -188,13 +194,16 @@ class _ClientContext:
                     "(`dask scheduler`, or a dask-jobqueue cluster; see docs/cluster.md) and check the address."
                 ) from exc
             return self.client
-        self.cluster = LocalCluster(
-            n_workers=self.workers,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        from nwbconvert.batch.dask_stop import ignoring_ctrl_c
+
+        with ignoring_ctrl_c():  # the terminal's Ctrl-C reaches the workers too; the client stops them
+            self.cluster = LocalCluster(
+                n_workers=self.workers,
+                processes=True,
+                threads_per_worker=1,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         self.client = Client(self.cluster, set_as_default=False)
         return self.client
 
@@ -222,13 +231,17 @@ def _threads_by_worker(client: Client) -> dict[str, int]:
     }
 
 
-def _on_worker(job: SessionJob, force: bool, threads: dict[str, int]) -> SessionOutcome:
-    """What a Dask worker runs: the session, with the compression threads its share of the host's cores allows."""
+def _on_worker(job: SessionJob, force: bool, threads: dict[str, int], stop: str) -> SessionOutcome:
+    """What a Dask worker runs: the session, with the compression threads its share of the host's cores allows,
+    stopping at its next safe point once the batch's Event `stop` is set."""
     from distributed import get_worker
+
+    from nwbconvert.batch.dask_stop import stopped_by
 
     worker = get_worker()
     n = threads.get(worker.address) or threads_per_session(worker.state.nthreads)
-    return run_session(replace(job, options=replace(job.options, jobs=n)), force)
+    with stopped_by(stop):
+        return run_session(replace(job, options=replace(job.options, jobs=n)), force)
 
 
 def _outcome(future: object, job: SessionJob) -> SessionOutcome:
