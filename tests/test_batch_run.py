@@ -35,13 +35,17 @@ KEYS = [f"sub-m{i}_ses-day{j}" for i in (1, 2, 3) for j in (1, 2)]
 FAST = ("--compression", "none")
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """3 subjects x 2 sessions, the formats alternating; study.yaml layers lab.yaml and subjects/<id>.yaml."""
-    root = tmp_path_factory.mktemp("study")
-    write_study(root, subjects=3, sessions=2, seconds=1.0)
+def make_study(root: Path, subjects: int, sessions: int, seconds: float) -> Path:
+    """The recordings, lab.yaml, subjects/<id>.yaml and study.yaml (which layers them) under `root`."""
+    write_study(root, subjects=subjects, sessions=sessions, seconds=seconds)
     (root / "study.yaml").write_text(STUDY_YAML)
     return root
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 subjects x 2 sessions, the formats alternating."""
+    return make_study(tmp_path_factory.mktemp("study"), subjects=3, sessions=2, seconds=1.0)
 
 
 def batch_json(*args: str | Path, cwd: Path) -> tuple[int, dict[str, Any]]:
@@ -395,10 +399,7 @@ SLOW = ("--compression", "gzip", "--compression-level", "9", "-q")  # seconds pe
 @pytest.fixture(scope="module")
 def long_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One subject, three sessions of 20 s (a few seconds each to convert at gzip level 9)."""
-    root = tmp_path_factory.mktemp("long_study")
-    write_study(root, subjects=1, sessions=3, seconds=20.0)
-    (root / "study.yaml").write_text(STUDY_YAML)
-    return root
+    return make_study(tmp_path_factory.mktemp("long_study"), subjects=1, sessions=3, seconds=20.0)
 
 
 def interrupt_while_writing(
