@@ -18,26 +18,26 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nwbconvert import interrupts
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
+    from distributed import Client, Event, Future
 
 STOP_WAIT_S = 120.0  # for the running sessions to reach their next safe point and clean up
 _POLL_S = 0.5  # how often a worker asks the scheduler whether the stop was set (one message each)
 _REPEAT_S = 0.05  # a worker that saw the stop keeps requesting it: a session starting beside it may withdraw it
 
 
-def stop_event(client: Client, token: str) -> Any:
+def stop_event(client: Client, token: str) -> Event:
     """The Event of one batch run (named by `token`, unique per run)."""
     from distributed import Event
 
     return Event(f"nwbconvert-stop-{token}", client=client)
 
 
-def stop_sessions(client: Client, event: Any, futures: Sequence[Future]) -> None:
+def stop_sessions(client: Client, event: Event, futures: Sequence[Future]) -> None:
     """Ask every session of the batch to stop and wait for them to end (cleanup done)."""
     from distributed import as_completed
 
