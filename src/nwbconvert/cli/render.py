@@ -164,17 +164,24 @@ def formats(infos: list[ReaderInfo], as_json: bool) -> None:
     for col in ("name", "description", "suffixes", "input", "verified on", "status"):
         table.add_column(col)
     for i in infos:
-        if i.available:
+        if i.broken:
+            status = f"broken, skipped: {i.broken}"
+        elif i.available:
             status = "ready" + (f"; needs {i.note}" if i.note else "")
         else:
             packages = ", ".join(pkg for pkg, _ in i.missing)
             extras = ",".join(dict.fromkeys(e for _, e in i.missing))
             status = f"missing {packages}: pip install 'nwbconvert[{extras}]'"
-        verified = {"real": "real file", "generated": "generated file"}.get(i.verified, "not verified")
+        verified = "-" if i.broken else i.verified_text
         table.add_row(*(escape(v) for v in (i.name, i.description, " ".join(i.suffixes), i.input, verified, status)))
     stdout.print(table)
     ready = sum(i.available for i in infos)
-    stderr.print(f"{len(infos)} formats, {ready} ready here; detection is by content, --format NAME chooses one.")
+    broken = sum(bool(i.broken) for i in infos)
+    stderr.print(
+        f"{len(infos)} formats, {ready} ready here"
+        + (f", {broken} broken plugin(s) skipped" if broken else "")
+        + "; detection is by content, --format NAME chooses one."
+    )
 
 
 def summary(s: FileSummary, as_json: bool) -> None:
@@ -246,7 +253,9 @@ SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severi
 
 def validation(reports: list[FileReport], summary: Summary, fmt: str) -> None:
     if fmt == "json":
-        _json("validation", {"files": [asdict(r) for r in reports], "summary": asdict(summary)})
+        from nwbconvert.validate.report import ValidationResult  # the record its JSON Schema is derived from
+
+        _json("validation", ValidationResult(tuple(reports), summary))
     elif fmt == "jsonl":
         for r in reports:
             for f in r.findings:

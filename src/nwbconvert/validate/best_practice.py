@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from nwbconvert.validate.findings import Finding, Severity
+from nwbconvert.validate.findings import Finding, Severity, ValidationLayer
 
 FIXES = {
     "check_subject_exists": "Add a subject: --set subject.subject_id=m1 (with species, sex, age) when converting.",
@@ -73,7 +73,7 @@ def best_practice_findings(path: Path) -> list[Finding]:
                 file=str(path),
                 severity=SEVERITY.get(m.importance.name, Severity.WARNING),
                 check_id=check,
-                layer="best_practice",
+                layer=ValidationLayer.BEST_PRACTICE,
                 location=location,
                 message=message,
                 fix=FIXES.get(check, f"See NWB Inspector's best practices for {check}."),

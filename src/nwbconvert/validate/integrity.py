@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from nwbconvert.validate.findings import Finding
+from nwbconvert.validate.findings import Finding, ValidationLayer
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -38,7 +38,7 @@ def open_problem(path: Path) -> Finding | None:
         return store_problem(path)
 
     def error(check: str, message: str, fix: str) -> Finding:
-        return Finding.error(str(path), check, "file", message, fix)
+        return Finding.error(str(path), check, ValidationLayer.FILE, message, fix)
 
     with path.open("rb") as f:  # blocks on a stalled mount or pipe: the worker's timeout handles that
         head = f.read(512)

@@ -1,20 +1,35 @@
-"""Filtering and summarising findings for display and exit codes."""
+"""Filtering and summarising findings for display and exit codes; the JSON output's records and schema."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from annotated_types import Ge
 
 from nwbconvert.validate.findings import FileReport, Finding, Severity
+
+if TYPE_CHECKING:
+    from pydantic_core import core_schema
+
+Count = Annotated[int, Ge(0)]
 
 
 @dataclass(frozen=True)
 class Summary:
-    files: int
-    files_with_errors: int
-    errors: int
-    warnings: int
-    infos: int
+    files: Count
+    files_with_errors: Count
+    errors: Count
+    warnings: Count
+    infos: Count
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The `result` of `nwbconvert validate --json`."""
+
+    files: tuple[FileReport, ...]
+    summary: Summary
 
 
 def filtered(reports: list[FileReport], ignore: set[str], min_severity: Severity) -> list[FileReport]:
@@ -45,59 +60,41 @@ def summarise(reports: list[FileReport]) -> Summary:
     )
 
 
-_FINDING: dict[str, Any] = {
-    "type": "object",
-    "required": ["file", "severity", "check_id", "layer", "location", "message", "fix"],
-    "properties": {
-        "file": {"type": "string"},
-        "severity": {"enum": ["error", "warning", "info"]},
-        "check_id": {"type": "string", "minLength": 1},
-        "layer": {"enum": ["file", "schema", "best_practice", "dandi"]},
-        "location": {"type": "string"},
-        "message": {"type": "string", "minLength": 1},
-        "fix": {"type": "string", "minLength": 1},
-    },
-}
+@dataclass(frozen=True)
+class _Document:
+    """`nwbconvert validate --json`: the envelope `cli.render` writes around a `ValidationResult`."""
 
-JSON_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "nwbconvert validate --json, version 1",
-    "type": "object",
-    "required": ["nwbconvert", "kind", "result"],
-    "properties": {
-        "nwbconvert": {"const": 1},
-        "kind": {"const": "validation"},
-        "result": {
-            "type": "object",
-            "required": ["files", "summary"],
-            "properties": {
-                "files": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["file", "findings", "identifier", "seconds"],
-                        "properties": {
-                            "file": {"type": "string"},
-                            "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
-                            "identifier": {"type": ["string", "null"]},
-                            "seconds": {"type": "number", "minimum": 0},
-                        },
-                    },
-                },
-                "summary": {
-                    "type": "object",
-                    "required": ["files", "files_with_errors", "errors", "warnings", "infos"],
-                    "additionalProperties": {"type": "integer", "minimum": 0},
-                },
-            },
-        },
-    },
-    "$defs": {
-        "finding": _FINDING,
-        "finding_line": {
-            **_FINDING,
-            "required": ["nwbconvert", *_FINDING["required"]],
-            "properties": {**_FINDING["properties"], "nwbconvert": {"const": 1}},
-        },
-    },
-}
+    nwbconvert: Literal[1]  # cli.render.JSON_SCHEMA_VERSION
+    kind: Literal["validation"]
+    result: ValidationResult
+
+
+@dataclass(frozen=True)
+class _FindingLine(Finding):
+    """One line of `nwbconvert validate --format jsonl`: a finding and the output's version."""
+
+    nwbconvert: Literal[1] = 1  # cli.render.JSON_SCHEMA_VERSION
+
+
+def json_schema(jsonl: bool = False) -> dict[str, Any]:
+    """The JSON Schema of `validate --json` output (of one `--format jsonl` line), derived from the records."""
+    from pydantic import TypeAdapter
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class Written(GenerateJsonSchema):
+        """The output is `dataclasses.asdict`, which writes every field: each one is required."""
+
+        def field_is_required(
+            self,
+            field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
+            total: bool,
+        ) -> bool:
+            return True
+
+    record = _FindingLine if jsonl else _Document
+    schema = TypeAdapter(record).json_schema(mode="serialization", schema_generator=Written)
+    output = "--format jsonl line" if jsonl else "--json"
+    return schema | {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"nwbconvert validate {output}, version 1",
+    }

@@ -15,7 +15,7 @@ from nwbconvert.errors import UsageError
 from nwbconvert.output import PARTIAL_TAG, ZARR_SUFFIX
 from nwbconvert.validate.checker import GROUPS, check_file
 from nwbconvert.validate.dandi_ready import duplicate_identifiers
-from nwbconvert.validate.findings import FileReport, Finding
+from nwbconvert.validate.findings import FileReport, Finding, ValidationLayer
 from nwbconvert.validate.zarr_store import is_store
 
 
@@ -165,7 +165,7 @@ def _receive(conn: Connection, proc: Any, path: Path) -> FileReport:
 
 
 def _failed(path: Path, check: str, message: str, fix: str) -> FileReport:
-    return FileReport(str(path), (Finding.error(str(path), check, "file", message, fix),))
+    return FileReport(str(path), (Finding.error(str(path), check, ValidationLayer.FILE, message, fix),))
 
 
 def _warm_up() -> None:

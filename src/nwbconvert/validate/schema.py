@@ -7,7 +7,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from nwbconvert.validate.findings import Finding, Severity
+from nwbconvert.validate.findings import Finding, Severity, ValidationLayer
 
 
 def schema_findings(path: Path) -> list[Finding]:
@@ -27,7 +27,7 @@ def schema_findings(path: Path) -> list[Finding]:
             file=str(path),
             severity=Severity.ERROR,
             check_id=f"schema.{type(err).__name__}",
-            layer="schema",
+            layer=ValidationLayer.SCHEMA,
             location=str(getattr(err, "location", None) or getattr(err, "name", "/")),
             message=str(getattr(err, "reason", err)),
             fix="Rewrite the object with pynwb (or reconvert) so that it matches the NWB schema.",
