@@ -159,15 +159,64 @@ def test_ignore_and_min_severity(catalogue: Path) -> None:
     assert loud.returncode == 0 and loud.stdout == ""
 
 
-def test_json_output_matches_its_schema(serial_run: tuple[int, dict, float], catalogue: Path) -> None:
+FINDING_KEYS = {"file", "severity", "check_id", "layer", "location", "message", "fix"}
+
+
+def test_json_output_matches_its_schema(catalogue: Path) -> None:
     import jsonschema
 
-    from nwbconvert.validate.report import JSON_SCHEMA
+    from nwbconvert.validate.report import json_schema
 
-    result = nwbconvert("validate", catalogue, "--json")
-    jsonschema.validate(json.loads(result.stdout), JSON_SCHEMA)
-    for line in nwbconvert("validate", catalogue, "--format", "jsonl").stdout.splitlines():
-        jsonschema.validate(json.loads(line), JSON_SCHEMA["$defs"]["finding_line"])
+    doc = json.loads(nwbconvert("validate", catalogue, "--json").stdout)
+    jsonschema.validate(doc, json_schema())
+    lines = nwbconvert("validate", catalogue, "--format", "jsonl").stdout.splitlines()
+    assert len(lines) == sum(len(f["findings"]) for f in doc["result"]["files"]) > len(CASES)
+    for line in lines:
+        finding = json.loads(line)
+        assert set(finding) == {"nwbconvert", *FINDING_KEYS} and finding["nwbconvert"] == 1, finding
+        jsonschema.validate(finding, json_schema(jsonl=True))
+
+
+def test_schema_rejects_an_unknown_severity_or_layer(catalogue: Path) -> None:
+    import jsonschema
+
+    from nwbconvert.validate.report import json_schema
+
+    doc = json.loads(nwbconvert("validate", catalogue / "sex_male.nwb", "--json").stdout)
+    (report,) = doc["result"]["files"]
+    finding = report["findings"][0]
+    for key, wrong in [("severity", "fatal"), ("severity", "ERROR"), ("layer", "nwbinspector"), ("layer", "")]:
+        bad = {**finding, key: wrong}
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(
+                {**doc, "result": {**doc["result"], "files": [{**report, "findings": [bad]}]}}, json_schema()
+            )
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"nwbconvert": 1, **bad}, json_schema(jsonl=True))
+
+
+def test_each_layer_keeps_its_json_string(serial_run: tuple[int, dict, float]) -> None:
+    _, findings, _ = serial_run
+    by_prefix = {"file": "file", "validator": "file", "schema": "schema", "dandi": "dandi"}  # else NWB Inspector's
+    layers = set()
+    for found in findings.values():
+        for f in found:
+            assert f["layer"] == by_prefix.get(f["check_id"].split(".")[0], "best_practice"), f
+            layers.add(f["layer"])
+    assert layers == {"file", "schema", "best_practice", "dandi"}
+
+
+def test_dandi_header_is_read_from_the_file(catalogue: Path) -> None:
+    import h5py
+
+    from nwbconvert.validate.dandi_ready import DandiHeader, DandiSubject, read_header
+
+    with h5py.File(catalogue / "twin_a.nwb", "r") as h5:
+        header = read_header(h5)
+    subject = DandiSubject(subject_id="m1", species="Mus musculus", sex="F", age="P90D", date_of_birth=None)
+    assert header == DandiHeader("shared-identifier", "2024-05-01T09:30:00+00:00", subject)
+    with h5py.File(catalogue / "no_subject.nwb", "r") as h5:
+        assert read_header(h5).subject is None
 
 
 def test_text_output_groups_by_file_with_a_summary_on_stderr(catalogue: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from nwbconvert import interrupts
 from nwbconvert.validate.best_practice import best_practice_findings
-from nwbconvert.validate.dandi_ready import dandi_findings, read_fields
-from nwbconvert.validate.findings import FileReport, Finding, Severity
+from nwbconvert.validate.dandi_ready import DandiHeader, dandi_findings, read_header
+from nwbconvert.validate.findings import FileReport, Finding, Severity, ValidationLayer
 from nwbconvert.validate.integrity import open_problem
 
 GROUPS = ("schema", "inspection")  # can run in separate processes; "inspection" = best practice + DANDI
@@ -27,16 +27,16 @@ def check_file(
     started = time.perf_counter()
     name = str(report_as or path)
     problem = open_problem(path)
-    fields: dict[str, str | None] = {}
+    header = DandiHeader()
     missing: set[int] = set()
     if problem is None:
         try:
-            fields, missing = _header_fields(path)
+            header, missing = _header(path)
         except Exception as exc:
             problem = Finding.error(
                 name,
                 "file.damaged",
-                "file",
+                ValidationLayer.FILE,
                 f"{_library(path)} cannot read the file's structure ({exc}). The file is damaged.",
                 "Copy or convert the file again.",
             )
@@ -45,13 +45,13 @@ def check_file(
         return FileReport(name, found, None, time.perf_counter() - started)
     findings: list[Finding] = []
     if "schema" in groups:
-        findings += _guarded(name, "schema", path, _schema)
+        findings += _guarded(name, ValidationLayer.SCHEMA, path, _schema)
     if "inspection" in groups:
         interrupts.check()  # validating a conversion: a stop requested during the schema check
-        findings += _guarded(name, "best_practice", path, best_practice_findings)
-        findings += dandi_findings(report_as or path, fields, dandi_layout)
+        findings += _guarded(name, ValidationLayer.BEST_PRACTICE, path, best_practice_findings)
+        findings += dandi_findings(report_as or path, header, dandi_layout)
         findings += [_filter_missing(name, fid) for fid in sorted(missing)]
-    identifier = fields["identifier"] if "inspection" in groups else None
+    identifier = header.identifier if "inspection" in groups else None
     renamed = tuple(replace(f, file=name) for f in findings)
     return FileReport(name, renamed, identifier, time.perf_counter() - started)
 
@@ -60,17 +60,17 @@ def _library(path: Path) -> str:
     return "Zarr" if path.is_dir() else "HDF5"
 
 
-def _header_fields(path: Path) -> tuple[dict[str, str | None], set[int]]:
+def _header(path: Path) -> tuple[DandiHeader, set[int]]:
     """The header fields DANDI needs, and the ids of HDF5 filters the file uses that cannot be decoded here."""
     if path.is_dir():
-        from nwbconvert.validate.zarr_store import header_fields
+        from nwbconvert.validate.zarr_store import store_header
 
-        return header_fields(path), set()
+        return store_header(path), set()
     import h5py
 
     with h5py.File(path, "r") as h5:
         missing = load_missing_filters(h5)
-        return read_fields(h5), missing
+        return read_header(h5), missing
 
 
 def _filter_missing(name: str, filter_id: int) -> Finding:
@@ -79,7 +79,7 @@ def _filter_missing(name: str, filter_id: int) -> Finding:
         name,
         Severity.WARNING,
         "file.filter_unavailable",
-        "file",
+        ValidationLayer.FILE,
         "/",
         f"Datasets are compressed with HDF5's {known[0]} filter (id {filter_id}), which this installation "
         "cannot decode, so checks that read their data could not run; every reader of the file needs "
@@ -122,16 +122,16 @@ def _schema(path: Path) -> list[Finding]:
     return schema_findings(path)
 
 
-def _guarded(name: str, layer: str, path: Path, run: Callable[[Path], list[Finding]]) -> list[Finding]:
+def _guarded(name: str, layer: ValidationLayer, path: Path, run: Callable[[Path], list[Finding]]) -> list[Finding]:
     try:
         return run(path)
     except Exception as exc:
         return [
             Finding.error(
                 name,
-                f"{layer}.failed",
+                f"{layer.value}.failed",
                 layer,
-                f"The {layer} check could not read the file ({type(exc).__name__}: {exc}).",
+                f"The {layer.value} check could not read the file ({type(exc).__name__}: {exc}).",
                 "The file is damaged or not NWB; copy or convert it again.",
             )
         ]

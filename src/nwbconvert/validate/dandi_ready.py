@@ -8,17 +8,39 @@ Existence and form of the fields are NWB Inspector's checks (layer 2) and are no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from nwbconvert.validate.findings import FileReport, Finding
+from nwbconvert.validate.findings import FileReport, Finding, ValidationLayer
 
 LAYOUT = re.compile(
     r"^sub-(?P<sub>[A-Za-z0-9-]+)_ses-(?P<ses>[A-Za-z0-9-]+)(?:_[A-Za-z0-9+-]+)*_(?P<mod>[A-Za-z0-9+]+)\.nwb(?:\.zarr)?$"
 )
 NCBI_URL = re.compile(r"^https?://purl\.obolibrary\.org/obo/NCBITaxon_\d+/?$", re.IGNORECASE)
 ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+SUBJECT = "general/subject"  # where an NWB file keeps its DandiSubject
+
+
+@dataclass(frozen=True)
+class DandiSubject:
+    """The subject fields DANDI interprets, as stored in the file (None when absent)."""
+
+    subject_id: str | None = None
+    species: str | None = None
+    sex: str | None = None
+    age: str | None = None
+    date_of_birth: str | None = None
+
+
+@dataclass(frozen=True)
+class DandiHeader:
+    """The few values DANDI interprets at upload; `subject` is None when the file has no subject."""
+
+    identifier: str | None = None
+    session_start_time: str | None = None
+    subject: DandiSubject | None = None
 
 
 def _text(value: Any) -> str | None:
@@ -31,32 +53,27 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def read_fields(h5: Any) -> dict[str, str | None]:
-    """The few values DANDI interprets, straight from HDF5 (no pynwb object graph needed)."""
+def read_header(h5: Any) -> DandiHeader:
+    """The DANDI header of an HDF5 file or a zarr group, read directly (no pynwb object graph needed)."""
 
     def get(name: str) -> str | None:
         return _text(h5[name][()]) if name in h5 else None
 
-    return {
-        "identifier": get("identifier"),
-        "session_start_time": get("session_start_time"),
-        "subject_present": "yes" if "general/subject" in h5 else None,
-        "subject_id": get("general/subject/subject_id"),
-        "species": get("general/subject/species"),
-        "sex": get("general/subject/sex"),
-        "age": get("general/subject/age"),
-        "date_of_birth": get("general/subject/date_of_birth"),
-    }
+    subject = None
+    if SUBJECT in h5:
+        subject = DandiSubject(**{f.name: get(f"{SUBJECT}/{f.name}") for f in fields(DandiSubject)})
+    return DandiHeader(get("identifier"), get("session_start_time"), subject)
 
 
-def dandi_findings(path: Path, fields: dict[str, str | None], layout: bool) -> list[Finding]:
+def dandi_findings(path: Path, header: DandiHeader, layout: bool) -> list[Finding]:
     from dandi.metadata.util import extract_age, extract_sex, extract_species
 
     def error(check: str, location: str, message: str, fix: str) -> Finding:
-        return Finding.error(str(path), f"dandi.{check}", "dandi", message, fix, location)
+        return Finding.error(str(path), f"dandi.{check}", ValidationLayer.DANDI, message, fix, location)
 
     findings = []
-    start = fields["session_start_time"]
+    subject = header.subject or DandiSubject()
+    start = header.session_start_time
     if start and not ZONE.search(start.strip()):
         findings.append(
             error(
@@ -69,15 +86,15 @@ def dandi_findings(path: Path, fields: dict[str, str | None], layout: bool) -> l
     interpreters = (
         (
             "species",
+            subject.species,
             extract_species,
             "Use a species DANDI knows or its NCBI taxonomy URL, e.g. "
             "http://purl.obolibrary.org/obo/NCBITaxon_9685 for Felis catus.",
         ),
-        ("sex", extract_sex, "Set subject.sex to M, F, U or O."),
-        ("age", extract_age, "Set subject.age as an ISO 8601 duration such as P90D."),
+        ("sex", subject.sex, extract_sex, "Set subject.sex to M, F, U or O."),
+        ("age", subject.age, extract_age, "Set subject.age as an ISO 8601 duration such as P90D."),
     )
-    for key, interpret, fix in interpreters:
-        value = fields[key]
+    for key, value, interpret, fix in interpreters:
         if not value:
             continue  # a missing field is NWB Inspector's finding
         if key == "species" and NCBI_URL.match(value):
@@ -88,17 +105,17 @@ def dandi_findings(path: Path, fields: dict[str, str | None], layout: bool) -> l
             findings.append(
                 error(
                     f"{key}_uninterpretable",
-                    f"/general/subject/{key}",
+                    f"/{SUBJECT}/{key}",
                     f"DANDI upload cannot interpret {key} '{value}': {str(exc).split('. ')[0].rstrip('.')}.",
                     fix,
                 )
             )
     if layout:
-        findings += _layout_findings(path, fields, error)
+        findings += _layout_findings(path, subject.subject_id, error)
     return findings
 
 
-def _layout_findings(path: Path, fields: dict[str, str | None], error: Any) -> list[Finding]:
+def _layout_findings(path: Path, subject_id: str | None, error: Callable[..., Finding]) -> list[Finding]:
     match = LAYOUT.match(path.name)
     expected = "sub-<label>/sub-<label>_ses-<label>_<modality>.nwb"
     if not match:
@@ -113,13 +130,12 @@ def _layout_findings(path: Path, fields: dict[str, str | None], error: Any) -> l
                 f"Move it into a folder named sub-{match['sub']}.",
             )
         )
-    subject = fields["subject_id"]
-    if subject is not None and re.sub(r"[^A-Za-z0-9-]", "-", subject) != match["sub"]:
+    if subject_id is not None and re.sub(r"[^A-Za-z0-9-]", "-", subject_id) != match["sub"]:
         found.append(
             error(
                 "layout_subject",
-                "/general/subject/subject_id",
-                f"The file name says subject '{match['sub']}' but subject_id is '{subject}'.",
+                f"/{SUBJECT}/subject_id",
+                f"The file name says subject '{match['sub']}' but subject_id is '{subject_id}'.",
                 "Name the file after the subject_id stored in it.",
             )
         )
@@ -142,7 +158,7 @@ def duplicate_identifiers(reports: Iterable[FileReport]) -> list[Finding]:
                 Finding.error(
                     file,
                     "dandi.identifier_not_unique",
-                    "dandi",
+                    ValidationLayer.DANDI,
                     f"identifier '{identifier}' is also used by {others}; DANDI needs each file's to be unique.",
                     "Reconvert one of them (nwbconvert gives every file a fresh UUID unless told otherwise).",
                     "/identifier",

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nwbconvert.validate.findings import Finding
+from nwbconvert.validate.dandi_ready import DandiHeader, read_header
+from nwbconvert.validate.findings import Finding, ValidationLayer
 
 SUFFIX = ".nwb.zarr"
 
@@ -29,7 +30,7 @@ def store_problem(path: Path) -> Finding | None:
     """An error finding when the folder is not a Zarr store or some array lacks chunk files, else None."""
 
     def error(check: str, message: str, fix: str) -> Finding:
-        return Finding.error(str(path), check, "file", message, fix)
+        return Finding.error(str(path), check, ValidationLayer.FILE, message, fix)
 
     if not (path / ".zgroup").is_file():
         return error(
@@ -74,15 +75,13 @@ def _chunk_files(array_dir: Path) -> int:
     return sum(1 for _, _, files in os.walk(array_dir) for f in files if not f.startswith("."))
 
 
-def header_fields(path: Path) -> dict[str, str | None]:
+def store_header(path: Path) -> DandiHeader:
     """The values DANDI interprets, read with zarr (consolidated metadata when present, as hdmf-zarr does)."""
     import zarr
 
-    from nwbconvert.validate.dandi_ready import read_fields
-
     consolidated = (path / ".zmetadata").is_file()
     group = zarr.open_consolidated(str(path), mode="r") if consolidated else zarr.open_group(str(path), mode="r")
-    return read_fields(group)
+    return read_header(group)
 
 
 @contextmanager
