@@ -48,6 +48,14 @@ def test_all_problems_reported_together(tmp_path: Path) -> None:
         assert key in result.stderr
     assert "4 problems" in result.stderr
     assert "did you mean" not in result.stderr
+    assert "subject.sex: is missing (one of M, F, U, O)" in result.stderr
+
+
+def test_a_sex_that_is_no_dandi_code_gets_the_codes_and_a_guess(tmp_path: Path) -> None:
+    args = [*_without("subject.sex"), "--set=subject.sex=female"]
+    result = nwbconvert("convert", OE, "-o", tmp_path / "o.nwb", *args)
+    assert result.returncode == 4
+    assert "subject.sex: 'female' must be one of M, F, U, O; e.g. --set subject.sex=F" in result.stderr
 
 
 def test_common_species_name_gets_a_suggestion(tmp_path: Path) -> None:

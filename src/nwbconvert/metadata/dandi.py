@@ -15,7 +15,8 @@ LATIN_BINOMIAL = re.compile(r"^[A-Z][a-z]+ [a-z]+(?: [a-z]+)?$")
 NCBI_TAXON = re.compile(r"^https?://purl\.obolibrary\.org/obo/NCBITaxon_\d+$")
 _DURATION = r"P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?"
 ISO_DURATION = re.compile(rf"^{_DURATION}(?:/(?:{_DURATION})?)?$")
-SEXES = {"M": "male", "F": "female", "U": "unknown", "O": "other"}
+SEXES = {"M": "male", "F": "female", "U": "unknown", "O": "other"}  # DANDI's subject.sex codes
+SEX_CODES = ", ".join(SEXES)
 # Names in dandi-cli's species table (a test checks each), accepted without importing dandi (~0.4 s, 20 MB)
 COMMON_SPECIES = frozenset(
     {"Mus musculus", "Rattus norvegicus", "Homo sapiens", "Macaca mulatta", "Callithrix jacchus", "Danio rerio"}
@@ -120,10 +121,10 @@ def _subject_problems(merged: MetadataLayer) -> list[Problem]:
             )
         )
     if not s.sex:
-        problems.append(Problem("subject.sex", "is missing (one of M, F, U, O)", "--set subject.sex=F"))
+        problems.append(Problem("subject.sex", f"is missing (one of {SEX_CODES})", "--set subject.sex=F"))
     elif s.sex not in SEXES:
         guess = next((k for k, v in SEXES.items() if v == s.sex.strip().lower()), "U")
-        problems.append(Problem("subject.sex", f"'{s.sex}' must be one of M, F, U, O", f"--set subject.sex={guess}"))
+        problems.append(Problem("subject.sex", f"'{s.sex}' must be one of {SEX_CODES}", f"--set subject.sex={guess}"))
     if not s.age and not s.date_of_birth:
         problems.append(
             Problem(
