@@ -7,14 +7,13 @@ Samples stay in the file until the writer asks for them through `LazyTraces.read
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Protocol
 
 import numpy as np
-
-from nwbconvert.units import volt_factor
 
 
 class LazyTraces(Protocol):
@@ -119,8 +118,10 @@ class Recording:
 
     @property
     def is_electrical(self) -> bool:
-        """Written as an ElectricalSeries: extracellular and in a voltage unit (else a TimeSeries)."""
-        return self.kind in (SignalKind.EXTRACELLULAR, SignalKind.LFP) and volt_factor(self.unit) is not None
+        """Written as an ElectricalSeries (the rule is nwbtypes.series_type)."""
+        from nwbconvert.nwbtypes import SeriesType, series_type
+
+        return series_type(self.kind, self.unit) is SeriesType.ELECTRICAL
 
     @property
     def dtype(self) -> np.dtype:
@@ -140,13 +141,17 @@ class Recording:
 
     @property
     def is_contiguous(self) -> bool:
-        """True when every segment starts where the previous one ended (to 0.1 % of a sample)."""
-        period = 1.0 / self.sampling_rate_hz
-        for prev, nxt in zip(self.segments, self.segments[1:]):
-            expected = prev.t_start_s + prev.n_samples * period
-            if abs(nxt.t_start_s - expected) > period * 1e-3:
-                return False
-        return True
+        """True when every segment starts where the previous one ended (see `segment_gaps`)."""
+        return all(abs(gap) <= GAP_TOLERANCE for gap in segment_gaps(self.segments, self.sampling_rate_hz))
+
+
+GAP_TOLERANCE = 1e-3  # in sample periods: segments closer than this touch (float rounding of start times)
+
+
+def segment_gaps(segments: Sequence[Segment], rate_hz: float) -> list[float]:
+    """For each pair of consecutive segments, the time from the end of one to the start of the next, in sample
+    periods: ~0 where they touch, > 0 for a gap, < 0 where they overlap (the one contiguity rule)."""
+    return [(nxt.t_start_s - prev.t_start_s) * rate_hz - prev.n_samples for prev, nxt in itertools.pairwise(segments)]
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,30 +1,82 @@
-"""What a conversion will write, computed before writing (shown by --dry-run, returned by convert)."""
+"""What a conversion writes, decided once before anything is written: --dry-run shows it, the writer builds it.
+
+One `SeriesPlan` per NWB series: its name, type, group and timing (the rules are in nwbtypes.py), and what it
+reads (a recording, or one channel of one sweep of an intracellular recording).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from nwbconvert.metadata.model import NwbMetadata
-from nwbconvert.model import Recording, Session, SignalKind
+from nwbconvert.model import Channel, Recording, Segment, Session
+from nwbconvert.nwbtypes import SeriesType, Timing, series_group, series_type, timing
+from nwbconvert.units import camel
 from nwbconvert.writer.compression import deflate, shuffled
+from nwbconvert.writer.places import check_electrode_groups
 
 SAMPLE_SECONDS = 0.1  # enough for a ratio within a few percent; 1 s cost 0.6 s of a 60 s conversion
 
 
 @dataclass(frozen=True)
+class Sweep:
+    """The part of an intracellular recording one clamp series holds: one channel of one segment."""
+
+    column: int  # the channel's position in the recording
+    number: int  # the segment (sweep) index
+
+    def channel(self, rec: Recording) -> Channel:
+        return rec.channels[self.column]
+
+    def segment(self, rec: Recording) -> Segment:
+        return rec.segments[self.number]
+
+
+@dataclass(frozen=True)
 class SeriesPlan:
     name: str
-    neurodata_type: str
+    neurodata_type: SeriesType
+    group: str  # "acquisition" or "processing/ecephys/LFP"
+    timing: Timing
     stream_id: str
     n_channels: int
     sampling_rate_hz: float
     n_samples: int
     duration_s: float
     t_start_s: float
-    timing: str  # "rate" or "timestamps"
     unit: str
     dtype: str
     raw_bytes: int
+    recording: Recording = field(repr=False, compare=False)  # what the series reads its samples from
+    sweep: Sweep | None = None  # intracellular series only: which channel and segment of `recording`
+
+    @property
+    def data_path(self) -> str:
+        """The HDF5 path of the series' samples, e.g. /acquisition/ElectricalSeriesImec0AP/data."""
+        return f"/{self.group}/{self.name}/data"
+
+    def to_json(self) -> dict[str, Any]:
+        doc = {k: getattr(self, k) for k in _JSON_FIELDS}
+        doc |= {"neurodata_type": self.neurodata_type.value, "timing": self.timing.value}
+        if self.sweep is not None:
+            doc |= {"channel": self.sweep.channel(self.recording).name, "sweep": self.sweep.number}
+        return doc
+
+
+_JSON_FIELDS = (
+    "name",
+    "group",
+    "stream_id",
+    "n_channels",
+    "sampling_rate_hz",
+    "n_samples",
+    "duration_s",
+    "t_start_s",
+    "unit",
+    "dtype",
+    "raw_bytes",
+)
 
 
 @dataclass(frozen=True)
@@ -35,49 +87,97 @@ class Plan:
     metadata: NwbMetadata
     raw_bytes: int
     estimated_bytes: int  # after gzip, estimated by compressing the first 0.1 s of each series
+    session: Session = field(repr=False, compare=False)  # devices, events and units are written from it
     event_tables: dict[str, int] = field(default_factory=dict)  # EventsTable name -> events (empty ones not written)
     sortings: dict[str, int] = field(default_factory=dict)  # sorting name -> units
 
+    def of_type(self, *types: SeriesType) -> list[SeriesPlan]:
+        return [s for s in self.series if s.neurodata_type in types]
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as --json shows it (no samples, no readers)."""
+        return {
+            "reader": self.reader,
+            "source": self.source,
+            "series": [s.to_json() for s in self.series],
+            "metadata": self.metadata.model_dump(mode="json"),
+            "raw_bytes": self.raw_bytes,
+            "estimated_bytes": self.estimated_bytes,
+            "event_tables": self.event_tables,
+            "sortings": self.sortings,
+        }
+
 
 def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
-    series = tuple(
-        SeriesPlan(
-            name=r.name,
-            neurodata_type=neurodata_type(r),
-            stream_id=r.stream_id,
-            n_channels=len(r.channels),
-            sampling_rate_hz=r.sampling_rate_hz,
-            n_samples=r.n_samples,
-            duration_s=r.duration_s,
-            t_start_s=r.t_start_s,
-            timing="rate" if r.is_contiguous or r.kind is SignalKind.INTRACELLULAR else "timestamps",  # per sweep
-            unit=r.unit,
-            dtype=str(r.dtype),
-            raw_bytes=r.nbytes,
-        )
-        for r in session.recordings
-    )
-    raw = sum(s.raw_bytes for s in series)
-    estimated = sum(round(r.nbytes * _compression_ratio(r)) for r in session.recordings)
+    """Every series the file will hold, in write order: continuous series, then intracellular sweeps."""
+    check_electrode_groups(session, metadata)  # electrode_groups.<name> must name a group of the recording
+    continuous = [_series(r) for r in session.recordings if not series_type(r.kind, r.unit).is_clamp]
+    used = {s.name for s in continuous}
+    sweeps = [s for r in session.recordings if series_type(r.kind, r.unit).is_clamp for s in _sweeps(r, used)]
+    series = tuple(continuous + sweeps)
     return Plan(
         session.reader,
         session.source,
         series,
         metadata,
-        raw,
-        estimated,
+        raw_bytes=sum(s.raw_bytes for s in series),
+        estimated_bytes=sum(round(r.nbytes * _compression_ratio(r)) for r in session.recordings),
+        session=session,
         event_tables={e.name: len(e) for e in session.events if len(e)},
         sortings={s.name: len(s.units) for s in session.sortings},
     )
 
 
-def neurodata_type(rec: Recording) -> str:
-    """The NWB type a recording is written as."""
-    if rec.is_electrical:
-        return "ElectricalSeries (LFP)" if rec.kind is SignalKind.LFP else "ElectricalSeries"
-    if rec.kind is SignalKind.INTRACELLULAR:
-        return "VoltageClampSeries" if rec.unit.endswith("A") else "CurrentClampSeries"
-    return "TimeSeries"
+def _series(rec: Recording) -> SeriesPlan:
+    return SeriesPlan(
+        name=rec.name,
+        neurodata_type=series_type(rec.kind, rec.unit),
+        group=series_group(rec.kind, rec.unit),
+        timing=timing(rec),
+        stream_id=rec.stream_id,
+        n_channels=len(rec.channels),
+        sampling_rate_hz=rec.sampling_rate_hz,
+        n_samples=rec.n_samples,
+        duration_s=rec.duration_s,
+        t_start_s=rec.t_start_s,
+        unit=rec.unit,
+        dtype=str(rec.dtype),
+        raw_bytes=rec.nbytes,
+        recording=rec,
+    )
+
+
+def _sweeps(rec: Recording, used: set[str]) -> list[SeriesPlan]:
+    """One clamp series per channel and sweep, named `<type><channel>Sweep<number>` (the recording's name in
+    front where that is taken, e.g. by the same channel name in another stream); `used` collects the names."""
+    kind = series_type(rec.kind, rec.unit)
+    width = max(3, len(str(len(rec.segments) - 1)))
+    out = []
+    for column, ch in enumerate(rec.channels):
+        for number, segment in enumerate(rec.segments):
+            name = f"{kind.value}{camel(ch.name) or ch.id}Sweep{number:0{width}d}"
+            name = f"{rec.name}{name}" if name in used else name
+            used.add(name)
+            n = segment.n_samples
+            plan = SeriesPlan(
+                name=name,
+                neurodata_type=kind,
+                group=series_group(rec.kind, rec.unit),
+                timing=timing(rec),
+                stream_id=rec.stream_id,
+                n_channels=1,
+                sampling_rate_hz=rec.sampling_rate_hz,
+                n_samples=n,
+                duration_s=n / rec.sampling_rate_hz,
+                t_start_s=segment.t_start_s,
+                unit=rec.unit,
+                dtype=str(rec.dtype),
+                raw_bytes=n * rec.dtype.itemsize,
+                recording=rec,
+                sweep=Sweep(column, number),
+            )
+            out.append(plan)
+    return out
 
 
 def _compression_ratio(rec: Recording) -> float:

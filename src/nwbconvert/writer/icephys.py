@@ -11,7 +11,6 @@ into simultaneous recordings, and those into one sequential recording per stream
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,9 +18,10 @@ from hdmf.data_utils import GenericDataChunkIterator
 
 from nwbconvert.errors import SourceError
 from nwbconvert.model import Channel, Recording, Segment
+from nwbconvert.nwbtypes import SeriesType
+from nwbconvert.plan import SeriesPlan
 from nwbconvert.units import ampere_factor, camel, volt_factor
 from nwbconvert.writer.chunking import layout
-from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.samples import Progress
 
 
@@ -57,82 +57,61 @@ class SweepIterator(GenericDataChunkIterator):
         return data
 
 
-@dataclass(frozen=True)
-class _Clamp:
-    """The NWB series type a recording's unit calls for, and the factor from that unit to SI."""
-
-    type_name: str  # "VoltageClampSeries" or "CurrentClampSeries"
-    factor: float
-
-
-def clamp_of(rec: Recording) -> _Clamp:
-    amperes = ampere_factor(rec.unit)
-    if amperes is not None:
-        return _Clamp("VoltageClampSeries", amperes)
-    volts = volt_factor(rec.unit)
-    if volts is not None:
-        return _Clamp("CurrentClampSeries", volts)
-    raise ValueError(
-        f"{rec.name}: unit {rec.unit!r} is neither a current nor a voltage; the reader must not mark it intracellular"
-    )
+def si_factor(entry: SeriesPlan) -> float:
+    """The factor from the recording's unit to amperes (voltage clamp) or volts (current clamp)."""
+    unit = entry.recording.unit
+    factor = ampere_factor(unit) if entry.neurodata_type is SeriesType.VOLTAGE_CLAMP else volt_factor(unit)
+    if factor is None:
+        raise ValueError(f"{entry.recording.name}: unit {unit!r} is neither a current nor a voltage")
+    return factor
 
 
 def add_intracellular(
     nwbfile: Any,
-    recordings: Sequence[Recording],
+    sweeps: Sequence[SeriesPlan],
     devices: dict[str, Any],
     progress: Progress | None,
-    write: WriteOptions,
-    wrap: Callable[[GenericDataChunkIterator], Any] | None = None,
+    wrap: Callable[[GenericDataChunkIterator], Any],
 ) -> None:
-    """Electrodes, clamp series (in acquisition) and the icephys tables for every intracellular recording.
-    Sweeps are small 1-D series: they go through HDF5's own filters, with the conversion's compression
-    (`wrap` declares them for another backend, e.g. zarr)."""
-    from hdmf.backends.hdf5 import H5DataIO
-
-    wrap = wrap or (lambda iterator: H5DataIO(iterator, **write.dataset_options()))
+    """Electrodes, the planned clamp series (in acquisition) and the icephys tables. Sweeps are small 1-D series
+    that `wrap` declares through the backend's own filters, with the conversion's compression."""
     electrodes = _Electrodes(nwbfile, devices)
-    sweeps: dict[tuple[str, int, float], list[int]] = {}  # (stream, sweep, t_start) -> intracellular rows
+    simultaneous_rows: dict[tuple[str, int, float], list[int]] = {}  # (stream, sweep, t_start) -> table rows
     runs: dict[str, list[tuple[str, int, float]]] = {}  # stream -> its sweeps in order
-    for rec in recordings:
-        clamp = clamp_of(rec)
-        series_cls = _series_class(clamp.type_name)
-        width = max(3, len(str(len(rec.segments) - 1)))
-        for column, ch in enumerate(rec.channels):
-            electrode = electrodes.get(rec, ch)
-            for number, segment in enumerate(rec.segments):
-                name = f"{clamp.type_name}{camel(ch.name) or ch.id}Sweep{number:0{width}d}"
-                if name in nwbfile.acquisition:
-                    name = f"{rec.name}{name}"
-                series = series_cls(
-                    name=name,
-                    description=f"{rec.description} Channel '{ch.name}' ({rec.unit}), sweep {number}.",
-                    data=wrap(SweepIterator(segment, column, name, progress)),
-                    electrode=electrode,
-                    conversion=ch.gain * clamp.factor,
-                    offset=ch.offset * clamp.factor,
-                    rate=rec.sampling_rate_hz,
-                    starting_time=segment.t_start_s,
-                    sweep_number=np.uint32(number),
-                )
-                nwbfile.add_acquisition(series)
-                row = nwbfile.add_intracellular_recording(electrode=electrode, response=series)
-                key = (rec.stream_id, number, segment.t_start_s)
-                if key not in sweeps:
-                    sweeps[key] = []
-                    runs.setdefault(rec.stream_id, []).append(key)
-                sweeps[key].append(row)
-    simultaneous = {key: nwbfile.add_icephys_simultaneous_recording(recordings=rows) for key, rows in sweeps.items()}
+    for entry in sweeps:
+        assert entry.sweep is not None, "the plan gives every clamp series its sweep"
+        rec, ch, segment = entry.recording, entry.sweep.channel(entry.recording), entry.sweep.segment(entry.recording)
+        electrode = electrodes.get(rec, ch)
+        factor = si_factor(entry)
+        series = _series_class(entry.neurodata_type)(
+            name=entry.name,
+            description=f"{rec.description} Channel '{ch.name}' ({rec.unit}), sweep {entry.sweep.number}.",
+            data=wrap(SweepIterator(segment, entry.sweep.column, entry.name, progress)),
+            electrode=electrode,
+            conversion=ch.gain * factor,
+            offset=ch.offset * factor,
+            rate=entry.sampling_rate_hz,
+            starting_time=entry.t_start_s,
+            sweep_number=np.uint32(entry.sweep.number),
+        )
+        nwbfile.add_acquisition(series)
+        row = nwbfile.add_intracellular_recording(electrode=electrode, response=series)
+        key = (rec.stream_id, entry.sweep.number, entry.t_start_s)
+        if key not in simultaneous_rows:
+            simultaneous_rows[key] = []
+            runs.setdefault(rec.stream_id, []).append(key)
+        simultaneous_rows[key].append(row)
+    simultaneous = {k: nwbfile.add_icephys_simultaneous_recording(recordings=r) for k, r in simultaneous_rows.items()}
     for keys in runs.values():
         nwbfile.add_icephys_sequential_recording(
             stimulus_type="unknown", simultaneous_recordings=[simultaneous[k] for k in keys]
         )
 
 
-def _series_class(type_name: str) -> Any:
+def _series_class(kind: SeriesType) -> Any:
     from pynwb.icephys import CurrentClampSeries, VoltageClampSeries
 
-    return VoltageClampSeries if type_name == "VoltageClampSeries" else CurrentClampSeries
+    return VoltageClampSeries if kind is SeriesType.VOLTAGE_CLAMP else CurrentClampSeries
 
 
 class _Electrodes:

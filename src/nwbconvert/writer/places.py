@@ -1,33 +1,10 @@
-"""Where series and electrodes go in the file (no pynwb or hdmf: needed before they are imported)."""
+"""Which electrode group each channel is written in (no pynwb or hdmf: checked before they are imported)."""
 
 from __future__ import annotations
 
 from nwbconvert.errors import MetadataError
 from nwbconvert.metadata.model import MetadataLayer
-from nwbconvert.model import Channel, Recording, Session, SignalKind
-
-LFP_GROUP = "processing/ecephys/LFP"
-
-
-def traces_group(rec: Recording) -> str | None:
-    """The group holding the series of `rec`: LFP bands in processing/ecephys/LFP, other continuous signals
-    in acquisition; None for intracellular sweeps (written as icephys tables, not one traces dataset)."""
-    if rec.kind is SignalKind.INTRACELLULAR:
-        return None
-    if rec.is_electrical and rec.kind is SignalKind.LFP:
-        return LFP_GROUP
-    return "acquisition"
-
-
-def traces_dataset(rec: Recording) -> str | None:
-    """The HDF5 path of the samples of `rec`, e.g. /acquisition/ElectricalSeriesImec0AP/data."""
-    group = traces_group(rec)
-    return data_path(group, rec) if group is not None else None
-
-
-def data_path(group: str, rec: Recording) -> str:
-    """The HDF5 path of the `data` of the series of `rec` in `group`."""
-    return f"/{group}/{rec.name}/data"
+from nwbconvert.model import Channel, Recording, Session
 
 
 def electrode_group_name(rec: Recording, ch: Channel) -> str:

@@ -21,11 +21,10 @@ from types import TracebackType
 import numpy as np
 
 from nwbconvert.durable import Writeback
-from nwbconvert.model import Session, SignalKind
+from nwbconvert.plan import Plan
 from nwbconvert.writer.compression import Encoded, WriteOptions
 from nwbconvert.writer.direct_io import ALIGN, ChunkWriter
 from nwbconvert.writer.parallel import DeferredSeries, Filler, Put
-from nwbconvert.writer.places import traces_dataset
 from nwbconvert.writer.samples import Progress, traces_layout
 
 # While pynwb is imported (pure Python, holding the GIL), a copying thread waits up to the switch interval for
@@ -34,22 +33,21 @@ SWITCH_INTERVAL_S = 0.0005
 PENDING = "/nwbconvert_pending"  # private group of the datasets being filled; gone before the file is renamed
 
 
-def suits(session: Session, options: WriteOptions) -> bool:
-    """Uncompressed traces, and nothing else in the session reads samples while pynwb writes (icephys sweeps
+def suits(plan: Plan, options: WriteOptions) -> bool:
+    """Uncompressed traces, and nothing else in the file reads samples while pynwb writes (intracellular sweeps
     do: vendor readers need not be thread-safe)."""
-    if options.compression != "none" or not session.recordings:
+    if options.compression != "none" or not plan.series:
         return False
-    return all(r.kind is not SignalKind.INTRACELLULAR for r in session.recordings)
+    return not any(s.neurodata_type.is_clamp for s in plan.series)
 
 
-def planned_series(session: Session, options: WriteOptions) -> list[DeferredSeries]:
+def planned_series(plan: Plan, options: WriteOptions) -> list[DeferredSeries]:
     """The traces datasets pynwb will declare (see writer.nwbfile), with their chunk layout."""
-    series = []
-    for rec in session.recordings:
-        path = traces_dataset(rec)
-        if path is not None:
-            series.append(DeferredSeries(path, rec, traces_layout(rec, options.chunk_bytes)))
-    return series
+    return [
+        DeferredSeries(s.data_path, s.recording, traces_layout(s.recording, options.chunk_bytes))
+        for s in plan.series
+        if not s.neurodata_type.is_clamp
+    ]
 
 
 @dataclass(frozen=True)
