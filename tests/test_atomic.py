@@ -195,8 +195,8 @@ def test_interrupt_after_the_last_sample_leaves_nothing(target: str, compression
 
 
 def test_interrupt_while_reading_headers_stops_before_writing(tmp_path: Path) -> None:
-    done = _convert_interrupted_at("nwbconvert.pipeline:read_session", tmp_path)
-    assert "REACHED read_session" in done.stderr
+    done = _convert_interrupted_at("nwbconvert.pipeline:read_source", tmp_path)
+    assert "REACHED read_source" in done.stderr
     assert done.returncode == 130, done.stderr
     assert "WRITING" not in done.stderr  # stopped before the temporary file was begun, not at its first chunk
     assert list(tmp_path.iterdir()) == []

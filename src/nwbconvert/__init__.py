@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     __version__: str
-    from nwbconvert.pipeline import ConvertOptions, convert, read_session
+    from nwbconvert.options import ConvertOptions
+    from nwbconvert.pipeline import convert, read_session
     from nwbconvert.readers.registry import detect
 
 __all__ = ["ConvertOptions", "__version__", "convert", "detect", "read_session"]
@@ -24,7 +25,11 @@ def __getattr__(name: str) -> Any:
             return version("nwbconvert")
         except PackageNotFoundError:  # running from a source tree that was not installed
             return "0.0.0+unknown"
-    if name in ("convert", "ConvertOptions", "read_session"):
+    if name == "ConvertOptions":
+        from nwbconvert.options import ConvertOptions
+
+        return ConvertOptions
+    if name in ("convert", "read_session"):
         from nwbconvert import pipeline
 
         return getattr(pipeline, name)

@@ -36,13 +36,15 @@ class Part:
 class Merged:
     session: Session
     offsets_s: tuple[float, ...]  # per part: seconds added to its times
+    parts: tuple[Session, ...]  # per part: its session as read (names and times of its source)
 
 
 def merge_sessions(parts: Sequence[Part], timezone: str | None) -> Merged:
     """One Session holding every part's recordings, events, sortings, devices and files on one clock."""
     sessions = [_prepared(p) for p in parts]
+    read = tuple(p.session for p in parts)
     if len(sessions) == 1:
-        return Merged(sessions[0], (0.0,))
+        return Merged(sessions[0], (0.0,), read)
     starts = _starts(sessions, timezone)
     earliest = min(starts)
     offsets = tuple((start - earliest).total_seconds() for start in starts)
@@ -68,7 +70,7 @@ def merge_sessions(parts: Sequence[Part], timezone: str | None) -> Merged:
         events=tuple(e for s in shifted for e in s.events),
         sortings=tuple(u for s in shifted for u in s.sortings),
     )
-    return Merged(session, offsets)
+    return Merged(session, offsets, read)
 
 
 def _prepared(part: Part) -> Session:

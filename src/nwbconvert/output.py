@@ -14,16 +14,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nwbconvert import interrupts
+from nwbconvert.backends import BACKENDS, BackendName, store_suffix
 from nwbconvert.durable import fsync_dir, fsync_tree
 from nwbconvert.errors import OutputError
 
 PARTIAL_TAG = ".nwbconvert-partial"
-ZARR_SUFFIX = ".nwb.zarr"
+ZARR_SUFFIX = BACKENDS[BackendName.ZARR].suffix  # for validate/runner.py, which finds stores in folders
 
 
 def output_suffix(dest: Path) -> str:
-    """`.nwb.zarr` for a Zarr store, else the last suffix (`.nwb`)."""
-    return ZARR_SUFFIX if dest.name.endswith(ZARR_SUFFIX) else dest.suffix
+    """A store's suffix (`.nwb.zarr`), else the last suffix (`.nwb`)."""
+    return store_suffix(dest) or dest.suffix
 
 
 def is_zarr_store(path: Path) -> bool:
@@ -99,7 +100,7 @@ def zombie(pid: int) -> bool:
 
 def check_destination(dest: Path, overwrite: bool) -> None:
     """Refuse, before any work, a destination that cannot or must not be written."""
-    if dest.is_dir() and not dest.name.endswith(ZARR_SUFFIX):
+    if dest.is_dir() and store_suffix(dest) is None:
         raise OutputError(f"{dest}: is a folder; give the path of the .nwb file to write, e.g. {dest}/session.nwb.")
     if dest.is_dir() and not is_zarr_store(dest):
         raise OutputError(

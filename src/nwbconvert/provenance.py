@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import platform
@@ -35,14 +36,55 @@ def describe_files(paths: Iterable[Path]) -> tuple[SourceFile, ...]:
     return tuple(SourceFile(str(p), p.stat().st_size, fast_checksum(p)) for p in files)
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str]:
     found: dict[str, str] = {"python": platform.python_version()}
-    for name in LIBRARIES:
+    for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
             continue
     return found
+
+
+@dataclass(frozen=True)
+class SeriesRecord:
+    """Where a written series came from."""
+
+    stream: str
+    channel_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EventChannelRecord:
+    """An event table's source channel (channels with no events are not written)."""
+
+    source_index: int
+    source_name: str
+    events: int
+
+
+@dataclass(frozen=True)
+class SortingRecord:
+    source: str  # sorter output path
+    units: int
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One source of the file: what was read, how, and the shift of its times onto the session clock."""
+
+    path: str
+    reader: str
+    reader_version: str
+    format: str | None
+    streams: tuple[str, ...]
+    sortings: tuple[str, ...]
+    probe: str | None
+    name: str | None
+    header_start_time: dt.datetime | None
+    start_time: dt.datetime | None
+    time_offset_s: float
+    series: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -53,15 +95,31 @@ class Provenance:
     reader_version: str
     source: str
     files: tuple[SourceFile, ...]
-    metadata: dict[str, Any]
-    options: dict[str, Any]
-    series: dict[str, dict[str, Any]]  # series name -> source stream and channel ids
-    sources: tuple[dict[str, Any], ...] = ()  # every source: path, reader, options, time offset, its series
-    # event table -> source channel name and number of events (channels with none are not written)
-    event_channels: dict[str, dict[str, Any]] = field(default_factory=dict)
-    sortings: dict[str, dict[str, Any]] = field(default_factory=dict)  # sorting -> source path, number of units
+    metadata: dict[str, Any]  # the resolved NwbMetadata, as JSON values
+    options: dict[str, Any]  # ConvertOptions.recorded()
+    series: dict[str, SeriesRecord]  # by series name
+    sources: tuple[SourceRecord, ...] = ()
+    event_channels: dict[str, EventChannelRecord] = field(default_factory=dict)  # by event table name
+    sortings: dict[str, SortingRecord] = field(default_factory=dict)  # by sorting name
     libraries: dict[str, str] = field(default_factory=library_versions)
     tool: str = "nwbconvert"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, default=str, sort_keys=True)
+
+
+def was_generated_by(provenance_json: str) -> list[list[str]]:
+    """NWB's `general/was_generated_by` from a provenance JSON: [name, version] of nwbconvert, pynwb and hdmf,
+    of the backend's storage libraries and of the libraries that read the sources (neo, spikeinterface, ...)."""
+    from nwbconvert.backends import get
+
+    record = json.loads(provenance_json)
+    libraries: dict[str, str] = record["libraries"]
+    names = ["nwbconvert", "pynwb", "hdmf", *get(record["options"]["backend"]).libraries]
+    names += [part.split()[0] for part in record["reader_version"].split("+") if part.strip()]  # "neo 0.14 ..."
+    if record["sortings"]:
+        names.append("spikeinterface")
+    if any(source["probe"] for source in record["sources"]):
+        names.append("probeinterface")
+    found = {**library_versions(n for n in names if n not in libraries), **libraries}
+    return [[name, found[name]] for name in dict.fromkeys(names) if name in found]

@@ -34,7 +34,7 @@ from nwbconvert.errors import UsageError
 from nwbconvert.metadata.layers import Layer, load_yaml
 
 if TYPE_CHECKING:
-    from nwbconvert.pipeline import ConvertOptions
+    from nwbconvert.options import ConvertOptions
 
 _FIELD = re.compile(r"\{([^{}]*)\}")
 
@@ -133,7 +133,7 @@ def template_sessions(
     template: str, base: Path, fmt: str | None, streams: tuple[str, ...], output_dir: Path | None = None
 ) -> list[FoundSession]:
     """Every path matching `template` (relative to `base`) as a session whose fields fill its metadata."""
-    from nwbconvert.pipeline import SourceSpec
+    from nwbconvert.options import SourceSpec
 
     components = _parse(template)
     names = {name for c in components for name in c.names}

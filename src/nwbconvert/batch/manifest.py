@@ -33,10 +33,6 @@ from nwbconvert.output import zombie
 HEARTBEAT_S = 60.0  # a held lock's modification time is refreshed this often
 STALE_AFTER_S = 600.0  # a lock of another host not refreshed for this long belongs to a dead run
 EMPTY_GRACE_S = 30.0  # an empty lock (its writer died between creating and filling it) is stale after this
-# options that do not change the written file, or that the sources and layers already carry
-_NOT_OUTPUT = frozenset(
-    {"dry_run", "overwrite", "jobs", "format", "streams", "sortings", "probe", "metadata_files", "progress"}
-)
 
 
 class InputFile(BaseModel):
@@ -138,9 +134,9 @@ def input_files(job: SessionJob) -> list[InputFile]:
 
 
 def output_options(job: SessionJob) -> dict[str, Any]:
-    """What shapes the session's file besides its inputs: write options (compression, level, chunk size, stub,
-    timezone, --set, validation, any option added later), each source's settings, the metadata layers' values."""
-    options = {k: v for k, v in asdict(job.options).items() if k not in _NOT_OUTPUT}
+    """What shapes the session's file besides its inputs: the options that do (`ConvertOptions.fingerprint`: any
+    option added later says whether it does), each source's settings, the metadata layers' values."""
+    options = job.options.fingerprint()
     sources = [asdict(spec) for spec in job.sources]
     metadata = [layer.values.model_dump(mode="json", exclude_unset=True) for layer in job.layers]
     normal: dict[str, Any] = json.loads(

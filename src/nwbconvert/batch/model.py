@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nwbconvert.metadata.layers import Layer
-    from nwbconvert.pipeline import ConvertOptions, SourceSpec
+    from nwbconvert.options import ConvertOptions, SourceSpec
 
 
 @dataclass(frozen=True)

@@ -18,27 +18,27 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, model_validator
 
-from nwbconvert.config import (
-    _TAGS,
+from nwbconvert.config import nested, set_problems
+from nwbconvert.config_schema import (
+    TAGS,
     ConfigPath,
     Loc,
     MetadataItem,
+    Model,
     SourceConfig,
     Zone,
-    _as_list,
-    _explain,
-    _line,
-    _Model,
-    _nested,
-    _set_problems,
-    _where,
+    as_list,
+    explain,
+    line_of,
+    source_spec,
+    where,
 )
 from nwbconvert.errors import MetadataError, UsageError
 from nwbconvert.metadata.layers import Layer, load_yaml, read_yaml
 from nwbconvert.metadata.model import MetadataLayer, all_keys, is_known_key
 
 if TYPE_CHECKING:
-    from nwbconvert.pipeline import SourceSpec
+    from nwbconvert.options import SourceSpec
 
 EXAMPLE = "configs/study.yaml"
 IDS = ("subject_id", "session_id", "session_start_time")  # fields that name a session (and its metadata)
@@ -69,11 +69,11 @@ def parse_start_time(value: str) -> dt.datetime:
 
 StartTime = Annotated[dt.datetime, BeforeValidator(parse_start_time, json_schema_input_type=str)]
 MetadataItems = Annotated[
-    list[MetadataItem], BeforeValidator(_as_list, json_schema_input_type=list[MetadataItem] | MetadataItem)
+    list[MetadataItem], BeforeValidator(as_list, json_schema_input_type=list[MetadataItem] | MetadataItem)
 ]
 
 
-class SessionEntry(_Model):
+class SessionEntry(Model):
     """One session of an explicit `sessions:` list."""
 
     subject_id: str = Field(min_length=1, description="Subject of the session: sub-<subject_id> in DANDI layout.")
@@ -108,7 +108,7 @@ SessionItems = Annotated[
 ]
 
 
-class StudyConfig(_Model):
+class StudyConfig(Model):
     """A study: its sessions (template, list or CSV) and the metadata they share."""
 
     source: str | None = Field(
@@ -160,7 +160,7 @@ def load_study(path: Path) -> StudyConfig:
     if isinstance(entries, list):
         for i, entry in enumerate(entries):
             if isinstance(entry, dict):
-                problems += [(("sessions", i, "set", k), m) for k, m in _set_problems(entry.get("set"))]
+                problems += [(("sessions", i, "set", k), m) for k, m in set_problems(entry.get("set"))]
     try:
         config = StudyConfig.model_validate(data, context={"base": path.parent})
     except ValidationError as exc:
@@ -173,15 +173,15 @@ def load_study(path: Path) -> StudyConfig:
 def _explain_study(err: Any) -> str:
     """As config.py explains errors; under `subjects`, the subject id (a mapping key, not a field) is skipped
     when looking up the keys accepted there."""
-    loc = [part for part in err["loc"] if part not in _TAGS]
+    loc = [part for part in err["loc"] if part not in TAGS]
     if len(loc) > 1 and loc[0] == "subjects" and isinstance(loc[1], str):
         err = {**err, "loc": (loc[0], *loc[2:])}
-    return _explain(err, StudyConfig)
+    return explain(err, StudyConfig)
 
 
 def _raise(path: Path, node: Any, problems: Sequence[tuple[Loc, str]]) -> None:
-    ordered = sorted(problems, key=lambda p: _line(node, [x for x in p[0] if x not in _TAGS]) or 0)
-    lines = "\n".join(f"  - {_where(node, loc)}: {message}" for loc, message in ordered)
+    ordered = sorted(problems, key=lambda p: line_of(node, [x for x in p[0] if x not in TAGS]) or 0)
+    lines = "\n".join(f"  - {where(node, loc)}: {message}" for loc, message in ordered)
     text = f"{path}: {len(problems)} problem(s) in the study config:\n{lines}\nSee {EXAMPLE} for an example."
     only_metadata = all(loc and ("metadata" in loc or "set" in loc or loc[0] == "subjects") for loc, _ in problems)
     raise MetadataError(text) if only_metadata else UsageError(text)
@@ -225,7 +225,7 @@ def field_layer(origin: str, values: dict[str, str]) -> Layer:
         else:
             flat[name] = value
     try:
-        return Layer(origin, MetadataLayer.model_validate(_nested(flat)))
+        return Layer(origin, MetadataLayer.model_validate(nested(flat)))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise MetadataError(f"{origin}: invalid metadata: {problems}.") from None
@@ -233,32 +233,19 @@ def field_layer(origin: str, values: dict[str, str]) -> Layer:
 
 def entry_sessions(path: Path, config: StudyConfig, entries: Sequence[SessionEntry]) -> list[FoundSession]:
     """The sessions of an explicit `sessions:` list."""
-    from nwbconvert.config import _sorting_spec
-    from nwbconvert.pipeline import SourceSpec
+    from nwbconvert.options import SourceSpec
 
     _, node = read_yaml(path, "study config", UsageError, EXAMPLE)
     found = []
     for i, entry in enumerate(entries):
-        origin = f"{path} ({_where(node, ('sessions', i))})"
+        origin = f"{path} ({where(node, ('sessions', i))})"
         if entry.source is not None:
             specs = [SourceSpec(entry.source, config.format, tuple(config.streams))]
         else:
-            specs = [
-                SourceSpec(
-                    path=s.path,
-                    format=s.format,
-                    streams=tuple(s.streams),
-                    sortings=tuple(_sorting_spec(item) for item in s.sortings),
-                    probe=s.probe,
-                    set_values=tuple(f"source.{k}={v}" for k, v in s.settings.items()),
-                    name=s.name,
-                    start_time=s.start_time,
-                )
-                for s in entry.sources
-            ]
+            specs = [source_spec(s) for s in entry.sources]
         layers = items_layers(f"{origin} metadata", entry.metadata)
         if entry.set_values:
-            layers.append(Layer(f"{origin} set", MetadataLayer.model_validate(_nested(entry.set_values))))
+            layers.append(Layer(f"{origin} set", MetadataLayer.model_validate(nested(entry.set_values))))
         ids = {"subject_id": entry.subject_id, "session_id": entry.session_id}
         ids_layer = field_layer(origin, ids)
         if entry.session_start_time is not None:
@@ -273,7 +260,7 @@ def csv_sessions(path: Path, format: str | None = None, streams: tuple[str, ...]
     """The sessions of a CSV manifest: a header row with `path` (or `source`), `subject_id`, optional `session_id`,
     `format` and any metadata key (session_start_time, subject.sex, ...); one session per row; paths relative to
     the CSV file."""
-    from nwbconvert.pipeline import SourceSpec
+    from nwbconvert.options import SourceSpec
 
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:

@@ -3,69 +3,82 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nwbconvert.cli.options import CHUNK_MB, COMPRESSION, COMPRESSION_LEVEL, DEBUG, JSON, TIMEZONE
+from nwbconvert.cli.options import (
+    Backend,
+    ChunkMb,
+    CompressionLevel,
+    CompressionOption,
+    Debug,
+    DryRun,
+    Format,
+    Json,
+    MetadataFiles,
+    Output,
+    Overwrite,
+    Probe,
+    Quiet,
+    SetValues,
+    Sortings,
+    Streams,
+    Stub,
+    Timezone,
+    Validate,
+)
+
+if TYPE_CHECKING:
+    from nwbconvert.options import ConvertOptions
+    from nwbconvert.pipeline import ConversionResult
+
+Source = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="SOURCE", help="Recording file or folder (SpikeGLX run, Open Ephys node, ...); or give --config."
+    ),
+]
+Config = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Session config YAML naming the sources (see `nwbconvert config schema`)."),
+]
+Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help="Cores that compress (default: all).")]
 
 
 def command(
-    source: Path | None = typer.Argument(
-        None, help="Recording file or folder (SpikeGLX run, Open Ephys node, ...); or give --config."
-    ),
-    config: Path | None = typer.Option(
-        None, "--config", "-c", help="Session config YAML naming the sources (see `nwbconvert config schema`)."
-    ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="NWB file to write (e.g. sub-m1_ses-1_ecephys.nwb; .nwb.zarr with zarr)."
-    ),
-    format: str | None = typer.Option(None, "--format", "-f", help="Reader name; skips detection (see `formats`)."),
-    stream: list[str] = typer.Option([], "--stream", help="Write only this stream or series (repeatable)."),
-    sorting: list[Path] = typer.Option(
-        [], "--sorting", help="Spike-sorting output to add as units (Phy/Kilosort folder, ...; repeatable)."
-    ),
-    probe: Path | None = typer.Option(
-        None, "--probe", help="Probe geometry (probeinterface .json or .prb) overriding the source's."
-    ),
-    metadata: list[Path] = typer.Option([], "--metadata", "-m", help="Metadata YAML file (repeatable; later wins)."),
-    set_values: list[str] = typer.Option([], "--set", help="KEY=VALUE metadata, e.g. subject.sex=F (wins over files)."),
-    timezone: str | None = TIMEZONE,
-    stub: float | None = typer.Option(None, "--stub", min=0.001, help="Write only the first SECONDS of each stream."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
-    validate: bool | None = typer.Option(
-        None, "--validate/--no-validate", help="Validate the output before moving it in place (default: validate)."
-    ),
-    backend: str | None = typer.Option(
-        None, "--backend", help="hdf5 (an .nwb file) or zarr (an .nwb.zarr store, through hdmf-zarr) (default: hdf5)."
-    ),
-    compression: str | None = COMPRESSION,
-    compression_level: int | None = COMPRESSION_LEVEL,
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Cores that compress (default: all)."),
-    chunk_mb: float | None = CHUNK_MB,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    json_output: bool = JSON,
-    debug: bool = DEBUG,
+    source: Source = None,
+    config: Config = None,
+    output: Output = None,
+    format: Format = None,
+    stream: Streams = [],  # noqa: B006 (typer copies list defaults)
+    sorting: Sortings = [],  # noqa: B006
+    probe: Probe = None,
+    metadata: MetadataFiles = [],  # noqa: B006
+    set_values: SetValues = [],  # noqa: B006
+    timezone: Timezone = None,
+    stub: Stub = None,
+    dry_run: DryRun = False,
+    overwrite: Overwrite = False,
+    validate: Validate = None,
+    backend: Backend = None,
+    compression: CompressionOption = None,
+    compression_level: CompressionLevel = None,
+    jobs: Jobs = None,
+    chunk_mb: ChunkMb = None,
+    quiet: Quiet = False,
+    json_output: Json = False,
+    debug: Debug = False,
 ) -> None:
     """Convert a recording to NWB; the format is detected from the content. With --config, every source the
     config names goes into one file; options given here win over the config's."""
-    from nwbconvert import interrupts
     from nwbconvert.cli import render
-    from nwbconvert.cli.guard import STOP_NOTICE, guarded
-    from nwbconvert.errors import UsageError
+    from nwbconvert.cli.guard import guarded
+    from nwbconvert.options import ConvertOptions
 
     with guarded(debug):
-        if (source is None) == (config is None):
-            raise UsageError(
-                "Give either SOURCE (a recording) or --config FILE.yaml (a session config), not "
-                + ("both." if source is not None else "neither.")
-            )
-        if output is None and not dry_run and config is None:
-            raise UsageError("Give the NWB file to write with -o/--output, e.g. -o sub-m1_ses-1_ecephys.nwb.")
-        from nwbconvert.pipeline import ConvertOptions, convert
-
-        default = ConvertOptions()
-        options = ConvertOptions(
+        _check_inputs(source, config, output, dry_run)
+        options = ConvertOptions(  # None: not given, so a config's value applies
             format=format,
             streams=tuple(stream),
             sortings=tuple(sorting),
@@ -75,24 +88,44 @@ def command(
             timezone=timezone,
             stub_seconds=stub,
             dry_run=dry_run,
-            overwrite=overwrite,
-            validate=validate is not False,
-            backend=backend if backend is not None else default.backend,
-            compression=compression if compression is not None else default.compression,
+            overwrite=overwrite or None,
+            validate=validate,
+            backend=backend,
+            compression=compression,
             compression_level=compression_level,
             jobs=jobs,
-            chunk_mb=chunk_mb if chunk_mb is not None else default.chunk_mb,
+            chunk_mb=chunk_mb,
         )
-        write_flags: dict[str, object] = {"backend": backend, "compression": compression, "jobs": jobs}
-        write_flags |= {"compression_level": compression_level, "chunk_mb": chunk_mb}
-        given = frozenset(name for name, value in write_flags.items() if value is not None)  # win over a config
-        bar = not (quiet or dry_run or json_output)
-        with render.progress_bar(enabled=bar) as progress, interrupts.deferred(STOP_NOTICE):
-            if config is not None:
-                from nwbconvert.config import convert_config
-
-                result = convert_config(config, options, output, validate, progress, given)
-            else:
-                assert source is not None
-                result = convert(source, output or Path("unused.nwb"), options, progress)
+        result = _convert(source, config, output, options, bar=not (quiet or dry_run or json_output))
         render.conversion(result, json_output)
+
+
+def _convert(
+    source: Path | None, config: Path | None, output: Path | None, options: ConvertOptions, bar: bool
+) -> ConversionResult:
+    """The conversion (of SOURCE, or of the config's sources) with a progress bar; Ctrl-C stops it safely."""
+    from nwbconvert import interrupts
+    from nwbconvert.cli import render
+    from nwbconvert.cli.guard import STOP_NOTICE
+
+    with render.progress_bar(enabled=bar) as progress, interrupts.deferred(STOP_NOTICE):
+        if config is not None:
+            from nwbconvert.config import convert_config
+
+            return convert_config(config, options, output, progress)
+        from nwbconvert.pipeline import convert
+
+        assert source is not None
+        return convert(source, output or Path("unused.nwb"), options, progress)
+
+
+def _check_inputs(source: Path | None, config: Path | None, output: Path | None, dry_run: bool) -> None:
+    from nwbconvert.errors import UsageError
+
+    if (source is None) == (config is None):
+        raise UsageError(
+            "Give either SOURCE (a recording) or --config FILE.yaml (a session config), not "
+            + ("both." if source is not None else "neither.")
+        )
+    if output is None and not dry_run and config is None:
+        raise UsageError("Give the NWB file to write with -o/--output, e.g. -o sub-m1_ses-1_ecephys.nwb.")

@@ -1,19 +1,69 @@
-"""Options shared by several commands."""
+"""Options shared by several commands, as `Annotated` aliases (`debug: Debug = False`) and, for older commands,
+as option objects (`debug: bool = DEBUG`).
+
+Options that a session config can also set default to None ("not given"), so that the config's values apply;
+the defaults are `nwbconvert.options.DEFAULTS`, and the help texts below say them.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-DEBUG = typer.Option(False, "--debug", help="Show the full traceback when something fails.")
-JSON = typer.Option(False, "--json", help="Print a JSON document on stdout instead of tables.")
-TIMEZONE = typer.Option(None, "--timezone", help="IANA zone for header times without one, e.g. Europe/Berlin.")
-# Write options default to None ("not given"), so that a config's values can apply; ConvertOptions has the defaults.
-COMPRESSION = typer.Option(
-    None,
-    "--compression",
-    help="gzip (any HDF5 reader), lzf, blosc-zstd (needs hdf5plugin to read) or none (default: gzip).",
-)
-COMPRESSION_LEVEL = typer.Option(
-    None, "--compression-level", help="gzip 0-9 (default: 4); blosc-zstd 1-9 (default: 5)."
-)
-CHUNK_MB = typer.Option(None, "--chunk-mb", help="Target chunk size in MB; DANDI streams ~10 MB well (default: 10).")
+from nwbconvert.backends import BACKEND_HELP, BackendName
+from nwbconvert.options import COMPRESSION_HELP, DEFAULT_CHUNK_MB, LEVEL_HELP, Compression
+
+_DEBUG_HELP = "Show the full traceback when something fails."
+_JSON_HELP = "Print a JSON document on stdout instead of tables."
+DEBUG = typer.Option(False, "--debug", help=_DEBUG_HELP)
+JSON = typer.Option(False, "--json", help=_JSON_HELP)
+
+Debug = Annotated[bool, typer.Option("--debug", help=_DEBUG_HELP)]
+Json = Annotated[bool, typer.Option("--json", help=_JSON_HELP)]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")]
+Timezone = Annotated[
+    str | None, typer.Option("--timezone", help="IANA zone for header times without one, e.g. Europe/Berlin.")
+]
+Validate = Annotated[
+    bool | None,
+    typer.Option("--validate/--no-validate", help="Validate the output before moving it in place (default: validate)."),
+]
+Backend = Annotated[BackendName | None, typer.Option("--backend", help=f"{BACKEND_HELP}.")]
+CompressionOption = Annotated[Compression | None, typer.Option("--compression", help=f"{COMPRESSION_HELP}.")]
+CompressionLevel = Annotated[int | None, typer.Option("--compression-level", help=f"{LEVEL_HELP}.")]
+ChunkMb = Annotated[
+    float | None,
+    typer.Option(
+        "--chunk-mb", help=f"Target chunk size in MB; DANDI streams ~10 MB well (default: {DEFAULT_CHUNK_MB:g})."
+    ),
+]
+SetValues = Annotated[
+    list[str], typer.Option("--set", help="KEY=VALUE metadata, e.g. subject.sex=F (wins over files).")
+]
+MetadataFiles = Annotated[
+    list[Path], typer.Option("--metadata", "-m", help="Metadata YAML file (repeatable; later wins).")
+]
+Output = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="NWB file to write, e.g. sub-m1_ses-1_ecephys.nwb (--backend says the name each backend writes).",
+    ),
+]
+Format = Annotated[
+    str | None, typer.Option("--format", "-f", help="Reader name; skips detection (see `nwbconvert formats`).")
+]
+Streams = Annotated[list[str], typer.Option("--stream", help="Write only this stream or series (repeatable).")]
+Sortings = Annotated[
+    list[Path],
+    typer.Option("--sorting", help="Spike-sorting output to add as units (Phy/Kilosort folder, ...; repeatable)."),
+]
+Probe = Annotated[
+    Path | None, typer.Option("--probe", help="Probe geometry (probeinterface .json or .prb) overriding the source's.")
+]
+Stub = Annotated[float | None, typer.Option("--stub", min=0.001, help="Write only the first SECONDS of each stream.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]

@@ -23,18 +23,17 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("gzip", "lzf", "blosc-zstd", "none")
+from nwbconvert.options import DEFAULT_CHUNK_MB, DEFAULT_COMPRESSION, DEFAULT_LEVEL, LEVELS, Compression
+
 Encoded = np.ndarray | bytes | bytearray  # a chunk as stored: raw samples, or the filters' output
-DEFAULT_LEVEL = {"gzip": 4, "blosc-zstd": 5}
-LEVELS = {"gzip": range(0, 10), "blosc-zstd": range(1, 10)}
 
 
 @dataclass(frozen=True)
 class WriteOptions:
-    compression: str = "gzip"
+    compression: str = DEFAULT_COMPRESSION  # a Compression
     level: int | None = None  # None: DEFAULT_LEVEL
     jobs: int | None = None  # threads that compress; None: every core
-    chunk_mb: float = 10.0  # target chunk size (DANDI streams ~10 MB chunks well)
+    chunk_mb: float = DEFAULT_CHUNK_MB  # target chunk size
 
     @property
     def effective_level(self) -> int | None:
@@ -159,14 +158,16 @@ def check(options: WriteOptions) -> None:
     """Refuse unknown methods and levels out of range before anything is read (a UsageError, exit 2)."""
     from nwbconvert.errors import MissingDependency, UsageError
 
-    if options.compression not in METHODS:
-        raise UsageError(f"--compression {options.compression}: choose one of {', '.join(METHODS)}.")
+    if options.compression not in tuple(Compression):
+        raise UsageError(f"--compression {options.compression}: choose one of {', '.join(Compression)}.")
     levels = LEVELS.get(options.compression)
     if options.level is not None and (levels is None or options.level not in levels):
         allowed = f"{levels.start}-{levels.stop - 1}" if levels else "none (this method has no level)"
         raise UsageError(f"--compression-level {options.level}: for {options.compression} use {allowed}.")
     if options.chunk_mb <= 0 or options.chunk_mb > 1024:
-        raise UsageError(f"--chunk-mb {options.chunk_mb}: give a size between 0.001 and 1024 MB (default 10).")
+        raise UsageError(
+            f"--chunk-mb {options.chunk_mb}: give a size between 0.001 and 1024 MB (default {DEFAULT_CHUNK_MB:g})."
+        )
     if options.jobs is not None and options.jobs < 1:
         raise UsageError(f"--jobs {options.jobs}: give 1 or more (default: every core).")
     if options.compression == "blosc-zstd":
