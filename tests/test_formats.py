@@ -111,21 +111,32 @@ GENERATED = {
     "maxwell": Generated("maxwell", _maxwell, _rawio("MaxwellRawIO"), 8),
 }
 
-# readers marked "real" and the real recording that verifies each (tests/test_roundtrip.py converts them)
+
+@dataclass(frozen=True)
+class RealFile:
+    """A real recording under ../shared/realdata and one stream as ../shared/realdata/MANIFEST.md reports it."""
+
+    path: str
+    rate_hz: float
+    n_channels: int
+
+
+# exactly the readers marked "real": the real recording of each, detected and read below
 REAL_FILES = {
-    "spikeglx": "spikeglx_meta/np1_3B_g0",  # real headers; the run itself is generated (sample_data)
-    "openephys-binary": "openephys_binary/aind_np_multiexp",
-    "openephys-legacy": "openephys_legacy/v0.6.7_OpenEphys/Record Node 101",
-    "intan": "intan/IntanToNWB/example_intan_file.rhd",
-    "blackrock": "blackrock/ndi_matlab/testData.ns2",
-    "neuralynx": "neuralynx/mne_testing_2kHz",
-    "plexon": "plexon/pyramid_plexon_sdk/16sp_lfp_with_2coords.plx",
-    "spike2": "spike2/spike2py/motor_units.smr",
-    "brainvision": "brainvision/mne/test.vhdr",
-    "edf": "edf/mne/test.edf",
-    "mcs-h5": "mcs_h5/2014-02-27T08-30-03W8SpikeCutoutsAndTimestampsAndRawData.h5",
-    "axon": "abf/16d22006_kim_gapfree.abf",
+    "openephys-binary": RealFile("openephys_binary/aind_np_multiexp", 30000.0, 384),  # ProbeB
+    "openephys-legacy": RealFile("openephys_legacy/v0.6.7_OpenEphys/Record Node 101", 40000.0, 16),
+    "intan": RealFile("intan/IntanToNWB/example_intan_file.rhd", 20000.0, 2),  # amplifier
+    "blackrock": RealFile("blackrock/ndi_matlab/testData.ns2", 1000.0, 33),
+    "neuralynx": RealFile("neuralynx/mne_testing_2kHz", 2000.0, 5),
+    "plexon": RealFile("plexon/pyramid_plexon_sdk/16sp_lfp_with_2coords.plx", 1000.0, 16),
+    "spike2": RealFile("spike2/spike2py/motor_units.smr", 25000.0, 1),  # EMG
+    "brainvision": RealFile("brainvision/mne/test.vhdr", 1000.0, 32),
+    "edf": RealFile("edf/mne/test.edf", 512.0, 139),
+    "mcs-h5": RealFile("mcs_h5/2014-02-27T08-30-03W8SpikeCutoutsAndTimestampsAndRawData.h5", 20000.0, 8),
+    "axon": RealFile("abf/16d22006_kim_gapfree.abf", 10000.0, 2),
 }
+# readers marked "real-headers": real .meta files, samples generated around them
+REAL_HEADERS = {"spikeglx": "spikeglx_meta/np1_3B_g0"}
 
 
 @pytest.fixture(scope="module")
@@ -280,31 +291,71 @@ def test_formats_json_lists_every_reader_with_status() -> None:
     doc = json.loads(result.stdout)
     rows = {r["name"]: r for r in doc["result"]}
     assert set(rows) == {ep.name for ep in entry_points(group="nwbconvert.readers")}
-    assert {r["verified"] for r in rows.values()} <= {"real", "generated", "unverified"}
+    assert {r["verified"] for r in rows.values()} <= {"real", "real-headers", "generated", "unverified"}
     for row in rows.values():
-        assert row["available"] is (not row["missing"])
+        assert row["available"] is (not row["missing"] and not row["broken"])
         assert set(row["extras"]) == {extra for _, extra in row["requires"]}
     generated = {n for n, r in rows.items() if r["verified"] == "generated"}
     assert generated == {c.reader for c in GENERATED.values()}  # "generated" means a test below converts one
     real = {n for n, r in rows.items() if r["verified"] == "real"}
-    assert real <= set(REAL_FILES)
-    assert {"spikeglx", "intan", "edf", "mcs-h5"} <= real
+    assert real == set(REAL_FILES)
+    assert {"intan", "edf", "mcs-h5"} <= real
+    assert {n for n, r in rows.items() if r["verified"] == "real-headers"} == {"spikeglx"}
     assert rows["raw-binary"]["source_options"][:3] == ["sampling_rate", "dtype", "channels"]
     assert rows["ced-smrx"]["requires"] == [["sonpy", "ced"]]
     table = nwbconvert("formats")
     assert "neuroscope" in table.stdout and "generated file" in table.stdout and "nwbconvert[ced]" in table.stdout
+    assert "real headers" in table.stdout
+
+
+def test_real_files_name_exactly_the_readers_marked_real() -> None:
+    from nwbconvert.readers.registry import readers
+
+    marks = {name: r.verified for name, r in readers().items()}
+    assert set(REAL_FILES) == {name for name, mark in marks.items() if mark == "real"}
+    assert set(REAL_HEADERS) == {name for name, mark in marks.items() if mark == "real-headers"}
+
+
+def _streams(session: Any) -> set[tuple[float, int]]:
+    """(rate rounded to 0.1 Hz, distinct channels) per stream of a session; and every recording reads samples."""
+    channels: dict[tuple[str, float], set[str]] = {}
+    for rec in session.recordings:
+        channels.setdefault((rec.stream_id, round(rec.sampling_rate_hz, 1)), set()).update(c.id for c in rec.channels)
+        for segment in rec.segments:
+            first = segment.traces.read(0, 4)
+            assert first.shape == (min(4, segment.traces.shape[0]), len(rec.channels)), rec.name
+    return {(rate, len(ids)) for (_, rate), ids in channels.items()}
 
 
 @pytest.mark.parametrize("reader", sorted(REAL_FILES))
-def test_real_readers_detect_their_real_file(reader: str) -> None:
-    from nwbconvert.readers.registry import detect, readers
+def test_real_readers_detect_and_read_their_real_file(reader: str) -> None:
+    from nwbconvert.readers.base import ReadOptions
+    from nwbconvert.readers.registry import detect
 
-    if getattr(readers().get(reader), "verified", None) != "real":
-        return  # not marked real (e.g. a reader still being written); nothing is claimed
-    path = realdata(REAL_FILES[reader])
-    if reader == "spikeglx":
-        path = SAMPLE_DATA / "spikeglx" / "Sample_g0"  # real headers are checked in test_sample_data
-    assert detect(path).name == reader
+    case = REAL_FILES[reader]
+    path = realdata(case.path)
+    found = detect(path)
+    assert found.name == reader and found.verified == "real"
+    session = found.read(path, ReadOptions(stub_seconds=0.01))
+    assert (case.rate_hz, case.n_channels) in _streams(session)
+
+
+@pytest.mark.parametrize("reader", sorted(REAL_HEADERS))
+def test_real_header_readers_detect_and_read_a_run_around_real_headers(reader: str, tmp_path: Path) -> None:
+    from nwbconvert.readers.base import ReadOptions
+    from nwbconvert.readers.registry import detect
+    from nwbconvert.synthetic.spikeglx import write_spikeglx_from_meta
+
+    headers = sorted(realdata(REAL_HEADERS[reader]).glob("*.meta"))
+    run = write_spikeglx_from_meta(tmp_path, headers, seconds=0.2)
+    found = detect(run.folder)
+    assert found.name == reader and found.verified == "real-headers"
+    streams = _streams(found.read(run.folder, ReadOptions()))
+    for meta in headers:  # each stream as its real header declares it: its saved channels (a probe's sync word apart)
+        fields = dict(line.split("=", 1) for line in meta.read_text().splitlines() if "=" in line)
+        rate = round(float(fields.get("imSampRate") or fields["niSampRate"]), 1)
+        neural = int(fields["nSavedChans"]) - (1 if ".imec" in meta.name else 0)
+        assert (rate, neural) in streams, meta.name
 
 
 def test_no_catalog_reader_claims_a_real_or_sample_file() -> None:
@@ -312,7 +363,8 @@ def test_no_catalog_reader_claims_a_real_or_sample_file() -> None:
     from nwbconvert.readers.base import Match
     from nwbconvert.readers.registry import readers
 
-    catalog = {n for n, r in readers().items() if type(r).__module__.rsplit(".", 1)[-1] in ("catalog", "si_catalog")}
+    modules = ("catalog", "catalog_hdf5", "si_catalog")
+    catalog = {n for n, r in readers().items() if type(r).__module__.rsplit(".", 1)[-1] in modules}
     assert len(catalog) >= 15
     checked = 0
     for root in (realdata("."), SAMPLE_DATA):

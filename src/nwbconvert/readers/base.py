@@ -1,18 +1,35 @@
-"""The reader protocol and small helpers shared by reader plugins."""
+"""The reader contract (`Reader`), the base that gives its defaults (`ReaderBase`) and helpers for readers.
+
+A third-party reader registers a class under the entry-point group `nwbconvert.readers`. The simplest way to
+meet the contract is to subclass `ReaderBase`, set `name`, `description` and `suffixes` (and whichever of the
+other attributes differ from their defaults) and implement `probe` and `read`. A class that does not subclass
+it must declare every attribute of `Reader` itself; one that misses any is reported broken by
+`nwbconvert formats` and skipped.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
-from nwbconvert.errors import UsageError
+from nwbconvert.errors import NwbConvertError, SourceError, UsageError
 from nwbconvert.model import Session
 
-Verified = Literal["real", "generated", "unverified"]
-"""What a reader was tested on: a real recording, a file the project writes in the vendor format, or nothing."""
+Verified = Literal["real", "real-headers", "generated", "unverified"]
+"""What a test converts with a reader: a real recording, a recording built around real headers with generated
+samples, a file the project writes in the vendor format, or nothing."""
+
+VERIFIED_TEXT: dict[str, str] = {
+    "real": "real file",
+    "real-headers": "real headers",  # real headers (SpikeGLX .meta), generated samples
+    "generated": "generated file",
+    "unverified": "not verified",
+}
 
 InputKind = Literal["file", "folder", "file or folder"]
 
@@ -58,11 +75,17 @@ def split_source_settings(set_values: tuple[str, ...]) -> tuple[tuple[tuple[str,
 
 @runtime_checkable
 class Reader(Protocol):
-    name: ClassVar[str]
+    """Everything the registry reads from a reader; `ReaderBase` gives the defaults of the optional ones."""
+
+    name: ClassVar[str]  # what --format takes
     description: ClassVar[str]
     suffixes: ClassVar[tuple[str, ...]]
     requires: ClassVar[tuple[tuple[str, str], ...]]  # (import name, pip extra) of optional packages
-    verified: ClassVar[Verified]  # what a test converts: a real file, a generated one, or none
+    verified: ClassVar[Verified]  # what a test converts: a real file, real headers, a generated file, or none
+    input_kind: ClassVar[InputKind]
+    manufacturer: ClassVar[str]
+    source_options: ClassVar[tuple[str, ...]]  # `--set source.KEY=VALUE` keys the reader takes
+    note: ClassVar[str]  # what else it needs beyond Python packages
 
     def probe(self, path: Path) -> Match:
         """How well this reader matches `path`, reading at most a few header bytes."""
@@ -71,6 +94,46 @@ class Reader(Protocol):
     def read(self, path: Path, options: ReadOptions) -> Session:
         """Parse headers now; samples stay on disk until the writer reads them."""
         ...
+
+
+class ReaderBase(ABC):
+    """A `Reader` with the defaults: subclasses set `name`, `description`, `suffixes`, `probe` and `read`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]]
+    requires: ClassVar[tuple[tuple[str, str], ...]] = ()
+    verified: ClassVar[Verified] = "unverified"
+    input_kind: ClassVar[InputKind] = "file"
+    manufacturer: ClassVar[str] = ""
+    source_options: ClassVar[tuple[str, ...]] = ()
+    note: ClassVar[str] = ""
+    unreadable_advice: ClassVar[str] = (
+        "The recording may be truncated, damaged or incomplete (a missing sibling file); check that every file "
+        "of the recording was copied, or choose another reader with --format."
+    )
+
+    @abstractmethod
+    def probe(self, path: Path) -> Match: ...
+
+    @abstractmethod
+    def read(self, path: Path, options: ReadOptions) -> Session: ...
+
+    def unreadable(self, path: Path, exc: Exception) -> SourceError:
+        """The one-paragraph error for a source the library could not read: what failed, then what to do."""
+        return SourceError(
+            f"{path}: could not be read as {self.description} ({type(exc).__name__}: {exc}). {self.unreadable_advice}"
+        )
+
+    @contextmanager
+    def reading(self, path: Path) -> Iterator[None]:
+        """Any failure of the library inside becomes `unreadable`; nwbconvert's own errors pass through."""
+        try:
+            yield
+        except NwbConvertError:
+            raise
+        except Exception as exc:
+            raise self.unreadable(path, exc) from exc
 
 
 def head(path: Path, n: int) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from nwbconvert.readers.base import Match, head
 from nwbconvert.readers.neo_reader import NeoReader
@@ -26,6 +25,7 @@ class BrainVisionReader(NeoReader):
     verified = "real"  # tests/test_roundtrip.py converts a real file
     input_kind = "file or folder"
     manufacturer = "Brain Products"
+    rawio_class = "BrainVisionRawIO"
 
     def probe(self, path: Path) -> Match:
         header = _header_file(path)
@@ -33,10 +33,8 @@ class BrainVisionReader(NeoReader):
             return Match.CONTENT
         return Match.SUFFIX if path.suffix.lower() in self.suffixes else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import BrainVisionRawIO
-
-        return BrainVisionRawIO(filename=str(_header_file(path)))
+    def rawio_path(self, path: Path) -> Path:
+        return _header_file(path) or path
 
     def source_paths(self, path: Path) -> list[Path]:
         header = _header_file(path)

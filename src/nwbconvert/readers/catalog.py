@@ -1,5 +1,6 @@
-"""Readers for the remaining neo rawios: each is a few class attributes, a content probe and the rawio to open.
+"""Readers for the remaining neo rawios: each is class attributes (the rawio among them) and a content probe.
 
+The HDF5-based ones are in catalog_hdf5.py (re-exported here: the entry points name them catalog:...).
 Every reader states its file layout (`suffixes`, `input_kind`), its optional packages (`requires`: import
 name, pip extra) and what a test converts (`verified`). `probe` decides on content wherever that is cheap:
 magic bytes, HDF5 groups and attributes, the sibling files a format cannot do without. A suffix alone is
@@ -12,48 +13,17 @@ import re
 import struct
 import sys
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING
 
 from nwbconvert.model import Channel, SignalKind
-from nwbconvert.readers.base import InputKind, Match, Verified, head, walk_files
+from nwbconvert.readers.base import Match, head, walk_files
+from nwbconvert.readers.catalog_hdf5 import BiocamReader, MaxwellReader, MEArecReader, NixReader  # noqa: F401
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy
 from nwbconvert.readers.neo_reader import NeoReader
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-
-
-class CatalogReader(NeoReader):
-    """A neo rawio with the attributes `nwbconvert formats` shows."""
-
-    verified: ClassVar[Verified] = "unverified"
-    input_kind: ClassVar[InputKind] = "file"
-    note: ClassVar[str] = ""  # what else it needs beyond Python packages
-
-    def suffix_match(self, path: Path) -> Match:
-        return Match.SUFFIX if path.is_file() and path.suffix.lower() in self.suffixes else Match.NO
-
-
-@lru_cache(maxsize=16)
-def _hdf5_root(path: Path, mtime_ns: int) -> tuple[frozenset[str], dict[str, str]]:
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            attrs = {}
-            for key, value in f.attrs.items():
-                attrs[key] = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-            return frozenset(f.keys()), attrs
-    except (OSError, ValueError):
-        return frozenset(), {}
-
-
-def hdf5_root(path: Path) -> tuple[frozenset[str], dict[str, str]]:
-    """Names of the root groups/datasets and the root attributes of an HDF5 file (empty if it is none)."""
-    if not path.is_file() or head(path, 8) != HDF5_MAGIC:
-        return frozenset(), {}
-    return _hdf5_root(path, path.stat().st_mtime_ns)
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 
 def _sibling(path: Path, suffix: str) -> Path | None:
@@ -61,38 +31,39 @@ def _sibling(path: Path, suffix: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-class AlphaOmegaReader(CatalogReader):
+class AlphaOmegaReader(NeoReader):
     name = "alphaomega"
     description = "AlphaOmega AlphaLab SnR / AlphaRS folder (.mpx)"
     suffixes = (".mpx", ".lsx")
     manufacturer = "Alpha Omega"
     input_kind = "file or folder"
+    rawio_class = "AlphaOmegaRawIO"
+    rawio_path_argument = "dirname"
 
-    @staticmethod
-    def folder(path: Path) -> Path:
+    def rawio_path(self, path: Path) -> Path:
         return path if path.is_dir() else path.parent
 
     def probe(self, path: Path) -> Match:
-        mpx = sorted(self.folder(path).glob("*.mpx")) if path.is_dir() or path.suffix.lower() in self.suffixes else []
+        claimed = path.is_dir() or path.suffix.lower() in self.suffixes
+        mpx = sorted(self.rawio_path(path).glob("*.mpx")) if claimed else []
         # every MPX file starts with a header block of type 'h' and length 60
         if mpx and head(mpx[0], 3) == struct.pack("<Hc", 60, b"h"):
             return Match.CONTENT
         return self.suffix_match(path)
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import AlphaOmegaRawIO
-
-        return AlphaOmegaRawIO(dirname=str(self.folder(path)))
-
     def source_paths(self, path: Path) -> list[Path]:
-        return sorted(p for p in self.folder(path).iterdir() if p.suffix.lower() in self.suffixes)
+        return sorted(p for p in self.rawio_path(path).iterdir() if p.suffix.lower() in self.suffixes)
 
 
-class AxonaReader(CatalogReader):
+class AxonaReader(NeoReader):
     name = "axona"
     description = "Axona DacqUSB recording (.set + .bin)"
     suffixes = (".set", ".bin")
     manufacturer = "Axona"
+    rawio_class = "AxonaRawIO"
+
+    def rawio_path(self, path: Path) -> Path:
+        return path.with_suffix(".set")
 
     def probe(self, path: Path) -> Match:
         settings = _sibling(path, ".set") if path.is_file() else None
@@ -100,121 +71,55 @@ class AxonaReader(CatalogReader):
             return Match.CONTENT
         return Match.NO  # .bin is shared; without its .set nothing says Axona
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import AxonaRawIO
-
-        return AxonaRawIO(filename=str(path.with_suffix(".set")))
-
     def source_paths(self, path: Path) -> list[Path]:
         return sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
 
 
-class BiocamReader(CatalogReader):
-    name = "biocam"
-    description = "3Brain BioCAM recording (.brw, HDF5)"
-    suffixes = (".brw", ".h5")
-    manufacturer = "3Brain"
-    verified = "generated"  # tests/test_formats.py converts a file nwbconvert.synthetic writes
-
-    def probe(self, path: Path) -> Match:
-        keys, _ = hdf5_root(path)
-        if "3BRecInfo" in keys or "ExperimentSettings" in keys or "ExperimentInfo" in keys:
-            return Match.CONTENT
-        return Match.SUFFIX if path.is_file() and path.suffix.lower() == ".brw" else Match.NO
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import BiocamRawIO
-
-        return BiocamRawIO(filename=str(path))
-
-
-class CedSmrxReader(CatalogReader):
+class CedSmrxReader(NeoReader):
     name = "ced-smrx"
     description = "CED Spike2 64-bit file (.smrx, through CED's sonpy)"
     suffixes = (".smrx",)
     manufacturer = "Cambridge Electronic Design"
     requires = (("sonpy", "ced"),)
+    rawio_class = "CedRawIO"
 
     def probe(self, path: Path) -> Match:
         return self.suffix_match(path)  # .smr stays with the spike2 reader
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import CedRawIO
 
-        return CedRawIO(filename=str(path))
-
-
-class ElanReader(CatalogReader):
+class ElanReader(NeoReader):
     name = "elan"
     description = "Elan EEG recording (.eeg + .eeg.ent + .eeg.pos)"
     suffixes = (".eeg", ".ent", ".pos")
     manufacturer = "Elan (Inserm Lyon)"
     verified = "generated"  # tests/test_formats.py converts a file nwbconvert.synthetic writes
+    rawio_class = "ElanRawIO"
 
-    @staticmethod
-    def data_file(path: Path) -> Path:
+    def rawio_path(self, path: Path) -> Path:
         # x.eeg, x.eeg.ent or x.eeg.pos -> x.eeg
         return path.with_suffix("") if path.suffix.lower() in (".ent", ".pos") else path
 
     def probe(self, path: Path) -> Match:
-        data = self.data_file(path)
+        data = self.rawio_path(path)
         ent = data.with_name(data.name + ".ent")
         if data.suffix.lower() == ".eeg" and data.is_file() and head(ent, 3).rstrip() in (b"V2", b"V3"):
             return Match.CONTENT
         return Match.NO  # .eeg is shared with BrainVision and Neuroscope
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import ElanRawIO
-
-        return ElanRawIO(filename=str(self.data_file(path)))
-
     def source_paths(self, path: Path) -> list[Path]:
-        data = self.data_file(path)
+        data = self.rawio_path(path)
         return [p for p in (data, data.with_name(data.name + ".ent"), data.with_name(data.name + ".pos")) if p.exists()]
 
 
-class MaxwellReader(CatalogReader):
-    name = "maxwell"
-    description = "MaxWell Biosystems MaxOne/MaxTwo recording (.raw.h5)"
-    suffixes = (".h5",)
-    manufacturer = "MaxWell Biosystems"
-    verified = "generated"  # tests/test_formats.py converts a file nwbconvert.synthetic writes
-    note = "compressed files need MaxWell's HDF5 plugin (HDF5_PLUGIN_PATH)"
-
-    def probe(self, path: Path) -> Match:
-        keys, _ = hdf5_root(path)
-        return Match.CONTENT if "version" in keys and ("sig" in keys or "wells" in keys) else Match.NO
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import MaxwellRawIO
-
-        return MaxwellRawIO(filename=str(path))
-
-
-class MEArecReader(CatalogReader):
-    name = "mearec"
-    description = "MEArec simulated recording (.h5)"
-    suffixes = (".h5",)
-    manufacturer = "MEArec (simulation)"
-    requires = (("MEArec", "mearec"),)
-
-    def probe(self, path: Path) -> Match:
-        keys, _ = hdf5_root(path)
-        return Match.CONTENT if {"recordings", "channel_positions"} <= keys else Match.NO
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import MEArecRawIO
-
-        return MEArecRawIO(filename=str(path))
-
-
-class MedReader(CatalogReader):
+class MedReader(NeoReader):
     name = "med"
     description = "Multiscale Electrophysiology Data session (.medd folder)"
     suffixes = (".medd", ".rdat", ".ridx")
     manufacturer = "Dark Horse Neuro"
     requires = (("dhn_med_py", "med"),)
     input_kind = "folder"
+    rawio_class = "MedRawIO"
+    rawio_path_argument = "dirname"
 
     @staticmethod
     def session(path: Path) -> Path | None:
@@ -226,21 +131,20 @@ class MedReader(CatalogReader):
     def probe(self, path: Path) -> Match:
         return Match.CONTENT if self.session(path) is not None else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import MedRawIO
-
-        return MedRawIO(dirname=str(self.session(path)))
+    def rawio_path(self, path: Path) -> Path:
+        return self.session(path) or path
 
     def source_paths(self, path: Path) -> list[Path]:
         session = self.session(path)
         return list(walk_files(session, max_depth=3)) if session else []
 
 
-class MicromedReader(CatalogReader):
+class MicromedReader(NeoReader):
     name = "micromed"
     description = "Micromed System Plus EEG file (.trc)"
     suffixes = (".trc",)
     manufacturer = "Micromed"
+    rawio_class = "MicromedRawIO"
 
     def probe(self, path: Path) -> Match:
         if path.is_file() and path.suffix.lower() == ".trc":
@@ -250,35 +154,27 @@ class MicromedReader(CatalogReader):
                 return Match.CONTENT
         return self.suffix_match(path)
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import MicromedRawIO
 
-        return MicromedRawIO(filename=str(path))
-
-
-class NeuroExplorerReader(CatalogReader):
+class NeuroExplorerReader(NeoReader):
     name = "neuroexplorer"
     description = "NeuroExplorer data file (.nex)"
     suffixes = (".nex",)
     manufacturer = "Nex Technologies"
+    rawio_class = "NeuroExplorerRawIO"
 
     def probe(self, path: Path) -> Match:
         if path.is_file() and head(path, 4) == b"NEX1":
             return Match.CONTENT
         return self.suffix_match(path)
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import NeuroExplorerRawIO
 
-        return NeuroExplorerRawIO(filename=str(path))
-
-
-class NeuroNexusReader(CatalogReader):
+class NeuroNexusReader(NeoReader):
     name = "neuronexus"
     description = "NeuroNexus Allego recording (.xdat.json + _data.xdat + _timestamp.xdat)"
     suffixes = (".json", ".xdat")
     manufacturer = "NeuroNexus"
     verified = "generated"  # tests/test_formats.py converts a file nwbconvert.synthetic writes
+    rawio_class = "NeuroNexusRawIO"
 
     @staticmethod
     def metadata_file(path: Path) -> Path | None:
@@ -289,16 +185,14 @@ class NeuroNexusReader(CatalogReader):
         candidate = path.with_name(base + ".xdat.json")
         return candidate if base != path.name and candidate.is_file() else None
 
+    def rawio_path(self, path: Path) -> Path:
+        return self.metadata_file(path) or path
+
     def probe(self, path: Path) -> Match:
         meta = self.metadata_file(path) if path.is_file() else None
         if meta is not None and meta.with_name(meta.name[: -len(".xdat.json")] + "_data.xdat").is_file():
             return Match.CONTENT
         return Match.NO
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import NeuroNexusRawIO
-
-        return NeuroNexusRawIO(filename=str(self.metadata_file(path)))
 
     def source_paths(self, path: Path) -> list[Path]:
         meta = self.metadata_file(path)
@@ -334,13 +228,14 @@ def _neuroscope_channel(stream_name: str, ch: Channel) -> Channel:
     return replace(ch, group=f"group{found.group(1)}") if found else ch
 
 
-class NeuroscopeReader(CatalogReader):
+class NeuroscopeReader(NeoReader):
     name = "neuroscope"
     description = "Neuroscope / Klusters session (.xml + .dat, .lfp or .eeg)"
     suffixes = (".xml", ".dat", ".lfp", ".eeg")
     manufacturer = "Neuroscope"
     input_kind = "file or folder"
     verified = "generated"  # tests/test_formats.py converts a file nwbconvert.synthetic writes
+    rawio_class = "NeuroScopeRawIO"
 
     def probe(self, path: Path) -> Match:
         xml = neuroscope_xml(path)
@@ -350,7 +245,7 @@ class NeuroscopeReader(CatalogReader):
             return Match.CONTENT  # the data file itself, its parameter file beside it
         return Match.CONTENT if _neuroscope_data(xml) is not None else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
+    def open_rawio(self, path: Path) -> BaseRawIO:
         from neo.rawio import NeuroScopeRawIO
 
         xml = neuroscope_xml(path)
@@ -358,7 +253,7 @@ class NeuroscopeReader(CatalogReader):
         data = path if path.is_file() and path.suffix.lower() != ".xml" else _neuroscope_data(xml)
         return NeuroScopeRawIO(filename=str(xml), binary_file=str(data))
 
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         return replace(DEFAULT_POLICY, channel=_neuroscope_channel)
 
     def source_paths(self, path: Path) -> list[Path]:
@@ -368,26 +263,7 @@ class NeuroscopeReader(CatalogReader):
         return [xml, *([data] if data else [])]
 
 
-class NixReader(CatalogReader):
-    name = "nix"
-    description = "NIX file written by neo (.nix, HDF5)"
-    suffixes = (".nix",)
-    manufacturer = "G-Node NIX"
-    requires = (("nixio", "nix"),)
-
-    def probe(self, path: Path) -> Match:
-        _, attrs = hdf5_root(path)
-        if attrs.get("format") == "nix":
-            return Match.CONTENT
-        return self.suffix_match(path)
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import NIXRawIO
-
-        return NIXRawIO(filename=str(path))
-
-
-class Plexon2Reader(CatalogReader):
+class Plexon2Reader(NeoReader):
     name = "plexon2"
     description = "Plexon PL2 file (.pl2)"
     suffixes = (".pl2",)
@@ -395,31 +271,23 @@ class Plexon2Reader(CatalogReader):
     # Plexon's PL2FileReader DLL (neo downloads it on first use); off Windows it runs under wine via zugbruecke
     requires = () if sys.platform == "win32" else (("zugbruecke", "plexon2"),)
     note = "Plexon's PL2FileReader DLL, downloaded by neo on first use; off Windows also wine"
+    rawio_class = "Plexon2RawIO"
 
     def probe(self, path: Path) -> Match:
         return self.suffix_match(path)
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import Plexon2RawIO
 
-        return Plexon2RawIO(filename=str(path))
-
-
-class SpikeGadgetsReader(CatalogReader):
+class SpikeGadgetsReader(NeoReader):
     name = "spikegadgets"
     description = "SpikeGadgets Trodes recording (.rec)"
     suffixes = (".rec",)
     manufacturer = "SpikeGadgets"
+    rawio_class = "SpikeGadgetsRawIO"
 
     def probe(self, path: Path) -> Match:
         if path.is_file() and b"<Configuration" in head(path, 4096):
             return Match.CONTENT
         return self.suffix_match(path)
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import SpikeGadgetsRawIO
-
-        return SpikeGadgetsRawIO(filename=str(path))
 
 
 TDT_BLOCK = {".tbk", ".tdx", ".tev", ".tsq"}
@@ -432,12 +300,14 @@ def _is_tdt_block(folder: Path) -> bool:
         return False
 
 
-class TdtReader(CatalogReader):
+class TdtReader(NeoReader):
     name = "tdt"
     description = "Tucker-Davis Technologies tank or block (.tsq/.tev/.tbk/.tdx, .sev)"
     suffixes = (".tsq", ".tev", ".tbk", ".tdx", ".tnt", ".sev")
     manufacturer = "Tucker-Davis Technologies"
     input_kind = "file or folder"
+    rawio_class = "TdtRawIO"
+    rawio_path_argument = "dirname"
 
     def probe(self, path: Path) -> Match:
         if path.is_dir():
@@ -447,22 +317,20 @@ class TdtReader(CatalogReader):
             return Match.CONTENT
         return self.suffix_match(path)
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import TdtRawIO
-
+    def rawio_path(self, path: Path) -> Path:
         # a tank folder (blocks below it) is read whole; a block folder or file as that one block
         if path.is_dir() and _is_tdt_block(path):
-            tsq = sorted(path.glob("*.tsq")) or sorted(path.glob("*.Tsq"))
-            return TdtRawIO(dirname=str(tsq[0]))
-        return TdtRawIO(dirname=str(path))
+            return (sorted(path.glob("*.tsq")) or sorted(path.glob("*.Tsq")))[0]
+        return path
 
 
-class WinEdrReader(CatalogReader):
+class WinEdrReader(NeoReader):
     name = "winedr"
     description = "WinEDR continuous recording (.edr)"
     suffixes = (".edr",)
     manufacturer = "University of Strathclyde"
     verified = "generated"  # tests/test_formats.py converts a file nwbconvert.synthetic writes
+    rawio_class = "WinEdrRawIO"
 
     def probe(self, path: Path) -> Match:
         if path.is_file() and path.suffix.lower() == ".edr":
@@ -471,29 +339,20 @@ class WinEdrReader(CatalogReader):
                 return Match.CONTENT
         return self.suffix_match(path)
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import WinEdrRawIO
-
-        return WinEdrRawIO(filename=str(path))
-
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         # membrane current and potential of one cell, not electrode voltages: TimeSeries with their units
         return replace(DEFAULT_POLICY, kind=lambda stream, unit: SignalKind.ANALOG)
 
 
-class RawMcsReader(CatalogReader):
+class RawMcsReader(NeoReader):
     name = "mcs-raw"
     description = "Multi Channel Systems MC_DataTool binary export with header (.raw)"
     suffixes = (".raw",)
     manufacturer = "Multi Channel Systems"
     verified = "generated"  # tests/test_formats.py converts a file nwbconvert.synthetic writes
+    rawio_class = "RawMCSRawIO"
 
     def probe(self, path: Path) -> Match:
         if path.is_file() and head(path, 29) == b"MC_DataTool binary conversion":
             return Match.CONTENT
         return Match.NO  # .raw is also the headerless raw binary
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import RawMCSRawIO
-
-        return RawMCSRawIO(filename=str(path))

@@ -13,13 +13,16 @@ gives every record t_start 0, so all sweeps start at 0 s in the NWB file too.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, ClassVar
 
 from nwbconvert.model import SignalKind
 from nwbconvert.readers.base import Match, head
 from nwbconvert.readers.neo_adapter import StreamPolicy, default_series_name
 from nwbconvert.readers.neo_reader import NeoReader
 from nwbconvert.units import camel, is_current, is_voltage
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 ABF_MAGIC = (b"ABF ", b"ABF2")
 AXOGRAPH_MAGIC = (b"AxGr", b"axgx")
@@ -44,14 +47,14 @@ INTRACELLULAR_POLICY = StreamPolicy(
 
 
 class _IntracellularReader(NeoReader):
-    magic: tuple[bytes, ...] = ()
+    magic: ClassVar[tuple[bytes, ...]] = ()
 
     def probe(self, path: Path) -> Match:
         if path.is_file() and head(path, 4).startswith(self.magic):
             return Match.CONTENT
         return Match.SUFFIX if path.suffix.lower() in self.suffixes else Match.NO
 
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         return INTRACELLULAR_POLICY
 
 
@@ -62,11 +65,7 @@ class AxonReader(_IntracellularReader):
     verified = "real"  # tests/test_icephys.py converts real ABF 1 and ABF 2 files
     manufacturer = "Axon Instruments / Molecular Devices"
     magic = ABF_MAGIC
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import AxonRawIO
-
-        return AxonRawIO(filename=str(path))
+    rawio_class = "AxonRawIO"
 
 
 class AxoGraphReader(_IntracellularReader):
@@ -77,11 +76,7 @@ class AxoGraphReader(_IntracellularReader):
     suffixes = (".axgd", ".axgx")
     manufacturer = "AxoGraph Scientific"
     magic = AXOGRAPH_MAGIC
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import AxographRawIO
-
-        return AxographRawIO(filename=str(path))
+    rawio_class = "AxographRawIO"
 
 
 class WinWcpReader(_IntracellularReader):
@@ -92,14 +87,10 @@ class WinWcpReader(_IntracellularReader):
     suffixes = (".wcp",)
     manufacturer = "University of Strathclyde"
     magic = (WINWCP_MAGIC,)
+    rawio_class = "WinWcpRawIO"
 
     def probe(self, path: Path) -> Match:
         # "VER=" opens many text headers: content counts only together with the suffix
         if path.suffix.lower() != ".wcp":
             return Match.NO
         return Match.CONTENT if head(path, 4) == WINWCP_MAGIC else Match.SUFFIX
-
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import WinWcpRawIO
-
-        return WinWcpRawIO(filename=str(path))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nwbconvert.model import SignalKind
 from nwbconvert.readers.base import Match, head
 from nwbconvert.readers.neo_adapter import StreamPolicy, default_series_name
 from nwbconvert.readers.neo_reader import NeoReader
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 RHD_MAGIC = 0xC6912702
 RHS_MAGIC = 0xD69127AC
@@ -39,6 +42,7 @@ class IntanReader(NeoReader):
     verified = "real"  # tests/test_roundtrip.py converts a real file
     input_kind = "file or folder"
     manufacturer = "Intan Technologies"
+    rawio_class = "IntanRawIO"
 
     def probe(self, path: Path) -> Match:
         target = _main_file(path)
@@ -46,12 +50,10 @@ class IntanReader(NeoReader):
             return Match.CONTENT
         return Match.SUFFIX if path.suffix.lower() in self.suffixes else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import IntanRawIO
+    def rawio_path(self, path: Path) -> Path:
+        return _main_file(path)
 
-        return IntanRawIO(filename=str(_main_file(path)))
-
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         return StreamPolicy(kind=_kind, series_name=_series_name)
 
 

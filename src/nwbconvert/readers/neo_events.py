@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nwbconvert.model import EventChannel
 from nwbconvert.units import camel
 
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
+
 EventTimestamps = Callable[[int, int, int], tuple[Any, Any, Any]]  # (block, segment, channel) -> neo's triple
 
 
-def events_from_rawio(rawio: Any, timestamps: EventTimestamps | None = None) -> list[EventChannel]:
+def events_from_rawio(rawio: BaseRawIO, timestamps: EventTimestamps | None = None) -> list[EventChannel]:
     """Every event/epoch channel of every block and segment; empty channels are kept (the source declares them).
     `timestamps` replaces neo's `get_event_timestamps` (same results) where a reader has a better way."""
     if timestamps is None:
@@ -55,7 +58,7 @@ def events_from_rawio(rawio: Any, timestamps: EventTimestamps | None = None) -> 
     return channels
 
 
-def _neo_timestamps(rawio: Any, block: int, segment: int, index: int) -> tuple[Any, Any, Any]:
+def _neo_timestamps(rawio: BaseRawIO, block: int, segment: int, index: int) -> tuple[Any, Any, Any]:
     return rawio.get_event_timestamps(block_index=block, seg_index=segment, event_channel_index=index)
 
 

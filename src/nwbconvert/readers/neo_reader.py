@@ -1,4 +1,9 @@
-"""Base for readers that are thin adapters over a neo rawio class."""
+"""Base for readers that are thin adapters over a neo rawio class.
+
+A reader names the rawio (`rawio_class`, `rawio_path_argument`, and `rawio_path` where the path neo opens is
+not the one given) and implements `probe`; `read` is the template below, and each step is a hook a reader
+overrides only where its format needs it.
+"""
 
 from __future__ import annotations
 
@@ -6,106 +11,105 @@ import datetime as dt
 import warnings
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from nwbconvert.errors import NwbConvertError, SourceError
+from nwbconvert.errors import SourceError
 from nwbconvert.model import Device, EventChannel, HeaderMetadata, Recording, Session
 from nwbconvert.provenance import describe_files
-from nwbconvert.readers.base import Match, ReadOptions, walk_files
+from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, walk_files
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy, recordings_from_rawio
 from nwbconvert.readers.neo_events import events_from_rawio
 from nwbconvert.readers.neo_units import sorting_from_rawio
 
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
-class NeoReader:
-    """Subclasses set the class attributes and implement `probe` and `open_rawio`."""
 
-    name: ClassVar[str]
-    description: ClassVar[str]
-    suffixes: ClassVar[tuple[str, ...]]
-    requires: ClassVar[tuple[tuple[str, str], ...]] = ()
-    manufacturer: ClassVar[str] = ""
+class NeoReader(ReaderBase):
+    """Subclasses set the class attributes and implement `probe`."""
 
-    def probe(self, path: Path) -> Match:
-        raise NotImplementedError
+    rawio_class: ClassVar[str]  # the class in neo.rawio, e.g. "IntanRawIO"
+    rawio_path_argument: ClassVar[Literal["filename", "dirname"]] = "filename"  # how that class takes the path
+    link_units_by_number: ClassVar[bool] = False  # see neo_units: spike channel SPK01 <-> signal channel FP01
 
-    def open_rawio(self, path: Path) -> Any:
-        """An unparsed neo rawio for `path`."""
-        raise NotImplementedError
+    def suffix_match(self, path: Path) -> Match:
+        """SUFFIX for a file with one of the reader's suffixes (for suffixes no other reader claims)."""
+        return Match.SUFFIX if path.is_file() and path.suffix.lower() in self.suffixes else Match.NO
 
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+    def rawio_path(self, path: Path) -> Path:
+        """What neo opens for `path`: the path itself unless the format points elsewhere (its folder, main file)."""
+        return path
+
+    def open_rawio(self, path: Path) -> BaseRawIO:
+        """An unparsed neo rawio for `path` (overridden only where neo takes more than the path)."""
+        import neo.rawio
+
+        rawio_class = getattr(neo.rawio, self.rawio_class)
+        target = str(self.rawio_path(path))
+        return rawio_class(dirname=target) if self.rawio_path_argument == "dirname" else rawio_class(filename=target)
+
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         return DEFAULT_POLICY
 
-    def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
+    def header_metadata(self, path: Path, rawio: BaseRawIO) -> HeaderMetadata:
         return HeaderMetadata(session_start_time=annotated_start_time(rawio))
 
     def source_paths(self, path: Path) -> list[Path]:
         return list(walk_files(path)) if path.is_dir() else [path]
 
-    def devices(self, recordings: list[Recording]) -> tuple[Device, ...]:
+    def devices(self, path: Path, recordings: list[Recording]) -> tuple[Device, ...]:
         return (Device(name=self.name, description=self.description, manufacturer=self.manufacturer),)
 
-    link_units_by_number: ClassVar[bool] = False  # see neo_units: spike channel SPK01 <-> signal channel FP01
-
-    def waveform_unit(self, rawio: Any, unit: str) -> str:
+    def waveform_unit(self, rawio: BaseRawIO, unit: str) -> str:
         """The unit of stored spike waveforms (a reader fixes units neo leaves blank)."""
         return unit
 
-    def events(self, rawio: Any) -> list[EventChannel]:
+    def events(self, rawio: BaseRawIO) -> list[EventChannel]:
         """The source's event and epoch channels (a reader may read them its own way)."""
         return events_from_rawio(rawio)
 
+    def finish(self, path: Path, session: Session) -> Session:
+        """The last step: a reader may narrow or annotate the session (the streams of one file, say)."""
+        return session
+
     def read(self, path: Path, options: ReadOptions) -> Session:
+        """The template: parse the headers, then the hooks above; samples stay on disk."""
         rawio = self.parse(path)
-        try:
+        with self.reading(path):
             recordings = recordings_from_rawio(rawio, self.policy(path, rawio), options.stub_seconds)
             header = self.header_metadata(path, rawio)
             events = self.events(rawio)
+            waveform_unit = partial(self.waveform_unit, rawio)
             sorting = sorting_from_rawio(
-                rawio, self.name, str(path), recordings, partial(self.waveform_unit, rawio), self.link_units_by_number
+                rawio, self.name, str(path), recordings, waveform_unit, self.link_units_by_number
             )
-        except NwbConvertError:
-            raise
-        except Exception as exc:
-            raise self.unreadable(path, exc) from exc
         if not recordings:
             raise SourceError(f"{path}: the {self.description} source holds no sampled signal that could be converted.")
         import neo
 
-        return Session(
+        session = Session(
             reader=self.name,
             reader_version=f"neo {neo.__version__} {type(rawio).__name__}",
             source=str(path),
             recordings=tuple(recordings),
-            devices=self.devices(recordings),
+            devices=self.devices(path, recordings),
             header=header,
             source_files=describe_files(self.source_paths(path)),
             events=tuple(events),
             sortings=(sorting,) if sorting is not None else (),
         )
+        return self.finish(path, session)
 
-    def parse(self, path: Path) -> Any:
+    def parse(self, path: Path) -> BaseRawIO:
         """The rawio with its header parsed; any failure becomes a one-paragraph SourceError."""
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rawio = self.open_rawio(path)
-                rawio.parse_header()
-        except NwbConvertError:
-            raise
-        except Exception as exc:
-            raise self.unreadable(path, exc) from exc
+        with self.reading(path), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rawio = self.open_rawio(path)
+            rawio.parse_header()
         return rawio
 
-    def unreadable(self, path: Path, exc: Exception) -> SourceError:
-        return SourceError(
-            f"{path}: could not be read as {self.description} ({type(exc).__name__}: {exc}). "
-            "The recording may be truncated, damaged or incomplete (a missing sibling file); check "
-            "that every file of the recording was copied, or choose another reader with --format."
-        )
 
-
-def annotated_start_time(rawio: Any) -> dt.datetime | None:
+def annotated_start_time(rawio: BaseRawIO) -> dt.datetime | None:
     """The recording start that neo found in the headers, if any."""
     blocks = rawio.raw_annotations.get("blocks", [])
     if not blocks:

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nwbconvert.model import Recording, Sorting, Unit, UnitProperty
 from nwbconvert.units import volt_factor
 
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
+
 SKIPPED_ANNOTATIONS = frozenset({"name", "id", "file_origin", "__array_annotations__"})
 
 
 def sorting_from_rawio(
-    rawio: Any,
+    rawio: BaseRawIO,
     reader: str,
     source: str,
     recordings: list[Recording],
@@ -62,7 +65,7 @@ def sorting_from_rawio(
     )
 
 
-def _spike_times(rawio: Any, index: int) -> np.ndarray:
+def _spike_times(rawio: BaseRawIO, index: int) -> np.ndarray:
     parts = []
     for block in range(rawio.block_count()):
         for seg in range(rawio.segment_count(block)):
@@ -73,7 +76,7 @@ def _spike_times(rawio: Any, index: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0)
 
 
-def _waveforms(rawio: Any, index: int, row: Any, unit: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _waveforms(rawio: BaseRawIO, index: int, row: Any, unit: str) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Mean and standard deviation of the stored waveforms in volts, (samples,) or (samples, channels)."""
     factor = volt_factor(unit)
     if factor is None:
@@ -101,7 +104,7 @@ def _waveforms(rawio: Any, index: int, row: Any, unit: str) -> tuple[np.ndarray 
     return mean * factor, sd * factor
 
 
-def _annotations(rawio: Any, index: int) -> dict[str, UnitProperty]:
+def _annotations(rawio: BaseRawIO, index: int) -> dict[str, UnitProperty]:
     """Scalar annotations neo gives the spike channel (classification, tags, comments, channel ids)."""
     try:
         raw = rawio.raw_annotations["blocks"][0]["segments"][0]["spikes"][index]

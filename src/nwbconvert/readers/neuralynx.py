@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nwbconvert.model import HeaderMetadata
 from nwbconvert.readers.base import Match, head
 from nwbconvert.readers.neo_reader import NeoReader
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 NCS_HEADER = b"######## Neuralynx"
 
@@ -33,7 +36,7 @@ class NeuralynxReader(NeoReader):
             return Match.CONTENT
         return Match.SUFFIX if path.suffix.lower() == ".ncs" else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
+    def open_rawio(self, path: Path) -> BaseRawIO:  # a single .ncs: neo takes its folder and the file's name
         from neo.rawio import NeuralynxRawIO
 
         if path.is_dir():
@@ -44,7 +47,7 @@ class NeuralynxReader(NeoReader):
         folder = path if path.is_dir() else path.parent
         return [p for p in folder.iterdir() if p.suffix.lower() in self.suffixes] if path.is_dir() else [path]
 
-    def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
+    def header_metadata(self, path: Path, rawio: BaseRawIO) -> HeaderMetadata:
         # 'TimeCreated' of the .ncs headers, local time of the acquisition machine
         signals = rawio.raw_annotations["blocks"][0]["segments"][0]["signals"]
         opened = signals[0]["__array_annotations__"].get("recording_opened") if signals else None

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nwbconvert.model import Channel, HeaderMetadata, SignalKind
 from nwbconvert.probes import Site, probe_sites, with_site
 from nwbconvert.readers.base import Match, head, walk_files
 from nwbconvert.readers.neo_adapter import StreamPolicy, default_series_name
 from nwbconvert.readers.neo_reader import NeoReader
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 LEGACY_HEADER = b"header.format = 'Open Ephys Data Format'"
 
@@ -47,26 +50,26 @@ class OpenEphysBinaryReader(NeoReader):
     verified = "real"  # tests/test_roundtrip.py converts a real file
     input_kind = "file or folder"
     manufacturer = "Open Ephys"
+    rawio_class = "OpenEphysBinaryRawIO"
+    rawio_path_argument = "dirname"
 
     def probe(self, path: Path) -> Match:
         return Match.CONTENT if _oebin_root(path) is not None else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import OpenEphysBinaryRawIO
-
-        return OpenEphysBinaryRawIO(dirname=str(_oebin_root(path)))
+    def rawio_path(self, path: Path) -> Path:
+        return _oebin_root(path) or path
 
     def source_paths(self, path: Path) -> list[Path]:
         root = _oebin_root(path)
         return list(walk_files(root, max_depth=8)) if root else []
 
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         root = _oebin_root(path)
         geometry = _NeuropixelsGeometry(root, rawio) if root is not None else None
         channel = geometry.channel if geometry is not None else (lambda stream, ch: ch)
         return StreamPolicy(kind=_kind, series_name=_series_name, channel=channel)
 
-    def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
+    def header_metadata(self, path: Path, rawio: BaseRawIO) -> HeaderMetadata:
         """The GUI's 'Software Time' (UTC) in the first recording's sync_messages.txt."""
         root = _oebin_root(path)
         messages = sorted(root.rglob("sync_messages.txt")) if root else []
@@ -99,7 +102,7 @@ class _NeuropixelsGeometry:
     Geometry is optional: a stream probeinterface cannot place keeps its channels as they are.
     """
 
-    def __init__(self, root: Path, rawio: Any) -> None:
+    def __init__(self, root: Path, rawio: BaseRawIO) -> None:
         self.sites: dict[tuple[str, str], tuple[Site, str]] = {}
         header = rawio.header
         for stream in header["signal_streams"]:
@@ -154,22 +157,22 @@ class OpenEphysLegacyReader(NeoReader):
     verified = "real"  # tests/test_roundtrip.py converts a real file
     input_kind = "file or folder"
     manufacturer = "Open Ephys"
+    rawio_class = "OpenEphysRawIO"
+    rawio_path_argument = "dirname"
 
     def probe(self, path: Path) -> Match:
         if _legacy_folder(path) is not None:
             return Match.CONTENT
         return Match.SUFFIX if path.suffix == ".continuous" else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import OpenEphysRawIO
-
-        return OpenEphysRawIO(dirname=str(_legacy_folder(path)))
+    def rawio_path(self, path: Path) -> Path:
+        return _legacy_folder(path) or path
 
     def source_paths(self, path: Path) -> list[Path]:
         folder = _legacy_folder(path)
         return sorted(folder.iterdir()) if folder else []
 
-    def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
+    def header_metadata(self, path: Path, rawio: BaseRawIO) -> HeaderMetadata:
         # 'date_created' of the .continuous headers, e.g. '03-Apr-2025 13:38:45' (local time)
         created = rawio.raw_annotations["blocks"][0]["segments"][0].get("date_created", "")
         try:

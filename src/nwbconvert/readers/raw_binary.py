@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nwbconvert.errors import SourceError, UsageError
 from nwbconvert.model import Channel, Device, HeaderMetadata, Recording, Segment, Session
 from nwbconvert.provenance import describe_files
-from nwbconvert.readers.base import InputKind, Match, ReadOptions, Verified
+from nwbconvert.readers.base import Match, ReaderBase, ReadOptions
 from nwbconvert.readers.neo_adapter import StreamPolicy, default_kind, default_series_name
 from nwbconvert.readers.neo_reader import NeoReader
 from nwbconvert.readers.si_adapter import SITraces
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 REQUIRED = ("sampling_rate", "dtype", "channels")
 OPTIONAL = ("gain", "offset", "unit", "time_axis", "header_bytes")
@@ -96,7 +99,10 @@ class _SampleMajorFile(NeoReader):
     def __init__(self, layout: RawBinaryLayout) -> None:
         self.layout = layout
 
-    def open_rawio(self, path: Path) -> Any:
+    def probe(self, path: Path) -> Match:
+        return Match.NO
+
+    def open_rawio(self, path: Path) -> BaseRawIO:
         from neo.rawio import RawBinarySignalRawIO
 
         lay = self.layout
@@ -110,24 +116,21 @@ class _SampleMajorFile(NeoReader):
             bytesoffset=lay.header_bytes,
         )
 
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         unit = self.layout.unit
         return StreamPolicy(kind=default_kind, series_name=default_series_name, unit=lambda stream, _: unit)
 
-    def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
+    def header_metadata(self, path: Path, rawio: BaseRawIO) -> HeaderMetadata:
         return HeaderMetadata()
 
 
-class RawBinaryReader:
+class RawBinaryReader(ReaderBase):
     name = "raw-binary"
     description = "Headerless binary samples (layout from --set source.*)"
     suffixes = (".bin", ".dat", ".raw")
-    requires: ClassVar[tuple[tuple[str, str], ...]] = ()
-    verified: ClassVar[Verified] = "generated"
-    input_kind: ClassVar[InputKind] = "file"
-    manufacturer: ClassVar[str] = ""
-    note: ClassVar[str] = "--format raw-binary and --set source.sampling_rate/dtype/channels"
-    source_options: ClassVar[tuple[str, ...]] = REQUIRED + OPTIONAL
+    verified = "generated"
+    note = "--format raw-binary and --set source.sampling_rate/dtype/channels"
+    source_options = REQUIRED + OPTIONAL
 
     def probe(self, path: Path) -> Match:
         return Match.NO  # nothing in the file identifies it: only --format raw-binary chooses this reader

@@ -1,17 +1,25 @@
-"""Reader registry: plugins come from the `nwbconvert.readers` entry-point group; detection by content."""
+"""Reader registry: plugins come from the `nwbconvert.readers` entry-point group; detection by content.
+
+A plugin that cannot be used (its import or its class fails, it misses an attribute of `Reader`, its `probe`
+raises) is kept aside as a `BrokenReader` with the reason in plain words: `nwbconvert formats` lists it,
+detection and `--format` skip it, and nothing else fails because of it.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import get_args
 
 from nwbconvert.errors import AmbiguousFormat, MissingDependency, SourceError, UnknownFormat, UsageError
-from nwbconvert.readers.base import SOURCE_PREFIX, InputKind, Match, Reader, Verified
+from nwbconvert.readers.base import SOURCE_PREFIX, VERIFIED_TEXT, InputKind, Match, Reader, Verified
 
 ENTRY_POINT_GROUP = "nwbconvert.readers"
+CONTRACT = (*Reader.__annotations__, "probe", "read")  # what every reader declares (see base.Reader)
 
 
 @dataclass(frozen=True)
@@ -22,31 +30,103 @@ class ReaderInfo:
     description: str
     suffixes: tuple[str, ...]
     missing: tuple[tuple[str, str], ...]  # (package, extra) not installed
-    verified: Verified = "unverified"  # tested on a real file, on a generated one, or not at all
-    requires: tuple[tuple[str, str], ...] = ()  # (package, extra) of every optional package
-    input: InputKind = "file"
-    manufacturer: str = ""
-    source_options: tuple[str, ...] = ()  # `--set source.KEY=VALUE` keys the reader takes
-    note: str = ""  # what else it needs beyond Python packages
+    verified: Verified
+    requires: tuple[tuple[str, str], ...]  # (package, extra) of every optional package
+    input: InputKind
+    manufacturer: str
+    source_options: tuple[str, ...]  # `--set source.KEY=VALUE` keys the reader takes
+    note: str  # what else it needs beyond Python packages
+    broken: str = ""  # why a registered plugin cannot be used (it is skipped); "" for a working reader
 
     @property
     def available(self) -> bool:
-        return not self.missing
+        return not self.missing and not self.broken
 
     @property
     def extras(self) -> tuple[str, ...]:
         """pip extras that provide the optional packages, in order, without repeats."""
         return tuple(dict.fromkeys(extra for _, extra in self.requires))
 
+    @property
+    def verified_text(self) -> str:
+        return VERIFIED_TEXT[self.verified]
+
+
+@dataclass(frozen=True)
+class BrokenReader:
+    """A registered plugin that cannot be used, and why."""
+
+    name: str  # the entry point's name
+    error: str  # one sentence: which class of which package, what failed
+
+
+@dataclass
+class _Registry:
+    readers: dict[str, Reader]
+    entry_points: dict[str, EntryPoint]  # of each working reader, to name it when its probe breaks later
+    broken: dict[str, BrokenReader] = field(default_factory=dict)
+
+    def set_broken(self, name: str, problem: str) -> None:
+        self.broken[name] = BrokenReader(name, _sentence(self.entry_points[name], problem))
+        self.readers.pop(name, None)
+
+
+def _sentence(ep: EntryPoint, problem: str) -> str:
+    package = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "an unknown package"
+    return f"{ep.value} (from {package}) {problem}; it is skipped until that package is fixed or uninstalled."
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _load(ep: EntryPoint, empty_folder: Path) -> Reader | str:
+    """The reader an entry point names, or what is wrong with it."""
+    try:
+        cls = ep.load()
+    except Exception as exc:
+        return f"could not be imported ({_error(exc)})"
+    try:
+        reader = cls()
+    except Exception as exc:
+        return f"could not be created ({_error(exc)})"
+    missing = [name for name in CONTRACT if not hasattr(reader, name)]
+    if missing:
+        return (
+            f"does not declare {', '.join(missing)} (subclass nwbconvert.readers.base.ReaderBase to get the defaults)"
+        )
+    if reader.verified not in VERIFIED_TEXT or reader.input_kind not in get_args(InputKind):
+        return f"declares verified={reader.verified!r} or input_kind={reader.input_kind!r}, not one of base.py's"
+    try:  # every reader must answer an empty folder (detection may be given one) without raising
+        Match(reader.probe(empty_folder))
+    except Exception as exc:
+        return f"failed in probe() on an empty folder ({_error(exc)})"
+    return reader
+
 
 @cache
-def readers() -> dict[str, Reader]:
-    """Every registered reader, built-ins and third-party alike, by name."""
+def _registry() -> _Registry:
     found: dict[str, Reader] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        cls = ep.load()
-        found[cls.name] = cls()
-    return dict(sorted(found.items()))
+    eps: dict[str, EntryPoint] = {}
+    broken: dict[str, BrokenReader] = {}
+    with tempfile.TemporaryDirectory(prefix="nwbconvert-probe-") as empty:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            loaded = _load(ep, Path(empty))
+            if isinstance(loaded, str):
+                broken[ep.name] = BrokenReader(ep.name, _sentence(ep, loaded))
+            else:
+                found[loaded.name], eps[loaded.name] = loaded, ep
+    return _Registry(dict(sorted(found.items())), eps, broken)
+
+
+def readers() -> dict[str, Reader]:
+    """Every working registered reader, built-ins and third-party alike, by name."""
+    return _registry().readers
+
+
+def broken() -> list[BrokenReader]:
+    """The registered plugins that cannot be used (skipped everywhere), by name."""
+    return sorted(_registry().broken.values(), key=lambda b: b.name)
 
 
 def _installed(package: str) -> bool:
@@ -61,28 +141,34 @@ def missing_packages(reader: Reader) -> tuple[tuple[str, str], ...]:
 
 
 def info(reader: Reader) -> ReaderInfo:
-    """What `nwbconvert formats` and the README table show about `reader` (third-party ones may omit fields)."""
+    """What `nwbconvert formats` and the README table show about `reader`."""
     return ReaderInfo(
         name=reader.name,
         description=reader.description,
         suffixes=tuple(reader.suffixes),
         missing=missing_packages(reader),
-        verified=getattr(reader, "verified", "unverified"),
+        verified=reader.verified,
         requires=tuple(reader.requires),
-        input=getattr(reader, "input_kind", "file"),
-        manufacturer=getattr(reader, "manufacturer", ""),
-        source_options=tuple(getattr(reader, "source_options", ())),
-        note=getattr(reader, "note", ""),
+        input=reader.input_kind,
+        manufacturer=reader.manufacturer,
+        source_options=tuple(reader.source_options),
+        note=reader.note,
     )
 
 
+def _broken_info(b: BrokenReader) -> ReaderInfo:
+    return ReaderInfo(b.name, "broken plugin", (), (), "unverified", (), "file", "", (), "", broken=b.error)
+
+
 def describe() -> list[ReaderInfo]:
-    return [info(r) for r in readers().values()]
+    """Every registered reader, broken plugins included, by name."""
+    rows = [info(r) for r in readers().values()] + [_broken_info(b) for b in broken()]
+    return sorted(rows, key=lambda i: i.name)
 
 
 def check_reader_options(reader: Reader, options: tuple[tuple[str, str], ...]) -> None:
     """Refuse `--set source.KEY=...` keys that `reader` does not take."""
-    accepted = tuple(getattr(reader, "source_options", ()))
+    accepted = tuple(reader.source_options)
     unknown = sorted({key for key, _ in options if key not in accepted})
     if not unknown:
         return
@@ -95,11 +181,12 @@ def check_reader_options(reader: Reader, options: tuple[tuple[str, str], ...]) -
 
 def get(name: str) -> Reader:
     """The reader called `name`, or a usage error listing the names that exist."""
-    try:
+    if name in readers():
         return readers()[name]
-    except KeyError:
-        names = ", ".join(readers())
-        raise UsageError(f"There is no format called '{name}'. Known formats: {names}.") from None
+    if name in _registry().broken:
+        raise UsageError(f"--format {name}: that reader cannot be used: {_registry().broken[name].error}")
+    names = ", ".join(readers())
+    raise UsageError(f"There is no format called '{name}'. Known formats: {names}.")
 
 
 def ensure_available(reader: Reader, path: Path) -> None:
@@ -108,19 +195,36 @@ def ensure_available(reader: Reader, path: Path) -> None:
         raise MissingDependency(f"Reading {path} as {reader.description}", pkg, extra)
 
 
+def _scores(path: Path) -> dict[str, Match]:
+    """Each working reader's match for `path`; a reader whose probe raises is set aside as broken."""
+    registry = _registry()
+    scores: dict[str, Match] = {}
+    failed: dict[str, str] = {}
+    for name, reader in list(registry.readers.items()):
+        try:
+            scores[name] = Match(reader.probe(path))
+        except Exception as exc:
+            failed[name] = f"failed in probe() on {path} ({_error(exc)})"
+    for name, problem in failed.items():
+        registry.set_broken(name, problem)
+    return scores
+
+
 def detect(path: Path) -> Reader:
     """The one reader whose content match for `path` is strongest, or a clear error."""
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder. Check the path and try again.")
-    scores = {name: r.probe(path) for name, r in readers().items()}
+    scores = _scores(path)
     best = max(scores.values(), default=Match.NO)
     if best == Match.NO:
         names = ", ".join(readers())
+        skipped = ", ".join(b.name for b in broken())
         raise UnknownFormat(
             f"{path}: no reader recognises this {'folder' if path.is_dir() else 'file'}. "
             f"Known formats: {names}. Point to the recording itself (a file, a SpikeGLX run folder, an "
             "Open Ephys record node, a Neuralynx folder) or name the format with --format NAME; "
-            "`nwbconvert formats` lists them."
+            "`nwbconvert formats` lists them"
+            + (f" and says why the broken plugins {skipped} were skipped." if skipped else ".")
         )
     winners = [name for name, score in scores.items() if score == best]
     if len(winners) > 1:
@@ -131,25 +235,20 @@ def detect(path: Path) -> Reader:
     return readers()[winners[0]]
 
 
-VERIFIED_TEXT = {
-    "real": "real file",
-    "generated": "generated file",
-    "unverified": "not verified",
-}
-
-
 def markdown_table(infos: list[ReaderInfo] | None = None) -> str:
-    """The README's format table: one row per registered reader, generated from the registry."""
+    """The README's format table: one row per working registered reader, generated from the registry."""
     rows = [
         "| reader | system | files | input | needs | verified on |",
         "|---|---|---|---|---|---|",
     ]
     for i in describe() if infos is None else infos:
+        if i.broken:
+            continue
         needs = [f"`pip install 'nwbconvert[{extra}]'`" for extra in i.extras]
         if i.note:
             needs.append(i.note)
         rows.append(
             f"| `{i.name}` | {i.description} | {', '.join(f'`{s}`' for s in i.suffixes)} | {i.input} "
-            f"| {'; '.join(needs) or '-'} | {VERIFIED_TEXT.get(i.verified, i.verified)} |"
+            f"| {'; '.join(needs) or '-'} | {i.verified_text} |"
         )
     return "\n".join(rows) + "\n"

@@ -1,13 +1,48 @@
-"""Turn a spikeinterface recording into a `Recording` (for formats that neo does not read)."""
+"""Readers over spikeinterface (for formats that neo does not read): their base, and a spikeinterface recording
+turned into a `Recording`."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
-from nwbconvert.model import Channel, Recording, Segment, SignalKind
+from nwbconvert.model import Channel, Device, HeaderMetadata, Recording, Segment, Session, SignalKind
+from nwbconvert.provenance import describe_files
+from nwbconvert.readers.base import ReaderBase, ReadOptions
+
+
+class SIReader(ReaderBase):
+    """A reader whose `recordings` come from spikeinterface extractors; the base wraps its errors (as every
+    reader does, `ReaderBase.unreadable`) and builds the Session."""
+
+    extractor: ClassVar[str]  # the spikeinterface class, named in the provenance
+    device_name: ClassVar[str]
+
+    @abstractmethod
+    def recordings(self, path: Path, options: ReadOptions) -> list[Recording]:
+        """The source's recordings; any library failure here becomes a one-paragraph SourceError."""
+
+    def source_paths(self, path: Path) -> list[Path]:
+        return [path]
+
+    def read(self, path: Path, options: ReadOptions) -> Session:
+        import spikeinterface
+
+        with self.reading(path):
+            recordings = self.recordings(path, options)
+        return Session(
+            reader=self.name,
+            reader_version=f"spikeinterface {spikeinterface.__version__} {self.extractor}",
+            source=str(path),
+            recordings=tuple(recordings),
+            devices=(Device(name=self.device_name, description=self.description, manufacturer=self.manufacturer),),
+            header=HeaderMetadata(),
+            source_files=describe_files(self.source_paths(path)),
+        )
 
 
 @dataclass(frozen=True, eq=False)

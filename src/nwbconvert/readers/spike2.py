@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nwbconvert.model import SignalKind
 from nwbconvert.readers.base import Match, head
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy, default_series_name
 from nwbconvert.readers.neo_reader import NeoReader
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 
 class Spike2Reader(NeoReader):
@@ -18,8 +21,9 @@ class Spike2Reader(NeoReader):
     verified = "real"  # tests/test_roundtrip.py converts a real file
     input_kind = "file"
     manufacturer = "Cambridge Electronic Design"
+    rawio_class = "Spike2RawIO"
 
-    def waveform_unit(self, rawio: Any, unit: str) -> str:
+    def waveform_unit(self, rawio: BaseRawIO, unit: str) -> str:
         return "V" if unit.strip().lower() in ("volt", "volts") else unit
 
     def probe(self, path: Path) -> Match:
@@ -27,12 +31,7 @@ class Spike2Reader(NeoReader):
             return Match.CONTENT
         return Match.SUFFIX if path.suffix.lower() == ".smr" else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import Spike2RawIO
-
-        return Spike2RawIO(filename=str(path))
-
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         # Spike2 streams are called "Signal stream N"; a stream of one channel is named after it.
         header = rawio.header
         names: dict[str, str] = {}

@@ -1,47 +1,83 @@
-"""SpikeGLX runs: Neuropixels imec probes (ap, lf) and the NI-DAQ (nidq), as .bin + .meta pairs."""
+"""SpikeGLX runs: Neuropixels imec probes (ap, lf) and the NI-DAQ (nidq), as .bin + .meta pairs.
+
+`read` parses the run's .meta files once (`read_metas`) and runs NeoReader's template on a reader holding
+them, so every hook (geometry, start time, devices, source files) reads the same parsed headers.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nwbconvert.model import Channel, Device, EventChannel, HeaderMetadata, Recording, Session, SignalKind
 from nwbconvert.probes import Site, probe_sites, with_site
-from nwbconvert.readers.base import Match, ReadOptions, walk_files
+from nwbconvert.readers.base import Match, ReadOptions, head, walk_files
 from nwbconvert.readers.neo_adapter import StreamPolicy, series_prefix
 from nwbconvert.readers.neo_events import events_from_rawio
 from nwbconvert.readers.neo_reader import NeoReader
 from nwbconvert.readers.spikeglx_events import nidq_lines
 
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
+
 STREAM_RE = re.compile(r"\.(imec\d*\.(?:ap|lf)|nidq|obx\d*)\.(?:bin|meta)$")
+META_MARKERS = (b"typeThis=", b"imSampRate=", b"niSampRate=")  # in the first 8 KB of every SpikeGLX .meta
 
 
-def read_meta(path: Path) -> dict[str, str]:
-    """A SpikeGLX .meta file as key -> value (table keys keep their leading '~')."""
+def parse_meta(text: str) -> dict[str, str]:
+    """The text of a SpikeGLX .meta file as key -> value (table keys keep their leading '~')."""
     fields: dict[str, str] = {}
-    for line in path.read_text(errors="replace").splitlines():
+    for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep:
             fields[key.strip()] = value.strip()
     return fields
 
 
-def _is_meta(path: Path) -> bool:
-    if path.suffix != ".meta" or not path.with_suffix(".bin").exists():
-        return False
-    with path.open("rb") as f:
-        text = f.read(8192)
-    return b"typeThis=" in text or b"imSampRate=" in text or b"niSampRate=" in text
+def read_meta(path: Path) -> dict[str, str]:
+    """A SpikeGLX .meta file as key -> value."""
+    return parse_meta(path.read_text(errors="replace"))
+
+
+@dataclass(frozen=True)
+class Meta:
+    """One .meta file of a run, read once."""
+
+    path: Path
+    fields: dict[str, str]
+
+    @property
+    def stream(self) -> str:
+        """imec0.ap, imec0.lf, nidq, obx0, ... ("" when the name does not say)."""
+        match = STREAM_RE.search(self.path.name)
+        return match.group(1) if match else ""
+
+
+def _candidates(path: Path) -> list[Path]:
+    """The .meta files beside a .bin: below a folder, or the one of a .bin/.meta path."""
+    if path.is_dir():
+        found = [p for p in walk_files(path, max_depth=3) if p.suffix == ".meta"]
+    else:
+        found = [path.with_suffix(".meta")] if path.with_suffix(".meta").exists() else []
+    return [p for p in found if p.with_suffix(".bin").exists()]
 
 
 def _metas(path: Path) -> list[Path]:
-    if path.is_dir():
-        return [p for p in walk_files(path, max_depth=3) if _is_meta(p)]
-    meta = path.with_suffix(".meta")
-    return [meta] if meta.exists() and _is_meta(meta) else []
+    """The SpikeGLX .meta files of `path`, judged on their first 8 KB (for probing)."""
+    return [p for p in _candidates(path) if any(m in head(p, 8192) for m in META_MARKERS)]
+
+
+def read_metas(path: Path) -> tuple[Meta, ...]:
+    """The SpikeGLX .meta files of `path`, each opened once."""
+    found = []
+    for candidate in _candidates(path):
+        data = candidate.read_bytes()
+        if any(m in data[:8192] for m in META_MARKERS):
+            found.append(Meta(candidate, parse_meta(data.decode(errors="replace"))))
+    return tuple(found)
 
 
 def _kind(stream_name: str, unit: str) -> SignalKind:
@@ -65,7 +101,7 @@ def table(fields: dict[str, str], key: str) -> str:
     return fields.get(f"~{key}", fields.get(key, ""))
 
 
-def meta_sites(meta: Path) -> dict[int, Site]:
+def meta_sites(meta: Meta) -> dict[int, Site]:
     """Readout channel number (the N of APN/LFN) -> site, from probeinterface.read_spikeglx; {} if it cannot tell.
 
     probeinterface returns the saved channels' contacts in the order of the .meta's channel map, which
@@ -74,10 +110,10 @@ def meta_sites(meta: Path) -> dict[int, Site]:
     import probeinterface
 
     try:
-        probe = probeinterface.read_spikeglx(meta)
+        probe = probeinterface.read_spikeglx(meta.path)
     except Exception:
         return {}  # geometry is optional (unknown part number, ...): the recording converts without x/y
-    saved = [int(n) for n in re.findall(r"\((?:AP|LF)(\d+);", table(read_meta(meta), "snsChanMap"))]
+    saved = [int(n) for n in re.findall(r"\((?:AP|LF)(\d+);", table(meta.fields, "snsChanMap"))]
     sites = probe_sites(probe)  # wired 0..n-1: the k-th saved channel
     if len(saved) != len(sites) or any(dci >= len(saved) for dci, _ in sites):
         return {}
@@ -90,13 +126,12 @@ class _ProbeGeometry:
     AP and LF channels with the same readout number get the same contact, so they share an electrode row.
     """
 
-    def __init__(self, metas: list[Path]) -> None:
+    def __init__(self, metas: tuple[Meta, ...]) -> None:
         self.sites: dict[str, dict[int, Site]] = {}
-        by_probe: dict[str, list[Path]] = {}
-        for meta in sorted(metas, key=lambda m: not m.name.endswith(".ap.meta")):  # ap first
-            match = STREAM_RE.search(meta.name)
-            if match and match.group(1).startswith("imec"):
-                by_probe.setdefault(match.group(1).split(".")[0], []).append(meta)
+        by_probe: dict[str, list[Meta]] = {}
+        for meta in sorted(metas, key=lambda m: not m.path.name.endswith(".ap.meta")):  # ap first
+            if meta.stream.startswith("imec"):
+                by_probe.setdefault(meta.stream.split(".")[0], []).append(meta)
         for probe_name, candidates in by_probe.items():
             for meta in candidates:
                 self.sites[probe_name] = meta_sites(meta)
@@ -120,67 +155,84 @@ def _unit(stream_name: str, unit: str) -> str:
     return "n.a." if "SYNC" in stream_name else unit
 
 
+def _device(meta: Meta) -> Device:
+    stream, fields = meta.stream.split(".")[0], meta.fields
+    if stream.startswith("imec"):
+        part = fields.get("imDatPrb_pn", "Neuropixels probe")
+        serial = fields.get("imDatPrb_sn", "unknown")
+        return Device(stream, f"Neuropixels probe {part}, serial number {serial}", "IMEC")
+    product = fields.get("niDev1ProductName", "NI-DAQ")
+    return Device(stream, f"National Instruments {product}", "National Instruments")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The headers of one read: every .meta of the run's folder, and those of the path given (one for a file)."""
+
+    folder: tuple[Meta, ...]
+    given: tuple[Meta, ...]
+
+
 class SpikeGLXReader(NeoReader):
     name = "spikeglx"
     description = "SpikeGLX run (.bin + .meta: imec ap/lf, nidq)"
     suffixes = (".bin", ".meta")
-    verified = "real"  # tests/test_roundtrip.py converts a real file
+    verified = "real-headers"  # tests/test_probes.py converts runs around real .meta files, samples generated
     input_kind = "file or folder"
     manufacturer = "IMEC / National Instruments"
+    rawio_class = "SpikeGLXRawIO"
+    rawio_path_argument = "dirname"
+
+    def __init__(self, run: _Run | None = None) -> None:
+        self._run = run  # the headers of the read under way (None on the registered reader)
 
     def probe(self, path: Path) -> Match:
         return Match.CONTENT if _metas(path) else Match.NO
 
-    def open_rawio(self, path: Path) -> Any:
-        from neo.rawio import SpikeGLXRawIO
+    def rawio_path(self, path: Path) -> Path:
+        return path if path.is_dir() else path.parent
 
-        return SpikeGLXRawIO(dirname=str(path if path.is_dir() else path.parent))
+    def read(self, path: Path, options: ReadOptions) -> Session:
+        """NeoReader's template, run by a reader that holds the .meta files, each parsed once."""
+        if self._run is not None:
+            return super().read(path, options)
+        with self.reading(path):
+            folder = read_metas(self.rawio_path(path))
+        given = folder if path.is_dir() else tuple(m for m in folder if m.path == path.with_suffix(".meta"))
+        return SpikeGLXReader(_Run(folder, given)).read(path, options)
 
-    def policy(self, path: Path, rawio: Any) -> StreamPolicy:
-        folder = path if path.is_dir() else path.parent
-        geometry = _ProbeGeometry(_metas(folder))
+    @property
+    def run(self) -> _Run:
+        if self._run is None:
+            raise RuntimeError("the .meta files are parsed by SpikeGLXReader.read before any hook runs")
+        return self._run
+
+    def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
+        geometry = _ProbeGeometry(self.run.folder)
         return StreamPolicy(kind=_kind, series_name=_series_name, channel=geometry.channel, unit=_unit)
 
-    def header_metadata(self, path: Path, rawio: Any) -> HeaderMetadata:
-        created = read_meta(_metas(path)[0]).get("fileCreateTime")
+    def header_metadata(self, path: Path, rawio: BaseRawIO) -> HeaderMetadata:
+        created = self.run.given[0].fields.get("fileCreateTime")
         start = dt.datetime.fromisoformat(created) if created else None
         return HeaderMetadata(session_start_time=start)  # SpikeGLX writes local time, no zone
 
     def source_paths(self, path: Path) -> list[Path]:
-        return [p for m in _metas(path) for p in (m, m.with_suffix(".bin"))]
+        return [p for m in self.run.given for p in (m.path, m.path.with_suffix(".bin"))]
 
-    def events(self, rawio: Any) -> list[EventChannel]:
+    def devices(self, path: Path, recordings: list[Recording]) -> tuple[Device, ...]:
+        devices = {d.name: d for d in (_device(m) for m in self.run.given if m.stream)}
+        return tuple(devices[k] for k in sorted(devices))
+
+    def events(self, rawio: BaseRawIO) -> list[EventChannel]:
         """The NI-DAQ digital lines, read in one bounded pass per segment, on the clock of the series (see
         spikeglx_events.py)."""
         lines = nidq_lines(rawio)
         return events_from_rawio(rawio, lines.timestamps if lines is not None else None)
 
-    def read(self, path: Path, options: ReadOptions) -> Session:
-        session = super().read(path, options)
-        if path.is_file():
-            match = STREAM_RE.search(path.name)
-            if match:  # a single .bin/.meta: only its stream (and its sync channel)
-                stream = match.group(1)
-                session = session.select_streams([stream, f"{stream}-SYNC"])
-        return replace(session, devices=self._devices(path), recordings=self._with_devices(session))
-
-    def _devices(self, path: Path) -> tuple[Device, ...]:
-        devices: dict[str, Device] = {}
-        for meta in _metas(path):
-            match = STREAM_RE.search(meta.name)
-            if not match:
-                continue
-            fields = read_meta(meta)
-            stream = match.group(1).split(".")[0]
-            if stream.startswith("imec"):
-                part = fields.get("imDatPrb_pn", "Neuropixels probe")
-                serial = fields.get("imDatPrb_sn", "unknown")
-                devices[stream] = Device(stream, f"Neuropixels probe {part}, serial number {serial}", "IMEC")
-            else:
-                product = fields.get("niDev1ProductName", "NI-DAQ")
-                devices[stream] = Device(stream, f"National Instruments {product}", "National Instruments")
-        return tuple(devices[k] for k in sorted(devices))
-
-    @staticmethod
-    def _with_devices(session: Session) -> tuple[Recording, ...]:
-        return tuple(replace(r, device=r.stream_id.split(".")[0].split("-")[0]) for r in session.recordings)
+    def finish(self, path: Path, session: Session) -> Session:
+        """A single .bin/.meta keeps only its stream (and its sync channel); each series names its device."""
+        stream = STREAM_RE.search(path.name) if path.is_file() else None
+        if stream:
+            session = session.select_streams([stream.group(1), f"{stream.group(1)}-SYNC"])
+        recordings = tuple(replace(r, device=r.stream_id.split(".")[0].split("-")[0]) for r in session.recordings)
+        return replace(session, recordings=recordings)

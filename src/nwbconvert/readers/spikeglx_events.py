@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 PIECE_BYTES = 2 * 1024 * 1024  # of the .bin read at once: memory stays a few pieces, whatever the length
 Timestamps = tuple[np.ndarray, None, np.ndarray]  # sample indexes, durations (none), labels: neo's event triple
@@ -37,7 +40,7 @@ class DigitalWord:
     first_sample: int  # of the file, counted from the start of the run (its .meta's firstSample)
 
 
-def digital_word(rawio: Any, segment: int = 0) -> DigitalWord | None:
+def digital_word(rawio: BaseRawIO, segment: int = 0) -> DigitalWord | None:
     """The nidq digital word of a segment, as neo found it while parsing the headers, or None (no nidq, no
     digital lines, or a neo that describes them differently: then neo's own reader is used)."""
     try:
@@ -60,7 +63,7 @@ def digital_word(rawio: Any, segment: int = 0) -> DigitalWord | None:
     return word
 
 
-def nidq_lines(rawio: Any) -> DigitalLines | None:
+def nidq_lines(rawio: BaseRawIO) -> DigitalLines | None:
     """The digital lines of every segment (one block), or None where neo's layout is not the one known here."""
     if rawio.block_count() != 1:
         return None
