@@ -391,6 +391,32 @@ def test_a_killed_pool_worker_fails_only_its_session(tmp_path: Path) -> None:
     assert_valid(output_of(out, killed))
 
 
+def test_a_pool_whose_workers_cannot_start_fails_every_session_once(tmp_path: Path) -> None:
+    """Every spawned pool worker dies as it starts (a sitecustomize on its path exits the process before it takes
+    a task, as a broken environment on the workers would): no session started, so each fails as WorkerDied
+    "before starting" after one pool, not retried forever, and nothing is written."""
+    root = tmp_path / "study"
+    write_study(root, subjects=2, sessions=1, seconds=1.0)
+    (root / "study.yaml").write_text(STUDY_YAML)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os, sys\nif '--multiprocessing-fork' in sys.argv:  # a spawned worker, not the batch itself\n"
+        "    os._exit(1)\n"
+    )
+    env = ENV | {"PYTHONPATH": os.pathsep.join(filter(None, [str(hook), ENV.get("PYTHONPATH")]))}
+    out = tmp_path / "dandiset"
+    cmd = [sys.executable, "-m", "nwbconvert", "batch", "study.yaml", "-o", str(out), "-j", "2", *FAST, "--json"]
+    done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)["result"]
+    assert statuses(result) == {"sub-m1_ses-day1": "failed", "sub-m2_ses-day1": "failed"}
+    for session in result["sessions"]:
+        assert session["error_family"] == "WorkerDied", session
+        assert "The worker processes died before starting the session" in session["message"], session
+    assert list(out.rglob("*.nwb")) == [] and partials(out) == []
+
+
 # -- Ctrl-C on Dask: the running sessions stop too -------------------------------------------------------------------
 
 SLOW = ("--compression", "gzip", "--compression-level", "9", "-q")  # seconds per session, time to interrupt one

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nwbconvert.batch.model import SessionJob, SessionOutcome, Status
-from nwbconvert.batch.runner import INTERNAL_ERROR, marker_path, run_session, worker_signals
+from nwbconvert.batch.runner import INTERNAL_ERROR, marker_path, run_session, started_by, worker_signals
 from nwbconvert.errors import UsageError
 
 if TYPE_CHECKING:
@@ -79,56 +79,56 @@ class ProcessPool:
         pending = [replace(j, options=replace(j.options, jobs=threads)) for j in jobs]
         while pending:  # a dead worker breaks the pool: fail the session it ran, rerun the rest on a new pool
             again = yield from self._pool(pending, force)
-            if len(again) == len(pending):  # no session ended: the workers cannot even start
+            if len(again) == len(pending):  # no session started on that pool: the workers cannot even start
                 for job in again:
                     yield worker_died(job, "The worker processes died before starting the session")
                 return
             pending = again
 
     def _pool(self, jobs: Sequence[SessionJob], force: bool) -> Generator[SessionOutcome, None, list[SessionJob]]:
-        """Run `jobs`; returns those to run again because another session's worker broke the pool."""
+        """Run `jobs` on a new pool; returns those that never started there because a dead worker broke it.
+
+        A session the pool did not finish started there if its progress marker names this pool (`run_id`), read
+        once every worker has exited: the dead worker's session kept its marker, the others removed theirs as
+        they stopped. Never by the worker's liveness: a killed process may still be exiting as the pool breaks.
+        """
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
+        run_id = uuid.uuid4().hex
         context = multiprocessing.get_context("spawn")
         executor = ProcessPoolExecutor(min(self.sessions, len(jobs)), context, initializer=worker_signals)
-        futures: dict[Future[SessionOutcome], SessionJob] = {executor.submit(run_session, j, force): j for j in jobs}
-        again: list[SessionJob] = []
+        futures: dict[Future[SessionOutcome], SessionJob] = {}
+        broken: list[SessionJob] = []  # the sessions the pool broke under, whether they had started or not
         try:
+            for job in jobs:
+                try:
+                    futures[executor.submit(run_session, job, force, run_id)] = job
+                except BrokenProcessPool:  # a worker died while the sessions were being queued
+                    broken.append(job)
             remaining = set(futures)
             while remaining:
                 done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job = futures[future]
                     try:
                         yield future.result()
                     except BrokenProcessPool:
-                        if _was_running(job):
-                            marker_path(job).unlink(missing_ok=True)
-                            yield worker_died(job, "The worker process died")
-                        else:
-                            again.append(job)
+                        broken.append(futures[future])
         except BaseException:  # Ctrl-C, SIGTERM: workers stop at their next chunk and clean up
             for child in multiprocessing.active_children():
                 child.terminate()
             raise
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+        again: list[SessionJob] = []
+        for job in broken:
+            if started_by(job, run_id):
+                marker_path(job).unlink(missing_ok=True)
+                yield worker_died(job, "The worker process died")
+            else:
+                again.append(job)
         return again
-
-
-def _was_running(job: SessionJob) -> bool:
-    """Its progress marker names a process that no longer exists: it was running in the worker that died."""
-    import json
-
-    from nwbconvert.output import _alive
-
-    try:
-        pid = int(json.loads(marker_path(job).read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return not _alive(pid)
 
 
 # -- Dask distributed ----------------------------------------------------------------------------------------------

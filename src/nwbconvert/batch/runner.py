@@ -2,7 +2,9 @@
 batch on an engine, outcomes streaming back as sessions end.
 
 Running sessions report their progress through small marker files (`<out>/.nwbconvert/running/<key>.json`), so
-the progress display works the same for a local process pool and for Dask workers on a shared file system.
+the progress display works the same for a local process pool and for Dask workers on a shared file system. A
+marker also names the run that started the session (`run_id`) and is removed when the session ends, however it
+ends, short of its process dying: a pool tells by it which sessions a dead worker was converting.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ def marker_path(job: SessionJob) -> Path:
 # -- one session ---------------------------------------------------------------------------------------------------
 
 
-def run_session(job: SessionJob, force: bool) -> SessionOutcome:
+def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcome:
     """Convert one session unless another run holds it or it is up to date; never raises for a session's failure
-    (every exception becomes a FAILED outcome with the exit code `convert` would have returned)."""
+    (every exception becomes a FAILED outcome with the exit code `convert` would have returned). `run_id` goes
+    into the session's progress marker (see `started_by`)."""
     from nwbconvert.batch.manifest import decide, record, session_lock
 
     log = log_path(job)
@@ -67,12 +70,12 @@ def run_session(job: SessionJob, force: bool) -> SessionOutcome:
             return SessionOutcome(job.key, Status.SKIPPED, job.output, log, message=reason)
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as out:
-            outcome = _convert(job, out, started)
+            outcome = _convert(job, out, started, run_id)
         record(job, outcome)
         return outcome
 
 
-def _convert(job: SessionJob, log: IO[str], started: float) -> SessionOutcome:
+def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> SessionOutcome:
     """The conversion proper, with `log` getting what `convert` prints (and the traceback of a failure)."""
     from nwbconvert.pipeline import convert_sources
 
@@ -84,7 +87,7 @@ def _convert(job: SessionJob, log: IO[str], started: float) -> SessionOutcome:
     for name, value in job.fields.items():
         print(f"  {name} = {value}", file=log)
     log.flush()
-    sink = MarkerSink(marker_path(job))
+    sink = MarkerSink(marker_path(job), run_id)
     try:
         interrupts.check()  # a stop was requested before this session began
         options = replace(job.options, overwrite=True, dry_run=False)
@@ -179,10 +182,12 @@ class Running:
 
 
 class MarkerSink:
-    """A ProgressSink that keeps `<state>/running/<key>.json` up to date (throttled) and stops at an interrupt."""
+    """A ProgressSink that keeps `<state>/running/<key>.json` up to date (throttled) and stops at an interrupt;
+    written as the conversion begins, removed as it ends."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, run_id: str = "") -> None:
         self.path = path
+        self.run_id = run_id
         self.total = 0
         self.done = 0
         self.last = 0.0
@@ -203,7 +208,13 @@ class MarkerSink:
 
     def _write(self) -> None:
         self.last = time.monotonic()
-        doc = {"host": socket.gethostname(), "pid": os.getpid(), "done": self.done, "total": self.total}
+        doc = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "run": self.run_id,
+            "done": self.done,
+            "total": self.total,
+        }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
@@ -211,6 +222,15 @@ class MarkerSink:
             os.replace(tmp, self.path)
         except OSError:
             pass  # progress is a nicety; a full or read-only state folder must not fail the conversion
+
+
+def started_by(job: SessionJob, run_id: str) -> bool:
+    """The session's marker names run `run_id`: its conversion began there and has not ended. Once that run's
+    processes have all exited, this means the process converting it died (nothing else leaves the marker)."""
+    try:
+        return bool(run_id) and json.loads(marker_path(job).read_text()).get("run") == run_id
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def running(states: Sequence[Path], keys: set[str]) -> list[Running]:
