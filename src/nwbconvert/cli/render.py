@@ -16,6 +16,7 @@ from nwbconvert.validate.findings import FileReport, Severity
 
 if TYPE_CHECKING:  # type-only: `validate` must not pay for importing the conversion pipeline
     from nwbconvert.pipeline import ConversionResult
+    from nwbconvert.plan import Plan
     from nwbconvert.readers.registry import ReaderInfo
     from nwbconvert.summary import FileSummary
     from nwbconvert.validate.report import Summary
@@ -86,50 +87,63 @@ def progress_bar(enabled: bool) -> Iterator[_Progress]:
 def conversion(result: ConversionResult, as_json: bool) -> None:
     plan = result.plan
     if as_json:
-        plan_doc = asdict(plan) | {"metadata": plan.metadata.model_dump(mode="json")}
         output = str(result.output) if result.output else None
         doc = {
             "output": output,
             "seconds": result.seconds,
             "written_bytes": result.written_bytes,
-            "plan": plan_doc,
+            "plan": plan.to_json(),
             "findings": [asdict(f) for f in result.findings],
         }
         _json("conversion", doc)
         return
-    table = Table(title=f"{plan.source} ({plan.reader})", title_justify="left")
-    for col in (
-        "series",
-        "type",
-        "channels",
-        "rate (Hz)",
-        "duration (s)",
-        "start (s)",
-        "timing",
-        "unit",
-        "size",
-    ):
-        table.add_column(
-            col,
-            justify="right" if col in ("channels", "rate (Hz)", "duration (s)", "start (s)", "size") else "left",
-        )
-    for s in plan.series:
-        table.add_row(
-            s.name,
-            s.neurodata_type,
-            str(s.n_channels),
-            f"{s.sampling_rate_hz:g}",
-            f"{s.duration_s:.3f}",
-            f"{s.t_start_s:.6g}",
-            s.timing,
-            s.unit or "-",
-            _size(s.raw_bytes),
-        )
-    stdout.print(table)
+    stdout.print(_series_table(plan))
     if plan.event_tables:
         stdout.print("events   " + ", ".join(f"{name} ({n})" for name, n in plan.event_tables.items()))
     if plan.sortings:
         stdout.print("units    " + ", ".join(f"{name}: {n}" for name, n in plan.sortings.items()))
+    _conversion_footer(result)
+
+
+_SERIES_COLUMNS = (
+    "series",
+    "type",
+    "in",
+    "channels",
+    "rate (Hz)",
+    "duration (s)",
+    "start (s)",
+    "timing",
+    "unit",
+    "size",
+)
+_NUMERIC = ("channels", "rate (Hz)", "duration (s)", "start (s)", "size")
+
+
+def _series_table(plan: Plan) -> Table:
+    """One row per series the plan writes."""
+    table = Table(title=f"{plan.source} ({plan.reader})", title_justify="left")
+    for col in _SERIES_COLUMNS:
+        table.add_column(col, justify="right" if col in _NUMERIC else "left")
+    for s in plan.series:
+        table.add_row(
+            s.name,
+            s.neurodata_type.value,
+            s.group,
+            str(s.n_channels),
+            f"{s.sampling_rate_hz:g}",
+            f"{s.duration_s:.3f}",
+            f"{s.t_start_s:.6g}",
+            s.timing.value,
+            s.unit or "-",
+            _size(s.raw_bytes),
+        )
+    return table
+
+
+def _conversion_footer(result: ConversionResult) -> None:
+    """The metadata line, then what was written (or would be) and what validating it found."""
+    plan = result.plan
     md = plan.metadata
     stdout.print(
         f"session start {md.session_start_time.isoformat()} · subject {md.subject.subject_id} "

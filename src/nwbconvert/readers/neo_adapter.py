@@ -7,24 +7,27 @@ voltage channels share a series (gains rescaled to its unit); every other unit g
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nwbconvert.model import Channel, Recording, Segment, SignalKind
+from nwbconvert.model import GAP_TOLERANCE, Channel, Recording, Segment, SignalKind, segment_gaps
+from nwbconvert.nwbtypes import series_type
 from nwbconvert.units import camel, is_voltage, volt_factor
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 
 @dataclass(frozen=True, eq=False)
 class NeoTraces:
     """`LazyTraces` over one (block, segment, stream) of a neo rawio and a subset of its channels."""
 
-    rawio: Any
+    rawio: BaseRawIO
     block: int
     segment: int
     stream_index: int
@@ -76,7 +79,7 @@ class NeoTraces:
 
 
 def _file_span(
-    rawio: Any, block: int, segment: int, stream_index: int, start: int, stop: int
+    rawio: BaseRawIO, block: int, segment: int, stream_index: int, start: int, stop: int
 ) -> tuple[str, int, int] | None:
     """(file, byte offset, byte count) of samples [start, stop) when the stream is one raw (time, channels)
     buffer in one file (neo's buffer API), else None."""
@@ -112,8 +115,9 @@ def default_series_name(stream_name: str, kind: SignalKind) -> str:
 
 
 def series_prefix(kind: SignalKind) -> str:
-    """The NWB type a series of this kind is named after."""
-    return "TimeSeries" if kind is SignalKind.ANALOG else "ElectricalSeries"
+    """The NWB type a series of this kind is named after: what nwbtypes.series_type makes of it in a voltage unit
+    (readers give electrode streams in other units the ANALOG kind)."""
+    return series_type(kind, "V").value
 
 
 DEFAULT_POLICY = StreamPolicy(kind=default_kind, series_name=default_series_name)
@@ -138,7 +142,7 @@ def _split_by_unit(units: Sequence[str], offsets_v: Sequence[float]) -> list[_Pa
 
 
 def recordings_from_rawio(
-    rawio: Any,
+    rawio: BaseRawIO,
     policy: StreamPolicy = DEFAULT_POLICY,
     stub_seconds: float | None = None,
 ) -> list[Recording]:
@@ -209,7 +213,7 @@ def _channel(row: Any, unit: str, part_unit: str) -> Channel:
 
 
 def _segments(
-    rawio: Any,
+    rawio: BaseRawIO,
     stream_index: int,
     channel_indexes: np.ndarray,
     dtype: np.dtype,
@@ -239,7 +243,7 @@ def _segments(
     return per_block
 
 
-def _source_row_bytes(rawio: Any, stream_index: int, dtype: np.dtype) -> int:
+def _source_row_bytes(rawio: BaseRawIO, stream_index: int, dtype: np.dtype) -> int:
     """Bytes per sample of the file buffer the stream lives in (neo's buffer API), else of the stream."""
     header = rawio.header
     stream = header["signal_streams"][stream_index]
@@ -251,5 +255,5 @@ def _source_row_bytes(rawio: Any, stream_index: int, dtype: np.dtype) -> int:
 
 
 def _ordered(segments: list[Segment], rate: float) -> bool:
-    """True when each segment starts after the previous one ended (timestamps stay increasing)."""
-    return all(nxt.t_start_s >= prev.t_start_s + prev.n_samples / rate for prev, nxt in itertools.pairwise(segments))
+    """True when no segment starts before the previous one ended (timestamps stay increasing)."""
+    return all(gap >= -GAP_TOLERANCE for gap in segment_gaps(segments, rate))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,46 +29,14 @@ from hdmf.data_utils import GenericDataChunkIterator
 
 from nwbconvert.errors import UsageError
 from nwbconvert.model import Recording
-from nwbconvert.writer.compression import LEVELS, WriteOptions
-from nwbconvert.writer.compression import check as check_write_options
+from nwbconvert.plan import Plan, SeriesPlan
+from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.parallel import Chunk, ChunkReader, DeferredSeries, chunk_grid, in_order
-from nwbconvert.writer.places import data_path
 from nwbconvert.writer.samples import Progress
 from nwbconvert.writer.traces import TimestampsIterator, TracesIterator
 
-SUFFIX = ".nwb.zarr"
 TIMESTAMPS_LEVEL = 4  # as the HDF5 writer's gzip level for timestamps
-
-
-def check(options: WriteOptions) -> None:
-    """Refuse what zarr cannot write (lzf) and what `compression.check` refuses; a UsageError, exit 2."""
-    if options.compression == "lzf":
-        raise UsageError(
-            "--compression lzf: Zarr has no lzf codec. With --backend zarr use gzip (readable everywhere), "
-            "blosc-zstd (faster, smaller) or none."
-        )
-    if options.compression == "blosc-zstd":  # numcodecs has blosc built in: no hdf5plugin needed
-        levels = LEVELS["blosc-zstd"]
-        if options.level is not None and options.level not in levels:
-            allowed = f"{levels.start}-{levels.stop - 1}"
-            raise UsageError(f"--compression-level {options.level}: for blosc-zstd use {allowed}.")
-        check_write_options(replace(options, compression="none", level=None))
-        return
-    check_write_options(options)
-
-
-def check_session(session: Any) -> None:
-    """Refuse what a store cannot hold safely: the intracellular tables reference their series in compound
-    rows, which only numcodecs' Pickle can encode (JSON cannot: zarr-developers/numcodecs#333), and a pickled
-    dataset is code that readers must refuse to run (numcodecs >= 0.15 does by default)."""
-    from nwbconvert.model import SignalKind
-
-    intracellular = [r.name for r in session.recordings if r.kind is SignalKind.INTRACELLULAR]
-    if intracellular:
-        raise UsageError(
-            f"--backend zarr: {session.source} has intracellular recordings ({', '.join(intracellular[:3])}), whose "
-            "NWB tables cannot be stored in Zarr without pickled (unsafe to read) data. Use --backend hdf5."
-        )
+# what a store refuses (lzf, intracellular tables) is checked by nwbconvert.backends.Zarr before anything is read
 
 
 @dataclass(frozen=True)
@@ -108,9 +76,10 @@ class ZarrWrapping:
     def __init__(self, progress: Progress | None, write: WriteOptions, deferred: list[DeferredSeries]) -> None:
         self.progress, self.write, self.deferred = progress, write, deferred
 
-    def traces(self, rec: Recording, group: str) -> Any:
+    def traces(self, entry: SeriesPlan) -> Any:
+        rec = entry.recording
         iterator = TracesIterator(rec, self.progress, self.write.chunk_bytes, deferred=True)
-        self.deferred.append(DeferredSeries(data_path(group, rec), rec, iterator.layout))
+        self.deferred.append(DeferredSeries(entry.data_path, rec, iterator.layout))
         return _data_io(iterator, iterator.layout.chunk, codecs(self.write, rec.dtype))
 
     def timestamps(self, rec: Recording) -> Any:
@@ -123,10 +92,8 @@ class ZarrWrapping:
         return _data_io(iterator, iterator.chunk_shape, codecs(self.write, iterator.dtype))
 
 
-def write_zarr(
-    session: Any, metadata: Any, provenance_json: str, path: Path, write: WriteOptions, progress: Progress | None
-) -> None:
-    """Build the session's NWBFile, write its structure to the store at `path`, then fill its traces."""
+def write_zarr(plan: Plan, provenance_json: str, path: Path, write: WriteOptions, progress: Progress | None) -> None:
+    """Build the plan's NWBFile, write its structure to the store at `path`, then fill its traces."""
     from hdmf_zarr import ZarrIO
     from numcodecs import JSON
     from pynwb import get_manager
@@ -135,7 +102,7 @@ def write_zarr(
 
     deferred: list[DeferredSeries] = []
     wrapping = ZarrWrapping(progress, write, deferred)
-    nwbfile = build_nwbfile(session, metadata, provenance_json, progress, write, deferred, wrapping)
+    nwbfile = build_nwbfile(plan, provenance_json, progress, write, deferred, wrapping)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         # ZarrIO with pynwb's manager is NWBZarrIO's write path; NWBZarrIO (0.13) drops `object_codec_class`
