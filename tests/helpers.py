@@ -90,3 +90,12 @@ def converted_once(tmp_path_factory: Any) -> Callable[[Any], Path]:
         return cache[case.id]
 
     return get
+
+
+def plan_of(source: Path, streams: tuple[str, ...] = ()) -> Any:
+    """What `nwbconvert convert SOURCE --dry-run` plans for `source` (complete metadata, UTC)."""
+    from conftest import COMPLETE_METADATA
+    from nwbconvert.pipeline import ConvertOptions, convert
+
+    options = ConvertOptions(streams=streams, set_values=COMPLETE_METADATA, timezone="UTC", dry_run=True)
+    return convert(source, source.parent / "never-written.nwb", options).plan

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLE_DATA
-from nwbconvert.pipeline import ConvertOptions, read_session
+from helpers import plan_of
 from nwbconvert.writer import preallocated
 from nwbconvert.writer.compression import WriteOptions, gathered
 from nwbconvert.writer.direct_io import ALIGN, AlignedBuffers, ChunkWriter, aligned_empty
@@ -61,8 +61,7 @@ class Filled:
     offsets of its chunks and the size of one chunk."""
 
     def __init__(self, path: Path) -> None:
-        session = read_session(SPIKEGLX, ConvertOptions())
-        planned = preallocated.planned_series(session, OPTIONS)
+        planned = preallocated.planned_series(plan_of(SPIKEGLX), OPTIONS)
         with preallocated.PreallocatedFill(path, planned, OPTIONS, None) as fill:
             pass  # leaving waits for the fill (pynwb would write the rest of the file here)
         assert fill._error is None

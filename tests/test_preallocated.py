@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import COMPLETE_METADATA, SAMPLE_DATA, realdata
-from helpers import assert_valid
-from nwbconvert.pipeline import ConvertOptions, convert, read_session
+from helpers import assert_valid, plan_of
+from nwbconvert.pipeline import ConvertOptions, convert
 from nwbconvert.synthetic.spikeglx import write_spikeglx_run
 from nwbconvert.writer import preallocated
 from nwbconvert.writer.compression import WriteOptions
@@ -39,9 +39,9 @@ def _objects(path: Path) -> dict[str, tuple[str, ...]]:
 def test_the_file_is_the_one_the_usual_order_writes(tmp_path: Path) -> None:
     """Every traces dataset holds the source's samples, unfiltered, with the attributes pynwb declared (values
     and HDF5 types equal to a file written in the usual order), and nothing of the private group is left."""
-    session = read_session(SPIKEGLX, ConvertOptions())
-    assert preallocated.suits(session, NONE)
-    planned = preallocated.planned_series(session, WriteOptions("none", chunk_mb=0.25))  # as _convert writes
+    plan = plan_of(SPIKEGLX)
+    assert preallocated.suits(plan, NONE)
+    planned = preallocated.planned_series(plan, WriteOptions("none", chunk_mb=0.25))  # as _convert writes
     assert len(planned) >= 3  # AP, LF and the NIDQ channels
     early = _convert(tmp_path, "early", "none")
     usual = _convert(tmp_path, "usual", "gzip")  # declared by pynwb, filled afterwards
@@ -74,9 +74,9 @@ class _SlowProgress:
 
 def test_a_failure_beside_the_fill_stops_it(tmp_path: Path) -> None:
     run = write_spikeglx_run(tmp_path / "src", seconds=10.0, n_channels=96)
-    session = read_session(run.folder, ConvertOptions(streams=("imec0.ap",)))
+    plan = plan_of(run.folder, streams=("imec0.ap",))
     options = WriteOptions("none", chunk_mb=0.25)
-    planned = preallocated.planned_series(session, options)
+    planned = preallocated.planned_series(plan, options)
     total = sum(p.recording.n_samples * len(p.recording.channels) * 2 for p in planned)
     progress = _SlowProgress()
     interval = sys.getswitchinterval()
@@ -91,8 +91,7 @@ def test_a_failure_beside_the_fill_stops_it(tmp_path: Path) -> None:
 
 
 def test_a_failure_in_the_fill_reaches_the_caller(tmp_path: Path) -> None:
-    session = read_session(SPIKEGLX, ConvertOptions())
-    planned = preallocated.planned_series(session, NONE)
+    planned = preallocated.planned_series(plan_of(SPIKEGLX), NONE)
 
     def broken(n_bytes: int) -> None:
         raise OSError(28, "No space left on device")
@@ -103,19 +102,18 @@ def test_a_failure_in_the_fill_reaches_the_caller(tmp_path: Path) -> None:
 
 
 def test_a_mismatch_with_what_pynwb_declared_is_refused(tmp_path: Path) -> None:
-    session = read_session(SPIKEGLX, ConvertOptions())
-    planned = preallocated.planned_series(session, NONE)
+    planned = preallocated.planned_series(plan_of(SPIKEGLX), NONE)
     fill = preallocated.PreallocatedFill(tmp_path / "out.nwb", planned, NONE, None)
     with fill, pytest.raises(RuntimeError, match="declared traces datasets"):
         fill.finish(planned[1:])
 
 
 def test_only_uncompressed_sessions_without_sweeps_are_written_first(tmp_path: Path) -> None:
-    spikeglx = read_session(SPIKEGLX, ConvertOptions())
+    spikeglx = plan_of(SPIKEGLX)
     assert preallocated.suits(spikeglx, NONE)
     assert not preallocated.suits(spikeglx, WriteOptions("gzip"))
     abf = realdata("abf/16d22006_kim_gapfree.abf")
-    assert not preallocated.suits(read_session(abf, ConvertOptions()), NONE)  # sweeps read while pynwb writes
+    assert not preallocated.suits(plan_of(abf), NONE)  # sweeps read while pynwb writes
     out = tmp_path / "abf.nwb"
     convert(abf, out, ConvertOptions(set_values=COMPLETE_METADATA, timezone="UTC", compression="none"))
     assert_valid(out)
