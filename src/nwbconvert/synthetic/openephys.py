@@ -62,7 +62,20 @@ def write_openephys_binary(
     folder = root / start.strftime("%Y-%m-%d_%H-%M-%S")
     node = folder / "Record Node 101"
     rec = node / "experiment1" / "recording1"
-    cont = rec / "continuous" / SOURCE
+    _write_continuous(rec / "continuous" / SOURCE, seconds, n_channels, seed)
+    ttl_samples, states = _write_ttl(rec / "events" / SOURCE / "TTL", seconds)
+    (rec / "structure.oebin").write_text(json.dumps(_structure(n_channels), indent=2))
+    epoch_ms = int(start.timestamp() * 1000)
+    (rec / "sync_messages.txt").write_text(
+        f"Software Time (milliseconds since midnight Jan 1st 1970 UTC): {epoch_ms}\r\n"
+        f"Start Time for Acquisition Board (100) - Rhythm Data @ {int(RATE)} Hz: {FIRST_SAMPLE}\r\n"
+    )
+    (node / "settings.xml").write_text(_settings_xml(start, n_channels), newline="")
+    return OpenEphysRun(folder, rec, ttl_samples, states)
+
+
+def _write_continuous(cont: Path, seconds: float, n_channels: int, seed: int) -> None:
+    """continuous.dat (`n_channels` headstage channels, then two ADC sines), sample_numbers and timestamps."""
     cont.mkdir(parents=True, exist_ok=True)
     n = round(seconds * RATE)
     neural = extracellular(n, n_channels, RATE, BIT_VOLTS, seed)
@@ -75,7 +88,9 @@ def write_openephys_binary(
     np.save(cont / "sample_numbers.npy", sample_numbers)
     np.save(cont / "timestamps.npy", sample_numbers / RATE)
 
-    # TTL line 1: a 10 ms pulse every 500 ms; line 2: 50 ms pulses every 700 ms
+
+def _write_ttl(ttl: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """The TTL folder: line 1 a 10 ms pulse every 500 ms, line 2 50 ms pulses every 700 ms; (samples, states)."""
     on1 = np.arange(0.25, seconds - 0.1, 0.5)
     on2 = np.arange(0.40, seconds - 0.1, 0.7)
     events = sorted(
@@ -91,16 +106,19 @@ def write_openephys_binary(
     for i, (_, line, sign) in enumerate(events):
         level = level | (1 << (line - 1)) if sign > 0 else level & ~(1 << (line - 1))
         words[i] = level
-    ttl = rec / "events" / SOURCE / "TTL"
     ttl.mkdir(parents=True, exist_ok=True)
     np.save(ttl / "sample_numbers.npy", ttl_samples)
     np.save(ttl / "timestamps.npy", ttl_samples / RATE)
     np.save(ttl / "states.npy", states)
     np.save(ttl / "full_words.npy", words)
+    return ttl_samples, states
 
+
+def _structure(n_channels: int) -> dict[str, object]:
+    """structure.oebin: the board's continuous stream (CH1.. in uV, ADC1-2 in V) and its TTL events."""
     channels = [_channel(f"CH{i + 1}", BIT_VOLTS, "uV", "Headstage data channel") for i in range(n_channels)]
     channels += [_channel(f"ADC{i + 1}", ADC_BIT_VOLTS, "V", "ADC data channel") for i in range(2)]
-    structure = {
+    return {
         "GUI version": "0.6.7",
         "continuous": [
             {
@@ -130,11 +148,3 @@ def write_openephys_binary(
         ],
         "spikes": [],
     }
-    (rec / "structure.oebin").write_text(json.dumps(structure, indent=2))
-    epoch_ms = int(start.timestamp() * 1000)
-    (rec / "sync_messages.txt").write_text(
-        f"Software Time (milliseconds since midnight Jan 1st 1970 UTC): {epoch_ms}\r\n"
-        f"Start Time for Acquisition Board (100) - Rhythm Data @ {int(RATE)} Hz: {FIRST_SAMPLE}\r\n"
-    )
-    (node / "settings.xml").write_text(_settings_xml(start, n_channels), newline="")
-    return OpenEphysRun(folder, rec, ttl_samples, states)

@@ -64,6 +64,83 @@ def _blocks(n_samples: int, rate: float, make: Callable[[int, int, int], np.ndar
         yield make(start, min(step, n_samples - start), i)
 
 
+COMMON_FIELDS = {  # every header of a run, besides fileCreateTime
+    "appVersion": "20190327",
+    "gateMode": "Immediate",
+    "trigMode": "Immediate",
+    "syncSourceIdx": "0",
+    "syncSourcePeriod": "1",
+    "typeImEnabled": "1",
+    "typeNiEnabled": "1",
+    "userNotes": "synthetic recording written by nwbconvert.synthetic",
+}
+IMEC_FIELDS = {  # both bands of the NP1.0 probe
+    "acqApLfSy": "384,384,1",
+    "imAiRangeMax": str(RANGE_V),
+    "imAiRangeMin": str(-RANGE_V),
+    "imCalibrated": "true",
+    "imDatApi": "1.15",
+    "imDatPrb_pn": "PRB_1_4_0480_1",
+    "imDatPrb_port": "1",
+    "imDatPrb_slot": "2",
+    "imDatPrb_sn": "18005116811",
+    "imDatPrb_type": "0",
+    "imLEDEnable": "false",
+    "imRoFile": "",
+    "imStdby": "",
+    "imTrgRising": "true",
+    "imTrgSource": "0",
+    "syncImInputSlot": "2",
+    "typeThis": "imec",
+    "~imroTbl": _imro(384),
+}
+NIDQ_FIELDS = {  # a PXIe-6341 saving one analog and one digital word
+    "acqMnMaXaDw": "0,0,1,1",
+    "niAiRangeMax": "5",
+    "niAiRangeMin": "-5",
+    "niAiTermination": "Default",
+    "niClockLine1": "Internal",
+    "niClockSource": f"PXI1Slot4_1ch_Int : {NI_RATE:.6f}",
+    "niDev1": "PXI1Slot4",
+    "niDev1ProductName": "PXIe-6341",
+    "niMAChans1": "",
+    "niMAGain": "1",
+    "niMNChans1": "",
+    "niMNGain": "200",
+    "niMuxFactor": "1",
+    "niSampRate": repr(NI_RATE),
+    "niStartEnable": "false",
+    "niXAChans1": "0",
+    "niXDBytes1": "1",
+    "niXDChans1": "0:7",
+    "snsMnMaXaDw": "0,0,1,1",
+    "snsSaveChanSubset": "all",
+    "syncNiChan": "0",
+    "syncNiChanType": "0",
+    "syncNiThresh": "1.1",
+    "typeThis": "nidq",
+    "~snsChanMap": "(0,0,1,1,1)(XA0;0:0)(XD0;1:1)",
+    "~snsShankMap": "(1,2,0)",
+}
+
+
+@dataclass(frozen=True)
+class _Band:
+    """One band of the imec probe: its file suffix, channel-name prefix, rate, gain, and where its seeds and its
+    channels in the probe's numbering (AP 0-383, LF 384-767, sync 768) start."""
+
+    name: str
+    prefix: str
+    rate: float
+    gain: int
+    seed_offset: int
+    first_channel: int
+
+
+AP = _Band("ap", "AP", AP_RATE, AP_GAIN, 0, 0)
+LF = _Band("lf", "LF", LF_RATE, LF_GAIN, 50000, 384)
+
+
 def write_spikeglx_run(
     root: Path,
     run: str = "Sample",
@@ -74,132 +151,60 @@ def write_spikeglx_run(
 ) -> SpikeGLXRun:
     """Write <root>/<run>_g0/ with imec0 ap+lf (the first `n_channels` sites of a NP1.0 probe) and nidq."""
     folder = root / f"{run}_g0"
-    probe_folder = folder / f"{run}_g0_imec0"
-    created = start.isoformat(timespec="seconds")
-    common = {
-        "appVersion": "20190327",
-        "fileCreateTime": created,
-        "gateMode": "Immediate",
-        "trigMode": "Immediate",
-        "syncSourceIdx": "0",
-        "syncSourcePeriod": "1",
-        "typeImEnabled": "1",
-        "typeNiEnabled": "1",
-        "userNotes": "synthetic recording written by nwbconvert.synthetic",
-    }
-    imec = {
-        **common,
-        "acqApLfSy": "384,384,1",
-        "imAiRangeMax": str(RANGE_V),
-        "imAiRangeMin": str(-RANGE_V),
-        "imCalibrated": "true",
-        "imDatApi": "1.15",
-        "imDatPrb_pn": "PRB_1_4_0480_1",
-        "imDatPrb_port": "1",
-        "imDatPrb_slot": "2",
-        "imDatPrb_sn": "18005116811",
-        "imDatPrb_type": "0",
-        "imLEDEnable": "false",
-        "imRoFile": "",
-        "imStdby": "",
-        "imTrgRising": "true",
-        "imTrgSource": "0",
-        "syncImInputSlot": "2",
-        "typeThis": "imec",
-        "~imroTbl": _imro(384),
-    }
-    sites = list(range(n_channels))
-    n_ap = round(seconds * AP_RATE)
-    ap_gain_uv = RANGE_V / 512 / AP_GAIN * 1e6
-
-    def ap_block(start: int, n: int, i: int) -> np.ndarray:
-        sync = square_wave(start + n, AP_RATE, 1.0, 64)[start:]
-        return np.column_stack([extracellular(n, n_channels, AP_RATE, ap_gain_uv, seed * 100003 + i), sync])
-
-    ap_bin = probe_folder / f"{run}_g0_t0.imec0.ap.bin"
-    ap_map = "".join(f"(AP{c};{c}:{c})" for c in sites) + "(SY0;768:768)"
-    _write(
-        ap_bin,
-        _blocks(n_ap, AP_RATE, ap_block),
-        {
-            **imec,
-            "fileName": f"D:/data/{run}_g0/{run}_g0_imec0/{run}_g0_t0.imec0.ap.bin",
-            "firstSample": str(round(T0_S * AP_RATE)),
-            "imSampRate": repr(AP_RATE),
-            "snsApLfSy": f"{n_channels},0,1",
-            "snsSaveChanSubset": f"0:{n_channels - 1},768",
-            "~snsChanMap": f"(384,384,1){ap_map}",
-            "~snsShankMap": _shank_map(sites),
-        },
-        AP_RATE,
-    )
-    n_lf = round(seconds * LF_RATE)
-    lf_gain_uv = RANGE_V / 512 / LF_GAIN * 1e6
-
-    def lf_block(start: int, n: int, i: int) -> np.ndarray:
-        sync = square_wave(start + n, LF_RATE, 1.0, 64)[start:]
-        lfp = extracellular(n, n_channels, LF_RATE, lf_gain_uv, seed * 100003 + 50000 + i, lfp_only=True)
-        return np.column_stack([lfp, sync])
-
-    lf_bin = probe_folder / f"{run}_g0_t0.imec0.lf.bin"
-    lf_map = "".join(f"(LF{c};{c + 384}:{c + 384})" for c in sites) + "(SY0;768:768)"
-    _write(
-        lf_bin,
-        _blocks(n_lf, LF_RATE, lf_block),
-        {
-            **imec,
-            "fileName": f"D:/data/{run}_g0/{run}_g0_imec0/{run}_g0_t0.imec0.lf.bin",
-            "firstSample": str(round(T0_S * LF_RATE)),
-            "imSampRate": repr(LF_RATE),
-            "snsApLfSy": f"0,{n_channels},1",
-            "snsSaveChanSubset": f"384:{384 + n_channels - 1},768",
-            "~snsChanMap": f"(384,384,1){lf_map}",
-            "~snsShankMap": _shank_map(sites),
-        },
-        LF_RATE,
-    )
-    n_ni = round(seconds * NI_RATE)
-    t = np.arange(n_ni) / NI_RATE
-    analog = np.round(1.5 * np.sin(2 * np.pi * 2.0 * t) / (5.0 / 32768)).astype(np.int16)
-    digital = square_wave(n_ni, NI_RATE, 1.0, 1) | square_wave(n_ni, NI_RATE, 0.25, 2)
-    nidq_bin = folder / f"{run}_g0_t0.nidq.bin"
-    _write(
-        nidq_bin,
-        iter([np.column_stack([analog, digital])]),
-        {
-            **common,
-            "acqMnMaXaDw": "0,0,1,1",
-            "fileName": f"D:/data/{run}_g0/{run}_g0_t0.nidq.bin",
-            "firstSample": str(round(T0_S * NI_RATE)),
-            "niAiRangeMax": "5",
-            "niAiRangeMin": "-5",
-            "niAiTermination": "Default",
-            "niClockLine1": "Internal",
-            "niClockSource": f"PXI1Slot4_1ch_Int : {NI_RATE:.6f}",
-            "niDev1": "PXI1Slot4",
-            "niDev1ProductName": "PXIe-6341",
-            "niMAChans1": "",
-            "niMAGain": "1",
-            "niMNChans1": "",
-            "niMNGain": "200",
-            "niMuxFactor": "1",
-            "niSampRate": repr(NI_RATE),
-            "niStartEnable": "false",
-            "niXAChans1": "0",
-            "niXDBytes1": "1",
-            "niXDChans1": "0:7",
-            "snsMnMaXaDw": "0,0,1,1",
-            "snsSaveChanSubset": "all",
-            "syncNiChan": "0",
-            "syncNiChanType": "0",
-            "syncNiThresh": "1.1",
-            "typeThis": "nidq",
-            "~snsChanMap": "(0,0,1,1,1)(XA0;0:0)(XD0;1:1)",
-            "~snsShankMap": "(1,2,0)",
-        },
-        NI_RATE,
-    )
+    common = {**COMMON_FIELDS, "fileCreateTime": start.isoformat(timespec="seconds")}
+    ap_bin, lf_bin = (_write_imec_band(folder, run, band, seconds, n_channels, seed, common) for band in (AP, LF))
+    nidq_bin = _write_nidq(folder, run, seconds, common)
     return SpikeGLXRun(folder, ap_bin, lf_bin, nidq_bin)
+
+
+def _write_imec_band(
+    folder: Path, run: str, band: _Band, seconds: float, n_channels: int, seed: int, common: dict[str, str]
+) -> Path:
+    """<run>_g0_imec0/<run>_g0_t0.imec0.<band>.bin and .meta: `n_channels` sites then the sync word."""
+    gain_uv = RANGE_V / 512 / band.gain * 1e6
+
+    def block(start: int, n: int, i: int) -> np.ndarray:
+        sync = square_wave(start + n, band.rate, 1.0, 64)[start:]
+        seed_i = seed * 100003 + band.seed_offset + i
+        neural = extracellular(n, n_channels, band.rate, gain_uv, seed_i, lfp_only=band is LF)
+        return np.column_stack([neural, sync])
+
+    sites = list(range(n_channels))
+    first = band.first_channel
+    channel_map = "".join(f"({band.prefix}{c};{c + first}:{c + first})" for c in sites) + "(SY0;768:768)"
+    name = f"{run}_g0_imec0/{run}_g0_t0.imec0.{band.name}.bin"
+    counts = f"{n_channels},0,1" if band is AP else f"0,{n_channels},1"
+    fields = {
+        **common,
+        **IMEC_FIELDS,
+        "fileName": f"D:/data/{run}_g0/{name}",
+        "firstSample": str(round(T0_S * band.rate)),
+        "imSampRate": repr(band.rate),
+        "snsApLfSy": counts,
+        "snsSaveChanSubset": f"{first}:{first + n_channels - 1},768",
+        "~snsChanMap": f"(384,384,1){channel_map}",
+        "~snsShankMap": _shank_map(sites),
+    }
+    bin_path = folder / name
+    _write(bin_path, _blocks(round(seconds * band.rate), band.rate, block), fields, band.rate)
+    return bin_path
+
+
+def _write_nidq(folder: Path, run: str, seconds: float, common: dict[str, str]) -> Path:
+    """<run>_g0_t0.nidq.bin and .meta: a 2 Hz sine on XA0 and two TTL lines in the digital word."""
+    n = round(seconds * NI_RATE)
+    t = np.arange(n) / NI_RATE
+    analog = np.round(1.5 * np.sin(2 * np.pi * 2.0 * t) / (5.0 / 32768)).astype(np.int16)
+    digital = square_wave(n, NI_RATE, 1.0, 1) | square_wave(n, NI_RATE, 0.25, 2)
+    bin_path = folder / f"{run}_g0_t0.nidq.bin"
+    fields = {
+        **common,
+        **NIDQ_FIELDS,
+        "fileName": f"D:/data/{run}_g0/{run}_g0_t0.nidq.bin",
+        "firstSample": str(round(T0_S * NI_RATE)),
+    }
+    _write(bin_path, iter([np.column_stack([analog, digital])]), fields, NI_RATE)
+    return bin_path
 
 
 # --- runs built around real .meta headers ------------------------------------------------------------
