@@ -444,3 +444,19 @@ def test_intracellular_source_with_zarr_is_a_usage_error(tmp_path: Path) -> None
     with pytest.raises(UsageError, match="--backend hdf5"):
         convert(source, tmp_path / "abf.nwb.zarr", ConvertOptions(set_values=COMPLETE_METADATA, backend="zarr"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_was_generated_by_names_nwbconvert_and_the_libraries_that_wrote_the_file(
+    converted: Callable[[Case], Pair],
+) -> None:
+    """NWB's general/was_generated_by, read back by pynwb (and hdmf-zarr): nwbconvert, pynwb and hdmf, the
+    libraries that stored the data (h5py, or hdmf-zarr and zarr) and the one that read the source (neo)."""
+    from importlib.metadata import version
+
+    pair = converted(next(c for c in CASES if c.id == "sample-openephys"))
+    for path, storage in ((pair.hdf5, ("h5py",)), (pair.zarr, ("hdmf-zarr", "zarr"))):
+        with read_nwb(path) as nwb:
+            found = _value(nwb.was_generated_by)
+        assert all(len(row) == 2 for row in found), found
+        expected = {name: version(name) for name in ("nwbconvert", "pynwb", "hdmf", *storage, "neo")}
+        assert dict(found) == expected, path
