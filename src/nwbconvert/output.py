@@ -14,12 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nwbconvert import interrupts
-from nwbconvert.backends import BACKENDS, BackendName, store_suffix
+from nwbconvert.backends import store_suffix
 from nwbconvert.durable import fsync_dir, fsync_tree
 from nwbconvert.errors import OutputError
 
 PARTIAL_TAG = ".nwbconvert-partial"
-ZARR_SUFFIX = BACKENDS[BackendName.ZARR].suffix  # for validate/runner.py, which finds stores in folders
 
 
 def output_suffix(dest: Path) -> str:

@@ -17,7 +17,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
-from nwbconvert.errors import NwbConvertError, SourceError, UsageError
+from nwbconvert.errors import NwbConvertError, SourceError
 from nwbconvert.model import Session
 
 Verified = Literal["real", "real-headers", "generated", "unverified"]
@@ -32,8 +32,6 @@ VERIFIED_TEXT: dict[str, str] = {
 }
 
 InputKind = Literal["file", "folder", "file or folder"]
-
-SOURCE_PREFIX = "source."
 
 
 class Match(IntEnum):
@@ -55,22 +53,6 @@ class ReadOptions:
         """The last value given for `source.<key>`, or None."""
         found = [value for k, value in self.reader_options if k == key]
         return found[-1] if found else None
-
-
-def split_source_settings(set_values: tuple[str, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
-    """`--set` pairs split into reader options (`source.KEY=VALUE`, prefix dropped) and metadata pairs."""
-    options: list[tuple[str, str]] = []
-    metadata: list[str] = []
-    for pair in set_values:
-        key, sep, value = pair.partition("=")
-        if not key.strip().startswith(SOURCE_PREFIX):
-            metadata.append(pair)
-            continue
-        name = key.strip()[len(SOURCE_PREFIX) :]
-        if not sep or not name:
-            raise UsageError(f"--set '{pair}': expected source.KEY=VALUE, e.g. --set source.sampling_rate=30000.")
-        options.append((name, value.strip()))
-    return tuple(options), tuple(metadata)
 
 
 @runtime_checkable

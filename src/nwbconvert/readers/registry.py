@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import get_args
 
 from nwbconvert.errors import AmbiguousFormat, MissingDependency, SourceError, UnknownFormat, UsageError
-from nwbconvert.readers.base import SOURCE_PREFIX, VERIFIED_TEXT, InputKind, Match, Reader, Verified
+from nwbconvert.options import SOURCE_PREFIX
+from nwbconvert.readers.base import VERIFIED_TEXT, InputKind, Match, Reader, Verified
 
 ENTRY_POINT_GROUP = "nwbconvert.readers"
 CONTRACT = (*Reader.__annotations__, "probe", "read")  # what every reader declares (see base.Reader)

@@ -11,8 +11,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, cast
 
+from nwbconvert.backends import store_suffix
 from nwbconvert.errors import UsageError
-from nwbconvert.output import PARTIAL_TAG, ZARR_SUFFIX
+from nwbconvert.output import PARTIAL_TAG
 from nwbconvert.validate.checker import GROUPS, check_file
 from nwbconvert.validate.dandi_ready import duplicate_identifiers
 from nwbconvert.validate.findings import FileReport, Finding, ValidationLayer
@@ -45,7 +46,9 @@ def _walk(folder: Path) -> Iterator[Path]:
     """*.nwb files and *.nwb.zarr stores under `folder`, skipping hidden names and partial outputs."""
     for parent, dirs, names in os.walk(folder):
         here = Path(parent)
-        stores = [d for d in dirs if d.endswith(ZARR_SUFFIX) and not d.startswith(".") and PARTIAL_TAG not in d]
+        stores = [
+            d for d in dirs if store_suffix(Path(d)) is not None and not d.startswith(".") and PARTIAL_TAG not in d
+        ]
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in stores]
         yield from (here / d for d in stores)
         for name in names:

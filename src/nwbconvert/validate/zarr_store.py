@@ -15,15 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from nwbconvert.backends import store_suffix
 from nwbconvert.validate.dandi_ready import DandiHeader, read_header
 from nwbconvert.validate.findings import Finding, ValidationLayer
-
-SUFFIX = ".nwb.zarr"
 
 
 def is_store(path: Path) -> bool:
     """A folder validated as one NWB file: named *.nwb.zarr, or holding a Zarr group."""
-    return path.is_dir() and (path.name.endswith(SUFFIX) or (path / ".zgroup").is_file())
+    return path.is_dir() and (store_suffix(path) is not None or (path / ".zgroup").is_file())
 
 
 def store_problem(path: Path) -> Finding | None:
