@@ -18,6 +18,7 @@ from nwbconvert.errors import UsageError
 if TYPE_CHECKING:
     from nwbconvert.model import Session
     from nwbconvert.plan import Plan
+    from nwbconvert.provenance import Provenance
     from nwbconvert.writer.compression import WriteOptions
     from nwbconvert.writer.samples import Progress
 
@@ -71,7 +72,7 @@ class Backend(ABC):
     def write(
         self,
         plan: Plan,
-        provenance_json: str,
+        provenance: Provenance,
         tmp: Path,
         write: WriteOptions,
         advance: Progress | None,
@@ -89,7 +90,7 @@ class Hdf5(Backend):
     def write(
         self,
         plan: Plan,
-        provenance_json: str,
+        provenance: Provenance,
         tmp: Path,
         write: WriteOptions,
         advance: Progress | None,
@@ -106,7 +107,7 @@ class Hdf5(Backend):
                 from nwbconvert.writer.hdf5 import write_hdf5  # pynwb is imported while the samples are written
                 from nwbconvert.writer.nwbfile import build_nwbfile
 
-                nwbfile = build_nwbfile(plan, provenance_json, advance, write, deferred)
+                nwbfile = build_nwbfile(plan, provenance, advance, write, deferred)
                 write_hdf5(nwbfile, tmp, mode="a")
                 early.finish(deferred)
             return
@@ -114,7 +115,7 @@ class Hdf5(Backend):
         from nwbconvert.writer.nwbfile import build_nwbfile
         from nwbconvert.writer.parallel import fill
 
-        write_hdf5(build_nwbfile(plan, provenance_json, advance, write, deferred), tmp)
+        write_hdf5(build_nwbfile(plan, provenance, advance, write, deferred), tmp)
         fill(tmp, deferred, write, advance)
 
 
@@ -164,14 +165,14 @@ class Zarr(Backend):
     def write(
         self,
         plan: Plan,
-        provenance_json: str,
+        provenance: Provenance,
         tmp: Path,
         write: WriteOptions,
         advance: Progress | None,
     ) -> None:
         from nwbconvert.writer.zarr import write_zarr
 
-        write_zarr(plan, provenance_json, tmp, write, advance)
+        write_zarr(plan, provenance, tmp, write, advance)
 
 
 BACKENDS: dict[BackendName, Backend] = {b.name: b for b in (Hdf5(), Zarr())}

@@ -207,7 +207,7 @@ def _write(
     findings: tuple[Finding, ...] = ()
     map_large_buffers()  # freed sample buffers go back to the system (see writer/memory.py)
     with atomic_output(output, out.overwrite) as tmp:
-        backend.write(plan, provenance.to_json(), tmp, out.write, advance)
+        backend.write(plan, provenance, tmp, out.write, advance)
         interrupts.check()
         if out.validate:
             findings = _validate_output(tmp, output)

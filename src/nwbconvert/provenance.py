@@ -107,19 +107,16 @@ class Provenance:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, default=str, sort_keys=True)
 
+    def was_generated_by(self) -> list[list[str]]:
+        """NWB's `general/was_generated_by`: [name, version] of nwbconvert, pynwb and hdmf, of the backend's
+        storage libraries and of the libraries that read the sources (neo, spikeinterface, probeinterface)."""
+        from nwbconvert.backends import get
 
-def was_generated_by(provenance_json: str) -> list[list[str]]:
-    """NWB's `general/was_generated_by` from a provenance JSON: [name, version] of nwbconvert, pynwb and hdmf,
-    of the backend's storage libraries and of the libraries that read the sources (neo, spikeinterface, ...)."""
-    from nwbconvert.backends import get
-
-    record = json.loads(provenance_json)
-    libraries: dict[str, str] = record["libraries"]
-    names = ["nwbconvert", "pynwb", "hdmf", *get(record["options"]["backend"]).libraries]
-    names += [part.split()[0] for part in record["reader_version"].split("+") if part.strip()]  # "neo 0.14 ..."
-    if record["sortings"]:
-        names.append("spikeinterface")
-    if any(source["probe"] for source in record["sources"]):
-        names.append("probeinterface")
-    found = {**library_versions(n for n in names if n not in libraries), **libraries}
-    return [[name, found[name]] for name in dict.fromkeys(names) if name in found]
+        names = ["nwbconvert", "pynwb", "hdmf", *get(self.options["backend"]).libraries]
+        names += [part.split()[0] for part in self.reader_version.split("+") if part.strip()]  # "neo 0.14 ..."
+        if self.sortings:
+            names.append("spikeinterface")
+        if any(source.probe for source in self.sources):
+            names.append("probeinterface")
+        found = {**library_versions(n for n in names if n not in self.libraries), **self.libraries}
+        return [[name, found[name]] for name in dict.fromkeys(names) if name in found]

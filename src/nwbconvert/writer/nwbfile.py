@@ -10,6 +10,7 @@ from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Recording, Session
 from nwbconvert.nwbtypes import LFP_GROUP, SeriesType, Timing
 from nwbconvert.plan import Plan, SeriesPlan
+from nwbconvert.provenance import Provenance
 from nwbconvert.units import volt_factor
 from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.electrodes import Electrodes
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 def build_nwbfile(
     plan: Plan,
-    provenance_json: str,
+    provenance: Provenance,
     progress: Progress | None,
     write: WriteOptions = WriteOptions(),
     deferred: list[DeferredSeries] | None = None,
@@ -38,7 +39,7 @@ def build_nwbfile(
     `wrapping` says how bulk datasets are declared for another backend (default: HDF5, see `Hdf5Wrapping`).
     """
     wrap = wrapping or Hdf5Wrapping(progress, write, deferred if deferred is not None else [])
-    nwbfile = _nwbfile(plan.metadata, provenance_json)
+    nwbfile = _nwbfile(plan.metadata, provenance)
     devices = _devices(nwbfile, plan.session)
     electrical = plan.of_type(SeriesType.ELECTRICAL)
     rows = _electrode_rows(nwbfile, devices, plan, electrical)
@@ -61,12 +62,10 @@ def build_nwbfile(
     return nwbfile
 
 
-def _nwbfile(metadata: NwbMetadata, provenance_json: str) -> Any:
+def _nwbfile(metadata: NwbMetadata, provenance: Provenance) -> Any:
     """The NWBFile with the session's and subject's metadata and the provenance."""
     from pynwb import NWBFile
     from pynwb.file import Subject
-
-    from nwbconvert.provenance import was_generated_by
 
     s = metadata.subject
     return NWBFile(
@@ -79,9 +78,9 @@ def _nwbfile(metadata: NwbMetadata, provenance_json: str) -> Any:
         institution=metadata.institution,
         keywords=metadata.keywords,
         experiment_description=metadata.experiment_description,
-        source_script=provenance_json,
+        source_script=provenance.to_json(),
         source_script_file_name="nwbconvert",
-        was_generated_by=was_generated_by(provenance_json),
+        was_generated_by=provenance.was_generated_by(),
         subject=Subject(
             subject_id=s.subject_id,
             species=s.species,

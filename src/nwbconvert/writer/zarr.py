@@ -30,6 +30,7 @@ from hdmf.data_utils import GenericDataChunkIterator
 from nwbconvert.errors import UsageError
 from nwbconvert.model import Recording
 from nwbconvert.plan import Plan, SeriesPlan
+from nwbconvert.provenance import Provenance
 from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.parallel import Chunk, ChunkReader, DeferredSeries, chunk_grid, in_order
 from nwbconvert.writer.samples import Progress
@@ -92,7 +93,7 @@ class ZarrWrapping:
         return _data_io(iterator, iterator.chunk_shape, codecs(self.write, iterator.dtype))
 
 
-def write_zarr(plan: Plan, provenance_json: str, path: Path, write: WriteOptions, progress: Progress | None) -> None:
+def write_zarr(plan: Plan, provenance: Provenance, path: Path, write: WriteOptions, progress: Progress | None) -> None:
     """Build the plan's NWBFile, write its structure to the store at `path`, then fill its traces."""
     from hdmf_zarr import ZarrIO
     from numcodecs import JSON
@@ -102,7 +103,7 @@ def write_zarr(plan: Plan, provenance_json: str, path: Path, write: WriteOptions
 
     deferred: list[DeferredSeries] = []
     wrapping = ZarrWrapping(progress, write, deferred)
-    nwbfile = build_nwbfile(plan, provenance_json, progress, write, deferred, wrapping)
+    nwbfile = build_nwbfile(plan, provenance, progress, write, deferred, wrapping)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         # ZarrIO with pynwb's manager is NWBZarrIO's write path; NWBZarrIO (0.13) drops `object_codec_class`
