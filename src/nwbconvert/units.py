@@ -46,3 +46,10 @@ def camel(text: str) -> str:
     """'imec0.ap' -> 'Imec0Ap'; characters NWB names cannot hold are dropped."""
     parts = "".join(c if c.isalnum() else " " for c in text).split()
     return "".join(p[:1].upper() + p[1:] for p in parts)
+
+
+def label(value: object) -> str:
+    """A source's text field as NWB can store it: fixed-width C strings end at their first NUL byte (what follows
+    is padding or garbage, and HDF5 strings cannot hold a NUL)."""
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    return text.split("\0", 1)[0]

@@ -17,7 +17,7 @@ import numpy as np
 
 from nwbconvert.model import GAP_TOLERANCE, Channel, Recording, Segment, SignalKind, segment_gaps
 from nwbconvert.nwbtypes import series_type
-from nwbconvert.units import camel, is_voltage, volt_factor
+from nwbconvert.units import camel, is_voltage, label, volt_factor
 
 if TYPE_CHECKING:
     from neo.rawio.baserawio import BaseRawIO
@@ -150,7 +150,7 @@ def recordings_from_rawio(
     header = rawio.header
     recordings: list[Recording] = []
     for stream_index, stream in enumerate(header["signal_streams"]):
-        stream_name = str(stream["name"])
+        stream_name = label(stream["name"])
         chans = header["signal_channels"][header["signal_channels"]["stream_id"] == stream["id"]]
         if len(chans) == 0:
             continue
@@ -166,7 +166,7 @@ def recordings_from_rawio(
             if name in used:
                 name += camel(unit) or "NoUnit"
             if name in used:
-                name += camel(" ".join(str(chans["name"][i]) for i in indexes[:3]))
+                name += camel(" ".join(label(chans["name"][i]) for i in indexes[:3]))
             used.add(name)
             channels = tuple(policy.channel(stream_name, _channel(chans[i], units[i], unit)) for i in indexes)
             segments = _segments(rawio, stream_index, np.asarray(indexes), dtype, rate, stub_seconds)
@@ -209,7 +209,7 @@ def _channel(row: Any, unit: str, part_unit: str) -> Channel:
     src, dst = volt_factor(unit), volt_factor(part_unit)
     if src is not None and dst is not None and src != dst:
         gain, offset = gain * (src / dst), offset * (src / dst)
-    return Channel(id=str(row["id"]), name=str(row["name"]), gain=gain, offset=offset)
+    return Channel(id=label(row["id"]), name=label(row["name"]), gain=gain, offset=offset)
 
 
 def _segments(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nwbconvert.model import EventChannel
-from nwbconvert.units import camel
+from nwbconvert.units import camel, label
 
 if TYPE_CHECKING:
     from neo.rawio.baserawio import BaseRawIO
@@ -27,7 +27,7 @@ def events_from_rawio(rawio: BaseRawIO, timestamps: EventTimestamps | None = Non
     used: set[str] = set()
     channels: list[EventChannel] = []
     for index, row in enumerate(header["event_channels"]):
-        source_name = str(row["name"])
+        source_name = label(row["name"])
         is_epoch = _is_epoch(row["type"])
         times, durations, labels, blocks = [], [], [], []
         has_durations = is_epoch
@@ -35,7 +35,7 @@ def events_from_rawio(rawio: BaseRawIO, timestamps: EventTimestamps | None = Non
             for seg in range(rawio.segment_count(block)):
                 raw_times, raw_durations, seg_labels = timestamps(block, seg, index)
                 times.append(rawio.rescale_event_timestamp(raw_times, dtype="float64", event_channel_index=index))
-                labels.append(np.asarray(seg_labels).astype(str))
+                labels.append(_labels(seg_labels))
                 blocks.append(np.full(len(raw_times), block, dtype="int64"))
                 if raw_durations is not None:
                     has_durations = True
@@ -52,7 +52,7 @@ def events_from_rawio(rawio: BaseRawIO, timestamps: EventTimestamps | None = Non
                 labels=np.concatenate(labels) if labels else np.empty(0, dtype=str),
                 durations_s=_known(np.concatenate(durations)) if has_durations and durations else None,
                 blocks=np.concatenate(blocks) if n_blocks > 1 and blocks else None,
-                description=f"{'Epoch' if is_epoch else 'Event'} channel '{source_name}' (id '{row['id']}').",
+                description=f"{'Epoch' if is_epoch else 'Event'} channel '{source_name}' (id '{label(row['id'])}').",
             )
         )
     return channels
@@ -60,6 +60,12 @@ def events_from_rawio(rawio: BaseRawIO, timestamps: EventTimestamps | None = Non
 
 def _neo_timestamps(rawio: BaseRawIO, block: int, segment: int, index: int) -> tuple[Any, Any, Any]:
     return rawio.get_event_timestamps(block_index=block, seg_index=segment, event_channel_index=index)
+
+
+def _labels(raw: Any) -> np.ndarray:
+    """Event labels as text, each cut at its first NUL byte (see units.label)."""
+    text = np.asarray(raw).astype(str)
+    return np.array([label(t) for t in text.tolist()], dtype=str) if text.size else text
 
 
 def _table_name(source_name: str, index: int) -> str:

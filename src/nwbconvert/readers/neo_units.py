@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nwbconvert.model import Recording, Sorting, Unit, UnitProperty
-from nwbconvert.units import volt_factor
+from nwbconvert.units import label, volt_factor
 
 if TYPE_CHECKING:
     from neo.rawio.baserawio import BaseRawIO
@@ -40,15 +40,16 @@ def sorting_from_rawio(
     used: set[str] = set()
     for index, row in enumerate(spike_channels):
         annotations = _annotations(rawio, index)
-        name = str(row["name"]) if str(row["name"]) not in used else f"{row['name']} ({row['id']})"
+        source_name, source_id = label(row["name"]), label(row["id"])
+        name = source_name if source_name not in used else f"{source_name} ({source_id})"
         used.add(name)
-        mean, sd = _waveforms(rawio, index, row, waveform_unit(str(row["wf_units"]).strip()))
+        mean, sd = _waveforms(rawio, index, row, waveform_unit(label(row["wf_units"]).strip()))
         units.append(
             Unit(
                 name=name,
                 spike_times_s=_spike_times(rawio, index),
-                channel_ids=linker.link(str(row["name"]), annotations.get("channel_id")),
-                properties={"source_id": str(row["id"]), **annotations},
+                channel_ids=linker.link(source_name, annotations.get("channel_id")),
+                properties={"source_id": source_id, **annotations},
                 waveform_mean_v=mean,
                 waveform_sd_v=sd,
             )
@@ -114,10 +115,10 @@ def _annotations(rawio: BaseRawIO, index: int) -> dict[str, UnitProperty]:
     for key, value in raw.items():
         if key in SKIPPED_ANNOTATIONS:
             continue
-        if isinstance(value, bytes):
-            value = value.decode(errors="replace")
         if isinstance(value, np.generic):
             value = value.item()
+        if isinstance(value, (bytes, str)):
+            value = label(value)
         if isinstance(value, (str, int, float, bool)):
             out[key] = value.strip() if isinstance(value, str) else value
     return out
