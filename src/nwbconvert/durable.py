@@ -7,12 +7,17 @@ so the final fsync has little left to do.
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 WRITEBACK_BYTES = 128 << 20  # start writing to disk every time this much more has been written
 _datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+_AT_FDCWD = -100  # Linux: paths relative to the working folder
+_RENAME_NOREPLACE = 1
 
 
 def fsync_file(path: Path) -> None:
@@ -46,6 +51,72 @@ def fsync_tree(path: Path) -> None:
         for name in files:
             fsync_file(Path(folder, name))
         fsync_dir(Path(folder))
+
+
+def rename_noreplace(src: Path, dest: Path) -> None:
+    """Rename `src` to `dest` unless `dest` exists (then FileExistsError, both untouched), in one atomic step.
+
+    Linux: renameat2(RENAME_NOREPLACE). Where it is missing (other systems, old kernels, file systems without
+    it): a file is hard-linked to `dest` (which fails if `dest` exists) and `src` unlinked; a folder (a Zarr
+    store) is renamed after an exists-check, a best effort, since a rename can replace only an empty folder.
+    """
+    if _renameat2(src, dest):
+        return
+    if src.is_dir() and not src.is_symlink():
+        _rename_folder(src, dest)
+    else:
+        link_noreplace(src, dest)
+
+
+def link_noreplace(src: Path, dest: Path) -> None:
+    """The fallback for a file: link, then unlink the temporary name; without hard links, check then rename."""
+    try:
+        os.link(src, dest, follow_symlinks=False)  # EEXIST: a FileExistsError, both names untouched
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+            raise
+        _rename_folder(src, dest)  # no hard links here (FAT, some network mounts): the best effort
+        return
+    os.unlink(src)
+
+
+def _rename_folder(src: Path, dest: Path) -> None:
+    if os.path.lexists(dest):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dest))
+    try:
+        os.rename(src, dest)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR, errno.EEXIST):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dest)) from exc
+        raise
+
+
+def _renameat2(src: Path, dest: Path) -> bool:
+    """True once renamed; False where renameat2 or RENAME_NOREPLACE is unavailable; raises what else fails."""
+    call = _renameat2_function()
+    if call is None:
+        return False
+    import ctypes
+
+    if call(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dest), _RENAME_NOREPLACE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # an old kernel, or a file system that cannot rename without replacing
+    raise OSError(code, os.strerror(code), str(dest))  # EEXIST makes it a FileExistsError
+
+
+@functools.cache
+def _renameat2_function() -> Callable[..., int] | None:
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc >= 2.28, musl >= 1.2.3
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
 
 
 class Writeback:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nwbconvert import interrupts
 from nwbconvert.backends import store_suffix
-from nwbconvert.durable import fsync_dir, fsync_tree
+from nwbconvert.durable import fsync_dir, fsync_tree, rename_noreplace
 from nwbconvert.errors import OutputError
 
 PARTIAL_TAG = ".nwbconvert-partial"
@@ -124,10 +124,10 @@ def atomic_output(dest: Path, overwrite: bool) -> Iterator[Path]:
         yield tmp
         interrupts.check()  # a stop requested at the very end still leaves nothing
         if dest.exists() and not overwrite:  # appeared while we were writing
-            raise OutputError(f"{dest}: was created by someone else during the conversion; nothing replaced.")
+            raise OutputError(_appeared(dest))
         fsync_tree(tmp)  # durable before it takes the final name
         interrupts.check()  # the flush can take seconds: a stop requested meanwhile still leaves nothing
-        replace(tmp, dest)
+        _take_name(tmp, dest, overwrite)
         fsync_dir(dest.parent)
     except OSError as exc:
         remove(tmp)
@@ -135,6 +135,26 @@ def atomic_output(dest: Path, overwrite: bool) -> Iterator[Path]:
     except BaseException:
         remove(tmp)
         raise
+
+
+def _take_name(tmp: Path, dest: Path, overwrite: bool) -> None:
+    """The final rename; without `overwrite` it cannot replace what appeared after the exists-check (another
+    run finishing while this one flushed)."""
+    if overwrite:
+        replace(tmp, dest)
+        return
+    try:
+        rename_noreplace(tmp, dest)
+    except FileExistsError as exc:
+        raise OutputError(_appeared(dest)) from exc
+
+
+def _appeared(dest: Path) -> str:
+    return (
+        f"{dest}: was created by another program (or another nwbconvert run) while this conversion was "
+        "finishing. It was not replaced, and this conversion's output was removed. Pass --overwrite to "
+        "replace it, or choose another name."
+    )
 
 
 def _output_error(dest: Path, exc: OSError) -> OutputError:
