@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
+import pytest
 
 from cli_runner import nwbconvert
 from conftest import COMPLETE_METADATA, realdata
@@ -54,3 +56,60 @@ def test_blackrock_label_with_an_embedded_nul_is_cut_there(tmp_path: Path) -> No
     np.testing.assert_allclose(scaled(series)[:2000], expected * to_volts, rtol=1e-6)
     with h5py.File(out, "r") as f:
         assert len(f["units/id"]) == len(rawio.header["spike_channels"])
+
+
+def _plexon_copy(folder: Path) -> tuple[Path, int]:
+    """A copy of a real .plx file and the byte offset where its headers end (from neo's header layout)."""
+    from neo.rawio import plexonrawio as layout
+
+    plx = _copy(realdata("plexon/pyramid_plexon_sdk/16sp_lfp_with_2coords.plx"), folder)
+    size = np.dtype(layout.GlobalHeader).itemsize
+    header = np.frombuffer(plx.read_bytes()[:size], dtype=layout.GlobalHeader)[0]
+    channel_bytes = [
+        int(header[count]) * np.dtype(kind).itemsize
+        for count, kind in (
+            ("NumDSPChannels", layout.DspChannelHeader),
+            ("NumEventChannels", layout.EventChannelHeader),
+            ("NumSlowChannels", layout.SlowChannelHeader),
+        )
+    ]
+    return plx, size + sum(channel_bytes)
+
+
+def _assert_refused(result: Any, out: Path, *words: str) -> None:
+    message = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 3, message
+    for word in words:
+        assert word in message
+    assert "Error:" not in message.replace("Error: ", "", 1)  # no Python exception names after ours
+    assert "Traceback" not in message
+    assert list(out.parent.iterdir()) == []  # nothing written, nothing left
+
+
+def test_plexon_header_with_timestamp_frequency_zero_is_refused_in_plain_words(tmp_path: Path) -> None:
+    from neo.rawio import plexonrawio as layout
+
+    plx, _ = _plexon_copy(tmp_path)
+    offset = np.dtype(layout.GlobalHeader).fields["ADFrequency"][1]
+    assert offset == 136  # MagicNumber, Version, Comment[128]
+    assert int(np.frombuffer(plx.read_bytes()[offset : offset + 4], "<i4")[0]) == 40000
+    _patch(plx, offset, np.int32(0).tobytes())
+    out = tmp_path / "out" / "plx.nwb"
+    out.parent.mkdir()
+    result = nwbconvert("convert", plx, "-o", out, *SET)
+    _assert_refused(result, out, "timestamp frequency (ADFrequency", "is 0", "cannot be timed", str(plx))
+
+
+def test_plexon_file_of_headers_only_is_refused_in_plain_words(tmp_path: Path) -> None:
+    import neo.rawio
+
+    plx, headers_end = _plexon_copy(tmp_path)
+    with plx.open("r+b") as f:
+        f.truncate(headers_end)
+    with pytest.raises(UnboundLocalError):  # neo's own message for this file
+        neo.rawio.PlexonRawIO(filename=str(plx), progress_bar=False).parse_header()
+    out = tmp_path / "out" / "plx.nwb"
+    out.parent.mkdir()
+    result = nwbconvert("convert", plx, "-o", out, *SET)
+    _assert_refused(result, out, "no data block", f"{headers_end} bytes")
+    assert "bl_header" not in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nwbconvert.errors import SourceError
 from nwbconvert.readers.base import Match, head
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy
 from nwbconvert.readers.neo_reader import NeoReader
@@ -43,5 +44,42 @@ class PlexonReader(NeoReader):
 
         return PlexonRawIO(filename=str(path), progress_bar=False)
 
+    def parse(self, path: Path) -> BaseRawIO:
+        check_global_header(path)
+        return super().parse(path)
+
     def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         return StreamPolicy(kind=DEFAULT_POLICY.kind, series_name=DEFAULT_POLICY.series_name, unit=_unit)
+
+
+def check_global_header(path: Path) -> None:
+    """Refuse, in plain words, a global header with no timestamp frequency (neo would write spike times in clock
+    ticks) and a file of headers without data blocks (neo fails on it with a Python error)."""
+    import numpy as np
+    from neo.rawio import plexonrawio as layout
+
+    global_dtype = np.dtype(layout.GlobalHeader)
+    raw = head(path, global_dtype.itemsize)
+    if len(raw) < global_dtype.itemsize:
+        return  # a truncated header: neo's own message says so
+    header = np.frombuffer(raw, dtype=global_dtype)[0]
+    frequency = int(header["ADFrequency"])
+    if frequency <= 0:
+        offset = global_dtype.fields["ADFrequency"][1]
+        raise SourceError(
+            f"{path}: the global header's timestamp frequency (ADFrequency, bytes {offset}-{offset + 3}) is "
+            f"{frequency}, so no spike, event or sample time in the file can be computed: the file cannot be timed. "
+            "The header is damaged or was written incompletely; export the recording again from the acquisition "
+            "software or Plexon's Offline Sorter."
+        )
+    counts = (int(header["NumDSPChannels"]), int(header["NumEventChannels"]), int(header["NumSlowChannels"]))
+    channel_dtypes = (layout.DspChannelHeader, layout.EventChannelHeader, layout.SlowChannelHeader)
+    if min(counts) < 0:
+        return
+    headers_end = global_dtype.itemsize + sum(n * np.dtype(d).itemsize for n, d in zip(counts, channel_dtypes))
+    size = path.stat().st_size
+    if size == headers_end:
+        raise SourceError(
+            f"{path}: the file ends right after its headers ({size} bytes): it holds no data block (no spike, "
+            "event or sample), so there is nothing to convert. The copy looks incomplete; copy the file again."
+        )
