@@ -113,3 +113,61 @@ def test_plexon_file_of_headers_only_is_refused_in_plain_words(tmp_path: Path) -
     result = nwbconvert("convert", plx, "-o", out, *SET)
     _assert_refused(result, out, "no data block", f"{headers_end} bytes")
     assert "bl_header" not in result.stderr
+
+
+def test_edf_series_are_named_after_their_sampling_rate(tmp_path: Path) -> None:
+    result = nwbconvert("convert", realdata("edf/mne/test.edf"), "-o", tmp_path / "e.nwb", "--dry-run", *SET)
+    assert result.returncode == 0, result.stderr
+    assert "ElectricalSeries512Hz " in result.stdout
+    assert "5120Hz" not in result.stdout
+
+
+EDF_SIGNALS = (  # label, rate (Hz), unit
+    ("EEG Fz", 512.0, "uV"),
+    ("EEG Cz", 512.0, "uV"),
+    ("EEG Oz", 256.0, "uV"),
+    ("Temp", 256.0, "degC"),
+    ("Resp", 0.5, "mV"),
+)
+
+
+def test_edf_with_several_rates_and_units_gets_unique_rate_names(tmp_path: Path) -> None:
+    import neo.rawio
+    import pyedflib
+
+    edf = tmp_path / "multi.edf"
+    headers: list[dict[str, str | int | float | None]] = [
+        {"label": label, "dimension": unit, "sample_frequency": rate, "physical_max": 1000.0,
+         "physical_min": -1000.0, "digital_max": 32767, "digital_min": -32768, "transducer": "", "prefilter": ""}
+        for label, rate, unit in EDF_SIGNALS
+    ]  # fmt: skip
+    rng = np.random.default_rng(17)
+    writer = pyedflib.EdfWriter(str(edf), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.setSignalHeaders(headers)
+    writer.writeSamples([rng.uniform(-900, 900, int(rate * 10)) for _, rate, _ in EDF_SIGNALS])
+    writer.close()
+    rawio = neo.rawio.EDFRawIO(filename=str(edf))
+    rawio.parse_header()
+    assert len(rawio.header["signal_streams"]) == 3  # neo: one stream per rate, named 'stream ((512.0,) Hz)'
+
+    out = tmp_path / "multi.nwb"
+    result = nwbconvert("convert", edf, "-o", out, *SET)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out, "r") as f:
+        assert sorted(f["acquisition"]) == sorted(
+            ["ElectricalSeries512Hz", "ElectricalSeries256Hz", "TimeSeries256Hz", "ElectricalSeries0p5Hz"]
+        )
+    reader = pyedflib.EdfReader(str(edf))
+    try:
+        for name, index, to_unit in (
+            ("ElectricalSeries512Hz", 1, 1e-6),
+            ("TimeSeries256Hz", 3, 1.0),
+            ("ElectricalSeries0p5Hz", 4, 1e-3),
+        ):
+            series = series_arrays(out, name)
+            column = 1 if name == "ElectricalSeries512Hz" else 0
+            step = 2000.0 / 65535 * to_unit  # one digital step (neo's gain divides by 65536, pyedflib's by 65535)
+            np.testing.assert_allclose(scaled(series)[:, column], reader.readSignal(index) * to_unit, atol=step)
+            assert series["rate"] == EDF_SIGNALS[index][1]
+    finally:
+        reader.close()
