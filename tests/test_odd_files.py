@@ -171,3 +171,48 @@ def test_edf_with_several_rates_and_units_gets_unique_rate_names(tmp_path: Path)
             assert series["rate"] == EDF_SIGNALS[index][1]
     finally:
         reader.close()
+
+
+def test_folder_holding_one_recording_file_is_read_as_that_file(tmp_path: Path) -> None:
+    import neo.rawio
+
+    session = tmp_path / "session1"
+    session.mkdir()
+    abf = session / "cell.abf"
+    shutil.copyfile(realdata("abf/16d22006_kim_gapfree.abf"), abf)
+    (session / "notes.txt").write_text("patched at 10:00\n")
+    (session / "extra").mkdir()  # folders below the top level are not searched
+    shutil.copyfile(realdata("edf/mne/test.edf"), session / "extra" / "other.edf")
+
+    plan = nwbconvert("convert", session, "-o", tmp_path / "never.nwb", "--dry-run", *SET)
+    assert plan.returncode == 0, plan.stderr
+    assert f"{abf} (axon)" in " ".join(plan.stdout.split())  # the plan names the file it reads
+
+    out = tmp_path / "cell.nwb"
+    result = nwbconvert("convert", session, "-o", out, *SET)
+    assert result.returncode == 0, result.stderr
+    rawio = neo.rawio.AxonRawIO(filename=str(abf))
+    rawio.parse_header()
+    expected = rawio.rescale_signal_raw_to_float(
+        rawio.get_analogsignal_chunk(0, 0, None, None, stream_index=0, channel_indexes=[0]),
+        dtype="float64",
+        stream_index=0,
+        channel_indexes=[0],
+    )
+    series = series_arrays(out, "TimeSeriesSignals")  # channel 'IN 2', in dB
+    assert series["unit"] == "dB"
+    np.testing.assert_allclose(scaled(series), expected, rtol=1e-6)
+    with h5py.File(out, "r") as f:
+        source_files = f["general/source_script"][()]
+    assert b"cell.abf" in source_files and b"notes.txt" not in source_files
+
+
+def test_folder_holding_two_recording_files_is_refused_naming_them(tmp_path: Path) -> None:
+    shutil.copyfile(realdata("edf/mne/test.edf"), tmp_path / "a.edf")
+    shutil.copyfile(realdata("abf/16d22006_kim_gapfree.abf"), tmp_path / "b.abf")
+    result = nwbconvert("convert", tmp_path, "-o", tmp_path / "out.nwb", *SET)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 3, message
+    assert "no reader recognises this folder" in message
+    assert "2 recording files (a.edf, b.abf)" in message
+    assert not (tmp_path / "out.nwb").exists()
