@@ -119,9 +119,18 @@ def test_one_file_split_across_workers_equals_one_worker(name: str, catalogue: P
     assert _findings(split.stdout) == _findings(single.stdout)
 
 
+def stalled_store(folder: Path) -> Path:
+    """A Zarr store whose array metadata file is a pipe: reading it blocks, like a file on a stalled network mount
+    (the store's integrity check, run first by every worker, reads it)."""
+    store = folder / "stalled.nwb.zarr"
+    (store / "data").mkdir(parents=True)
+    (store / ".zgroup").write_text('{"zarr_format": 2}')
+    os.mkfifo(store / "data" / ".zarray")
+    return store
+
+
 def test_a_hanging_file_times_out_and_the_batch_goes_on(catalogue: Path, tmp_path: Path) -> None:
-    stalled = tmp_path / "stalled.nwb"
-    os.mkfifo(stalled)  # opening it blocks forever, like a file on a stalled network mount
+    stalled = stalled_store(tmp_path)
     started = time.monotonic()
     result = nwbconvert(
         "validate", stalled, catalogue / "valid.nwb", catalogue / "sex_male.nwb", "--json", "--timeout", "3", "-j", "2"
@@ -129,7 +138,7 @@ def test_a_hanging_file_times_out_and_the_batch_goes_on(catalogue: Path, tmp_pat
     elapsed = time.monotonic() - started
     findings = _findings(result.stdout)
     assert result.returncode == 1
-    (timeout,) = findings["stalled.nwb"]
+    (timeout,) = findings["stalled.nwb.zarr"]
     assert timeout["check_id"] == "file.timeout" and "timed out after 3 s" in timeout["message"]
     assert _errors(findings["valid.nwb"]) == set()
     assert "check_subject_sex" in _errors(findings["sex_male.nwb"])

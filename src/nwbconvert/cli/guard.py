@@ -17,21 +17,24 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 INTERNAL_ERROR = 70
 
 
+INTERRUPTED = "Interrupted; nothing was left at the destination."  # commands that write an output
+INTERRUPTED_READING = "Interrupted; no file was written or changed."  # commands that only read (validate, info)
 STOP_NOTICE = (
     "\nStopping at the next safe point; nothing will be left at the destination. Press Ctrl-C again to stop at once.\n"
 )
 
 
 @contextmanager
-def guarded(debug: bool) -> Iterator[None]:
-    """Errors become `typer.Exit(code)` after a one-paragraph message; --debug adds the traceback."""
+def guarded(debug: bool, interrupted: str = INTERRUPTED) -> Iterator[None]:
+    """Errors become `typer.Exit(code)` after a one-paragraph message; --debug adds the traceback. `interrupted`
+    is what Ctrl-C or SIGTERM says (what the command leaves behind)."""
     interrupts.install()
     try:
         yield
     except NwbConvertError as exc:
         _fail(exc.message, int(exc.exit_code), debug)
     except KeyboardInterrupt:
-        _fail("Interrupted; nothing was left at the destination.", int(ExitCode.INTERRUPTED), debug)
+        _fail(interrupted, int(ExitCode.INTERRUPTED), debug)
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:

@@ -16,8 +16,8 @@ def command(
 ) -> None:
     """Summarise an NWB file or Zarr store: session, subject, devices, electrodes, series, units, events."""
     from nwbconvert.cli import render
-    from nwbconvert.cli.guard import guarded
+    from nwbconvert.cli.guard import INTERRUPTED_READING, guarded
     from nwbconvert.summary import summarise
 
-    with guarded(debug):
+    with guarded(debug, INTERRUPTED_READING):
         render.summary(summarise(path), json_output)

@@ -36,9 +36,9 @@ def command(
 ) -> None:
     """Check NWB files before DANDI upload; exit 1 when any error-level finding remains."""
     from nwbconvert.cli import render
-    from nwbconvert.cli.guard import guarded
+    from nwbconvert.cli.guard import INTERRUPTED_READING, guarded
 
-    with guarded(debug):
+    with guarded(debug, INTERRUPTED_READING):
         from nwbconvert.validate.findings import Severity
         from nwbconvert.validate.report import filtered, summarise
         from nwbconvert.validate.runner import ValidateOptions, collect, validate_files

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class ValidateOptions:
 def collect(paths: list[Path]) -> list[Path]:
     """Files to validate: files (and Zarr stores) as given; other folders searched recursively for *.nwb files
     and *.nwb.zarr stores, each store one file (never searched inside); missing paths are an error."""
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [str(p) for p in paths if not os.path.lexists(p)]  # a dangling link is reported, not missing
     if missing:
         raise UsageError(f"No such file or folder: {', '.join(missing)}. Nothing was validated.")
     files: list[Path] = []
@@ -43,7 +44,8 @@ def collect(paths: list[Path]) -> list[Path]:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
-    """*.nwb files and *.nwb.zarr stores under `folder`, skipping hidden names and partial outputs."""
+    """*.nwb files and *.nwb.zarr stores under `folder` (and entries so named that are neither: dangling links,
+    pipes), skipping hidden names and partial outputs."""
     for parent, dirs, names in os.walk(folder):
         here = Path(parent)
         stores = [
@@ -51,9 +53,9 @@ def _walk(folder: Path) -> Iterator[Path]:
         ]
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in stores]
         yield from (here / d for d in stores)
-        for name in names:
+        for name in names:  # every non-folder entry: dangling links and pipes too, reported by entry_problem
             hidden = name.startswith(".") or PARTIAL_TAG in name
-            if name.endswith(".nwb") and not hidden and (here / name).is_file():
+            if (name.endswith(".nwb") or store_suffix(Path(name)) is not None) and not hidden:
                 yield here / name
 
 
@@ -71,9 +73,14 @@ def validate_files(
     if not split:
         _warm_up()
     groups: list[tuple[str, ...]] = [(g,) for g in GROUPS] if split else [GROUPS]
-    tasks = [(i, path, g) for i, path in enumerate(files) for g in groups]
+    refused = {i: report for i, path in enumerate(files) if (report := entry_problem(path)) is not None}
+    tasks = [(i, path, g) for i, path in enumerate(files) if i not in refused for g in groups]
     parts: dict[int, dict[tuple[str, ...], FileReport]] = {i: {} for i in range(len(files))}
     results: dict[int, FileReport] = {}
+    for index, report in refused.items():  # no worker: opening a pipe would wait for a writer
+        results[index] = report
+        if on_done:
+            on_done(report)
 
     def finish(index: int, group: tuple[str, ...], report: FileReport, timed_out: bool) -> None:
         parts[index][group] = report
@@ -165,6 +172,37 @@ def _receive(conn: Connection, proc: Any, path: Path) -> FileReport:
         conn.close()
     proc.join()
     return report
+
+
+def entry_problem(path: Path) -> FileReport | None:
+    """An error report for an entry that is not a regular file or a folder (checked without opening it):
+    a dangling link (an unfetched DataLad / git-annex file) or a pipe, socket or device."""
+    if path.is_symlink() and not path.exists():
+        return _failed(
+            path,
+            "file.dangling_link",
+            f"The file is a symbolic link to {os.readlink(path)}, which does not exist, so there is nothing to "
+            "validate. In a DataLad or git-annex dataset this is a file whose content was not fetched.",
+            f"Fetch the content (datalad get {path}, or git annex get {path}), or remove the link.",
+        )
+    if path.is_file() or path.is_dir():
+        return None
+    mode = path.stat().st_mode
+    kind = next((k for test, k in _KINDS if test(mode)), "special file")
+    return _failed(
+        path,
+        "file.not_regular",
+        f"This is a {kind}, not a regular file, so it is not read (reading it could wait forever).",
+        "Validate the NWB file itself: copy it to a regular file first if it comes through a pipe.",
+    )
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "named pipe (FIFO)"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+)
 
 
 def _failed(path: Path, check: str, message: str, fix: str) -> FileReport:
