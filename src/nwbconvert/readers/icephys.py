@@ -6,8 +6,9 @@ under current clamp) are INTRACELLULAR; channels in any other unit stay ANALOG (
 Units are kept as neo reports them (an ABF 1 file may name a channel 'Voltage 0' and store pA).
 
 Only ABF files were tested on real recordings (ABF 1.83 episodic, ABF 2 gap-free); no public
-AxoGraph or WinWCP file was at hand, so those two readers rest on neo's tests alone. WinWCP: neo
-gives every record t_start 0, so all sweeps start at 0 s in the NWB file too.
+AxoGraph or WinWCP file was at hand. AxoGraph files of all three kinds are generated in the vendor layout
+(tests/test_axograph.py); WinWCP rests on neo's tests alone: neo gives every record t_start 0, so all sweeps
+start at 0 s in the NWB file too.
 """
 
 from __future__ import annotations
@@ -69,11 +70,12 @@ class AxonReader(_IntracellularReader):
 
 
 class AxoGraphReader(_IntracellularReader):
-    """AxoGraph files. Untested on a real recording (none public was at hand)."""
+    """AxoGraph files (digitized, graph and AxoGraph X); tested on generated files, no public real one was at hand."""
 
     name = "axograph"
     description = "AxoGraph file (.axgd/.axgx)"
     suffixes = (".axgd", ".axgx")
+    verified = "generated"  # tests/test_axograph.py converts a file of each kind written in the vendor layout
     manufacturer = "AxoGraph Scientific"
     magic = AXOGRAPH_MAGIC
     rawio_class = "AxographRawIO"

@@ -22,6 +22,10 @@ from nwbconvert.units import camel, is_voltage, label, volt_factor
 if TYPE_CHECKING:
     from neo.rawio.baserawio import BaseRawIO
 
+# rawios whose chunk read iterates over the channel indexes it is given, so a slice (prefer_slice) fails there;
+# the others (neo 0.14) index an array with it or check for a slice first (axona, intan, med, plexon2, ...)
+NEEDS_INDEX_LISTS = frozenset({"AxographRawIO"})
+
 
 @dataclass(frozen=True, eq=False)
 class NeoTraces:
@@ -56,7 +60,8 @@ class NeoTraces:
             i_stop=stop,
             stream_index=self.stream_index,
             channel_indexes=idx,
-            prefer_slice=True,  # adjacent channels: a view on neo's file mapping instead of a gathered copy
+            # adjacent channels: a view on neo's file mapping instead of a gathered copy, where the rawio takes one
+            prefer_slice=type(self.rawio).__name__ not in NEEDS_INDEX_LISTS,
         )
         return np.asarray(chunk, dtype=self.raw_dtype)
 
