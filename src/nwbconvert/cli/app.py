@@ -18,9 +18,15 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from nwbconvert import __version__
+        import sys
 
-        typer.echo(f"nwbconvert {__version__}")
+        from nwbconvert import __version__
+        from nwbconvert.cli.guard import discard
+
+        try:
+            print(f"nwbconvert {__version__}", flush=True)
+        except BrokenPipeError:
+            discard(sys.stdout)  # `| head -0`: nothing to say
         raise typer.Exit()
 
 

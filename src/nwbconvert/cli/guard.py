@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import IO, NoReturn
 
 import typer
 from rich.console import Console
@@ -37,13 +39,46 @@ def guarded(debug: bool, interrupted: str = INTERRUPTED) -> Iterator[None]:
         _fail(interrupted, int(ExitCode.INTERRUPTED), debug)
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError as exc:  # render's output goes on quietly (see render.py); this is any other print
+        if not reader_left(sys.stdout):
+            _unexpected(exc, debug)
+        discard(sys.stdout)
+        raise typer.Exit(0) from None
     except Exception as exc:
-        _fail(
-            f"Unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}. This is a bug in nwbconvert or "
-            "a library it uses; rerun with --debug and report the traceback.",
-            INTERNAL_ERROR,
-            debug,
-        )
+        _unexpected(exc, debug)
+
+
+def reader_left(stream: IO[str]) -> bool:
+    """Whether `stream` is a pipe whose reader has closed it (`| head` has read its lines)."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return True  # Windows: a BrokenPipeError there is a closed pipe
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), 0)  # errors and hang-ups are reported whatever the mask
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def discard(stream: IO[str]) -> None:
+    """Point a stream whose reader left at /dev/null: what is still written (and the final flush) goes nowhere,
+    without an error, as `| head` expects."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+def _unexpected(exc: Exception, debug: bool) -> NoReturn:
+    _fail(
+        f"Unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}. This is a bug in nwbconvert or "
+        "a library it uses; rerun with --debug and report the traceback.",
+        INTERNAL_ERROR,
+        debug,
+    )
 
 
 def _fail(message: str, code: int, debug: bool) -> NoReturn:

@@ -21,15 +21,39 @@ if TYPE_CHECKING:  # type-only: `validate` must not pay for importing the conver
     from nwbconvert.summary import FileSummary
     from nwbconvert.validate.report import Summary
 
-stdout = Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 160)
-stderr = Console(stderr=True, highlight=False)
+
+class _Console(Console):
+    """A console whose reader may leave (`| head`): the rest of its output goes nowhere and the command goes on
+    to its own exit code (rich's default exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        from nwbconvert.cli.guard import discard
+
+        self.quiet = True
+        discard(self.file)
+
+
+stdout = _Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 160)
+stderr = _Console(stderr=True, highlight=False)
 JSON_SCHEMA_VERSION = 1
+
+
+def _print(text: str) -> None:
+    """Text (JSON) on stdout, flushed; if its reader left, the rest goes nowhere, quietly, as for `stdout`."""
+    import sys
+
+    from nwbconvert.cli.guard import discard
+
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        discard(sys.stdout)
 
 
 def _json(kind: str, payload: Any) -> None:
     body = asdict(payload) if is_dataclass(payload) and not isinstance(payload, type) else payload
     doc = {"nwbconvert": JSON_SCHEMA_VERSION, "kind": kind, "result": body}
-    print(json.dumps(doc, indent=2, default=str))
+    _print(json.dumps(doc, indent=2, default=str))
 
 
 def _size(n: int) -> str:
@@ -271,9 +295,13 @@ def validation(reports: list[FileReport], summary: Summary, fmt: str) -> None:
 
         _json("validation", ValidationResult(tuple(reports), summary))
     elif fmt == "jsonl":
-        for r in reports:
-            for f in r.findings:
-                print(json.dumps({"nwbconvert": JSON_SCHEMA_VERSION, **asdict(f)}, default=str))
+        lines = [
+            json.dumps({"nwbconvert": JSON_SCHEMA_VERSION, **asdict(f)}, default=str)
+            for r in reports
+            for f in r.findings
+        ]
+        if lines:
+            _print("\n".join(lines))
     else:
         for r in reports:
             if not r.findings:
