@@ -65,6 +65,16 @@ def log_path(output: Path, key: str) -> Path:
     return state_dir(output_root(output)) / "logs" / f"{key}.log"
 
 
+def remove_empty(folders: Iterable[Path]) -> None:
+    """Remove those of `folders` that are empty: subject folders a batch created for sessions that all failed.
+    A folder another session or run has begun writing into is not empty, and stays."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            continue
+
+
 def check_unique(sessions: Iterable[tuple[str, Path]]) -> None:
     """(where a session came from, its output) pairs: two sessions writing one file -> one UsageError listing them
     (compared without case, as macOS and Windows file systems do)."""

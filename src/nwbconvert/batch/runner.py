@@ -271,15 +271,21 @@ def run_batch(
     jobs: Sequence[SessionJob], engine: Engine, force: bool, progress: BatchProgress | None = None
 ) -> BatchResult:
     """Run every job on `engine`; one failing session never stops the others. Outcomes keep the jobs' order."""
+    from nwbconvert.batch.layout import remove_empty
+
     started = time.perf_counter()
     outcomes: dict[str, SessionOutcome] = {}
+    created = sorted({j.output.parent for j in jobs if not j.output.parent.exists()})  # made by the sessions
     if progress is not None:
         progress.begin(jobs)
-    with _polling(jobs, progress):
-        for outcome in engine.run(jobs, force):
-            outcomes[outcome.key] = outcome
-            if progress is not None:
-                progress.ended(outcome)
+    try:
+        with _polling(jobs, progress):
+            for outcome in engine.run(jobs, force):
+                outcomes[outcome.key] = outcome
+                if progress is not None:
+                    progress.ended(outcome)
+    finally:
+        remove_empty(created)  # only once every session ended: one of them may still be about to write there
     ordered = tuple(outcomes[j.key] for j in jobs if j.key in outcomes)
     return BatchResult(ordered, time.perf_counter() - started)
 
