@@ -54,6 +54,7 @@ def _closed_stdout(*args: str | Path) -> subprocess.CompletedProcess[str]:
         (("validate", "sex_male", "--format", "jsonl"), 1),
         (("validate", "sex_male"), 1),
         (("--version",), 0),
+        (("config", "schema"), 0),
     ],
 )
 def test_a_closed_stdout_ends_quietly(args: tuple[str, ...], code: int, files: dict[str, Path]) -> None:

@@ -22,9 +22,12 @@ def schema() -> None:
     """Print the JSON Schema of session config files (for editors: yaml-language-server, VS Code, ...)."""
     import json
 
-    from nwbconvert.config import json_schema
+    from nwbconvert.cli.guard import INTERRUPTED_READING, guarded
 
-    print(json.dumps(json_schema(), indent=2))
+    with guarded(False, INTERRUPTED_READING):  # a closed stdout (`| head`) ends quietly, as for the other commands
+        from nwbconvert.config import json_schema
+
+        print(json.dumps(json_schema(), indent=2))
 
 
 @app.command("check")
@@ -33,10 +36,10 @@ def check(
     debug: bool = DEBUG,
 ) -> None:
     """Check a session config without reading recordings: keys, types, paths, metadata files."""
-    from nwbconvert.cli.guard import guarded
+    from nwbconvert.cli.guard import INTERRUPTED_READING, guarded
     from nwbconvert.cli.render import stdout
 
-    with guarded(debug):
+    with guarded(debug, INTERRUPTED_READING):
         from nwbconvert.config import check_inputs, load_config, metadata_layers
 
         config = load_config(file)
