@@ -17,6 +17,7 @@ _DURATION = r"P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d
 ISO_DURATION = re.compile(rf"^{_DURATION}(?:/(?:{_DURATION})?)?$")
 SEXES = {"M": "male", "F": "female", "U": "unknown", "O": "other"}  # DANDI's subject.sex codes
 SEX_CODES = ", ".join(SEXES)
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)  # an earlier session start is a wrong clock or value
 # Names in dandi-cli's species table (a test checks each), accepted without importing dandi (~0.4 s, 20 MB)
 COMMON_SPECIES = frozenset(
     {"Mus musculus", "Rattus norvegicus", "Homo sapiens", "Macaca mulatta", "Callithrix jacchus", "Danio rerio"}
@@ -66,6 +67,24 @@ def resolve(
                 f"{start.isoformat()} (from {origin}) has no timezone, and the converting machine's "
                 "zone is never assumed; give the zone where it was recorded with --timezone",
                 "--timezone Europe/London, or --set session_start_time=" + start.isoformat() + "+00:00",
+            )
+        )
+    elif not EARLIEST <= start <= dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+        problems.append(
+            Problem(
+                "session_start_time",
+                f"{start.isoformat()} (from {origins.get('session_start_time', 'the source headers')}) is before "
+                f"{EARLIEST.year} or in the future; give the time the recording started",
+                "--set session_start_time=2026-01-15T10:00:00+01:00",
+            )
+        )
+    sid = merged.session_id
+    if sid is not None and ("/" in sid or "\\" in sid or sid != sid.strip()):
+        problems.append(
+            Problem(
+                "session_id",
+                f"'{sid}' must not contain '/', '\\' or surrounding spaces (it becomes part of file names)",
+                "--set session_id=day1",
             )
         )
     problems += _subject_problems(merged)

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from nwbconvert.errors import MetadataError, NwbConvertError, UsageError
+from nwbconvert.errors import MetadataError, UsageError
 from nwbconvert.metadata.model import (
     GROUPS,
     LIST_KEYS,
@@ -19,6 +19,7 @@ from nwbconvert.metadata.model import (
     all_keys,
     is_known_key,
 )
+from nwbconvert.metadata.yamlfile import read_yaml
 
 
 @dataclass(frozen=True)
@@ -27,24 +28,6 @@ class Layer:
 
     origin: str
     values: MetadataLayer
-
-
-def read_yaml(path: Path, what: str, invalid: type[NwbConvertError], hint: str) -> tuple[Any, yaml.Node | None]:
-    """A YAML file parsed once, scalars kept as strings ('001' stays '001'): its data and its composed node
-    (for line numbers in messages). Unreadable -> UsageError; bad syntax -> `invalid` pointing to `hint`."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the {what} ({exc.strerror}).") from exc
-    loader = yaml.BaseLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        raise invalid(f"{path}: is not valid YAML ({exc}). Fix the syntax; see {hint}.") from exc
-    finally:
-        loader.dispose()
-    return data or {}, node
 
 
 def load_yaml(path: Path) -> Layer:
@@ -107,16 +90,25 @@ def merge(layers: list[Layer]) -> tuple[MetadataLayer, dict[str, str]]:
     return MetadataLayer(**top, subject=SubjectLayer(**subject), electrode_groups=merged_groups), origins
 
 
+MAX_LISTED = 10  # unknown keys named in one message; the rest are counted
+
+
 def _describe(exc: ValidationError, origin: str, node: yaml.Node | None) -> str:
-    problems = []
+    problems: list[str] = []
+    unknown: list[str] = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
         line = _line_of(node, [str(p) for p in err["loc"]]) if node is not None else None
         where = f"line {line}, " if line else ""
         if err["type"] == "extra_forbidden":
-            problems.append(f"{where}'{key}' is not a known key (known: {', '.join(all_keys())})")
-        else:
-            problems.append(f"{where}'{key}': {err['msg']}")
+            unknown.append(f"{where}'{key}'")
+        elif len(problems) < MAX_LISTED:
+            problems.append(f"{where}'{key}': {str(err['msg']).removeprefix('Value error, ')}")
+    if unknown:
+        more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
+        problems.append(
+            f"{len(unknown)} unknown key(s): {', '.join(unknown[:MAX_LISTED])}{more} (known: {', '.join(all_keys())})"
+        )
     return f"{origin}: invalid metadata: " + "; ".join(problems) + ". See configs/ for a complete example."
 
 

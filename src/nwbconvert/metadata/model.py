@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+_NUMBER = re.compile(r"^\s*[+-]?\d+(?:\.\d*)?\s*$")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("holds a NUL character (byte 0), which no NWB text may contain; remove it")
+    return value
+
+
+def _no_number(value: Any) -> Any:
+    """pydantic reads '0' as 1970-01-01 (seconds since the epoch); a date and time must be written out."""
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError(f"'{value}' is a number, not an ISO 8601 date and time such as 2026-01-15T10:00:00+01:00")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+When = Annotated[dt.datetime, BeforeValidator(_no_number)]
 
 
 class SubjectLayer(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    subject_id: str | None = None
-    species: str | None = None
-    sex: str | None = None
-    age: str | None = None
-    date_of_birth: dt.datetime | None = None
-    weight: str | None = None
-    description: str | None = None
-    strain: str | None = None
-    genotype: str | None = None
+    subject_id: Text | None = None
+    species: Text | None = None
+    sex: Text | None = None
+    age: Text | None = None
+    date_of_birth: When | None = None
+    weight: Text | None = None
+    description: Text | None = None
+    strain: Text | None = None
+    genotype: Text | None = None
 
 
 class ElectrodeGroupLayer(BaseModel):
@@ -26,8 +47,8 @@ class ElectrodeGroupLayer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    location: str | None = None  # brain area, ideally an Allen CCF acronym: "CA1", "VISp"
-    description: str | None = None
+    location: Text | None = None  # brain area, ideally an Allen CCF acronym: "CA1", "VISp"
+    description: Text | None = None
 
 
 class MetadataLayer(BaseModel):
@@ -35,17 +56,17 @@ class MetadataLayer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    session_start_time: dt.datetime | None = None
-    session_description: str | None = None
-    identifier: str | None = None
-    session_id: str | None = None
-    experimenter: list[str] | None = None
-    lab: str | None = None
-    institution: str | None = None
-    keywords: list[str] | None = None
-    experiment_description: str | None = None
+    session_start_time: When | None = None
+    session_description: Text | None = None
+    identifier: Text | None = None
+    session_id: Text | None = None
+    experimenter: list[Text] | None = None
+    lab: Text | None = None
+    institution: Text | None = None
+    keywords: list[Text] | None = None
+    experiment_description: Text | None = None
     subject: SubjectLayer = Field(default_factory=SubjectLayer)
-    electrode_groups: dict[str, ElectrodeGroupLayer] = Field(default_factory=dict)  # by the recording's group name
+    electrode_groups: dict[Text, ElectrodeGroupLayer] = Field(default_factory=dict)  # by the recording's group name
 
 
 LIST_KEYS = frozenset({"experimenter", "keywords"})
@@ -72,15 +93,15 @@ def is_known_key(key: str) -> bool:
 class Subject(SubjectLayer):
     """A subject with the fields DANDI requires."""
 
-    subject_id: str
-    species: str
-    sex: str
+    subject_id: Text
+    species: Text
+    sex: Text
 
 
 class NwbMetadata(MetadataLayer):
     """Complete, checked metadata: everything DANDI requires is present and well formed."""
 
-    session_start_time: dt.datetime
-    session_description: str
-    identifier: str
+    session_start_time: When
+    session_description: Text
+    identifier: Text
     subject: Subject

@@ -8,6 +8,7 @@ spikeinterface's BinaryRecordingExtractor.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,9 @@ class RawBinaryLayout:
                 value = kind(raw)
             except ValueError:
                 problems.append(f"source.{key}={raw} is not {'an integer' if kind is int else 'a number'}")
+                return default
+            if not math.isfinite(value):
+                problems.append(f"source.{key}={raw} must be a finite number")
                 return default
             if positive and value <= 0:
                 problems.append(f"source.{key}={raw} must be above 0")

@@ -1,0 +1,136 @@
+"""Hostile metadata and config input: each refused in plain words with the documented exit code, nothing written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from cli_runner import nwbconvert
+from conftest import COMPLETE_METADATA, SAMPLE_DATA
+
+OE = SAMPLE_DATA / "openephys"
+SETS = [f"--set={kv}" for kv in COMPLETE_METADATA]
+
+
+def _convert(tmp_path: Path, *args: str | Path) -> tuple[int, str]:
+    out = tmp_path / "out" / "o.nwb"
+    out.parent.mkdir()
+    result = nwbconvert("convert", OE, "-o", out, *args)
+    assert "Traceback" not in result.stderr
+    assert not any(out.parent.iterdir())
+    return result.returncode, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b'lab: "a\\0b"\n', ["'lab'", "NUL"]),
+        (b"subject:\n  species: a\x00b\n", ["line 2", "'subject.species'", "NUL"]),
+        (b"lab: Gr\xfcn\n", ["not UTF-8", "offset 7", "0xfc"]),
+        (b"lab: A\ninstitution: B\nlab: C\n", ["'lab'", "twice", "line 1", "line 3"]),
+        (("a: " + "[" * 10000 + "]" * 10000 + "\n").encode(), ["more than 100 levels"]),
+        (b"lab: x\n" + b"#" * (11 * 1024 * 1024) + b"\n", ["limit of 10 MB"]),
+    ],
+)
+def test_hostile_metadata_file_exits_4(content: bytes, words: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "meta.yaml"
+    path.write_bytes(content)
+    code, err = _convert(tmp_path, "-m", path, *SETS)
+    assert code == 4, err
+    for word in words:
+        assert word in err
+
+
+@pytest.mark.parametrize("bom", ["utf-8-sig", "utf-16"])
+def test_a_byte_order_mark_is_accepted(bom: str, tmp_path: Path) -> None:
+    path = tmp_path / "meta.yaml"
+    path.write_bytes("lab: Grün Lab\n".encode(bom))
+    out = tmp_path / "o.nwb"
+    result = nwbconvert("convert", OE, "-o", out, "-m", path, *SETS, "--no-validate")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out, "r") as nwb:
+        assert nwb["general/lab"][()].decode() == "Grün Lab"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_metadata_path_that_is_no_regular_file_is_refused_at_once(kind: str, tmp_path: Path) -> None:
+    path = {"device": Path("/dev/zero"), "folder": tmp_path}.get(kind, tmp_path / "fifo.yaml")
+    if kind == "fifo":
+        os.mkfifo(path)
+    code, err = _convert(tmp_path, "-m", path, *SETS)
+    assert code == 4, err
+    assert "not a regular file" in err
+
+
+def test_session_config_with_a_duplicate_key_or_nul_exits_4(tmp_path: Path) -> None:
+    config = tmp_path / "session.yaml"
+    config.write_text(f"sources:\n  - path: {OE}\nsources:\n  - path: {OE}\n")
+    result = nwbconvert("convert", "--config", config, "-o", tmp_path / "o.nwb")
+    assert result.returncode == 4, result.stderr
+    assert "'sources' is given twice, on line 1 and line 3" in result.stderr
+    config.write_text(f'sources:\n  - path: "{OE}\\0x"\n')
+    result = nwbconvert("convert", "--config", config, "-o", tmp_path / "o.nwb")
+    assert result.returncode == 4, result.stderr
+    assert "'sources[0].path'" in result.stderr and "NUL" in result.stderr
+
+
+def test_study_config_with_a_duplicate_key_exits_4(tmp_path: Path) -> None:
+    study = tmp_path / "study.yaml"
+    study.write_text("source: raw/{subject_id}\nsource: raw/{subject_id}/x\n")
+    result = nwbconvert("batch", study, "-o", tmp_path / "dandiset")
+    assert result.returncode == 4, result.stderr
+    assert "'source' is given twice" in result.stderr
+
+
+def test_a_nul_in_a_set_value_exits_4_naming_the_key(tmp_path: Path) -> None:
+    code, err = _convert(tmp_path, *SETS, '--set=keywords=["a\\0b"]')
+    assert code == 4, err
+    assert "'keywords.0'" in err and "NUL" in err
+
+
+def test_many_unknown_keys_are_listed_at_most_ten_times(tmp_path: Path) -> None:
+    path = tmp_path / "meta.yaml"
+    path.write_text("".join(f"key{i}: v\n" for i in range(500)))
+    code, err = _convert(tmp_path, "-m", path, *SETS)
+    assert code == 4, err
+    assert "500 unknown key(s)" in err and "and 490 more" in err and "'key9'" in err and "'key10'" not in err
+    assert err.count("session_description") == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("0", ["'0' is a number", "ISO 8601"]),
+        ("1850-01-01T00:00:00+00:00", ["before 1900 or in the future"]),
+        ("2999-01-01T00:00:00+00:00", ["before 1900 or in the future"]),
+    ],
+)
+def test_a_session_start_time_out_of_range_exits_4(value: str, words: list[str], tmp_path: Path) -> None:
+    code, err = _convert(tmp_path, *SETS, f"--set=session_start_time={value}")
+    assert code == 4, err
+    for word in ["session_start_time", *words]:
+        assert word in err
+
+
+def test_a_session_id_with_a_slash_is_refused_before_writing(tmp_path: Path) -> None:
+    code, err = _convert(tmp_path, *SETS, "--set=session_id=a/b")
+    assert code == 4, err
+    assert "session_id: 'a/b' must not contain '/'" in err
+    assert "nothing was written" in err
+
+
+@pytest.mark.parametrize("setting", ["source.sampling_rate=inf", "source.gain=nan", "source.offset=-inf"])
+def test_raw_binary_settings_must_be_finite(setting: str, tmp_path: Path) -> None:
+    source = tmp_path / "r.bin"
+    np.zeros((100, 4), dtype="int16").tofile(source)
+    layout = ["--set=source.sampling_rate=1000", "--set=source.dtype=int16", "--set=source.channels=4"]
+    result = nwbconvert(
+        "convert", source, "-o", tmp_path / "o.nwb", "--format", "raw-binary", *layout, f"--set={setting}"
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{setting} must be a finite number" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o.nwb").exists()
