@@ -33,7 +33,7 @@ def _convert(tmp_path: Path, *args: str | Path) -> tuple[int, str]:
         (b"lab: Gr\xfcn\n", ["not UTF-8", "offset 7", "0xfc"]),
         (b"lab: A\ninstitution: B\nlab: C\n", ["'lab'", "twice", "line 1", "line 3"]),
         (("a: " + "[" * 10000 + "]" * 10000 + "\n").encode(), ["more than 100 levels"]),
-        (b"lab: x\n" + b"#" * (11 * 1024 * 1024) + b"\n", ["limit of 10 MB"]),
+        (b"lab: x\n" + b"#" * (2 * 1024 * 1024) + b"\n", ["limit of 1 MB"]),
     ],
 )
 def test_hostile_metadata_file_exits_4(content: bytes, words: list[str], tmp_path: Path) -> None:

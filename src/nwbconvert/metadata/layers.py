@@ -97,12 +97,13 @@ def _describe(exc: ValidationError, origin: str, node: yaml.Node | None) -> str:
     problems: list[str] = []
     unknown: list[str] = []
     for err in exc.errors():
+        listed = len(unknown if err["type"] == "extra_forbidden" else problems) < MAX_LISTED
         key = ".".join(str(p) for p in err["loc"])
-        line = _line_of(node, [str(p) for p in err["loc"]]) if node is not None else None
+        line = _line_of(node, [str(p) for p in err["loc"]]) if node is not None and listed else None
         where = f"line {line}, " if line else ""
         if err["type"] == "extra_forbidden":
             unknown.append(f"{where}'{key}'")
-        elif len(problems) < MAX_LISTED:
+        elif listed:
             problems.append(f"{where}'{key}': {str(err['msg']).removeprefix('Value error, ')}")
     if unknown:
         more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
