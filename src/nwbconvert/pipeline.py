@@ -100,10 +100,10 @@ def read_source(spec: SourceSpec) -> Session:
     sortings."""
     if not spec.path.exists():
         raise SourceError(f"{spec.path}: no such file or folder. Check the path and try again.")
-    reader = registry.get(spec.format) if spec.format else registry.detect(spec.path)
-    registry.ensure_available(reader, spec.path)
+    reader, path = (registry.get(spec.format), spec.path) if spec.format else registry.detect_source(spec.path)
+    registry.ensure_available(reader, path)
     registry.check_reader_options(reader, spec.settings)
-    session = reader.read(spec.path, spec.read_options())
+    session = reader.read(path, spec.read_options())
     if spec.streams:
         known = {r.stream_id for r in session.recordings} | {r.name for r in session.recordings}
         unknown = [s for s in spec.streams if s not in known]

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import cast, get_args
+from typing import get_args
 
 from nwbconvert.errors import AmbiguousFormat, MissingDependency, SourceError, UnknownFormat, UsageError
-from nwbconvert.model import Session
 from nwbconvert.options import SOURCE_PREFIX
-from nwbconvert.readers.base import VERIFIED_TEXT, InputKind, Match, Reader, ReadOptions, Verified
+from nwbconvert.readers.base import VERIFIED_TEXT, InputKind, Match, Reader, Verified
 
 ENTRY_POINT_GROUP = "nwbconvert.readers"
 MAX_FOLDER_FILES = 256  # a folder with more top-level files is not searched for its one recording file
@@ -214,8 +213,13 @@ def _scores(path: Path) -> dict[str, Match]:
 
 
 def detect(path: Path) -> Reader:
-    """The one reader whose content match for `path` is strongest, or a clear error. A folder no reader
-    recognises, holding exactly one file that a reader recognises at its top level, is read as that file."""
+    """The one reader whose content match for `path` is strongest, or a clear error (see `detect_source`)."""
+    return detect_source(path)[0]
+
+
+def detect_source(path: Path) -> tuple[Reader, Path]:
+    """The reader for `path` and the path it reads: `path` itself, or, for a folder no reader recognises that
+    holds exactly one file a reader recognises at its top level, that file."""
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder. Check the path and try again.")
     scores = _scores(path)
@@ -223,7 +227,7 @@ def detect(path: Path) -> Reader:
     if best == Match.NO:
         recognised = _recognised_files(path) if path.is_dir() else []
         if len(recognised) == 1:
-            return cast(Reader, OneFileOfFolder(detect(recognised[0]), recognised[0]))
+            return detect(recognised[0]), recognised[0]
         names = ", ".join(readers())
         skipped = ", ".join(b.name for b in broken())
         several = (
@@ -245,7 +249,7 @@ def detect(path: Path) -> Reader:
             f"{path}: several formats match equally well ({', '.join(winners)}). "
             f"Choose one with --format, for example --format {winners[0]}."
         )
-    return readers()[winners[0]]
+    return readers()[winners[0]], path
 
 
 def _recognised_files(folder: Path) -> list[Path]:
@@ -257,23 +261,6 @@ def _recognised_files(folder: Path) -> list[Path]:
     if len(files) > MAX_FOLDER_FILES:
         return []
     return [p for p in files if max(_scores(p).values(), default=Match.NO) > Match.NO]
-
-
-class OneFileOfFolder:
-    """The reader of the one recording file in a folder: it reads that file whatever path it is given (the
-    session's source, and so the plan's title, is the file). Every other attribute is the file's reader's."""
-
-    def __init__(self, reader: Reader, file: Path) -> None:
-        self.reader, self.file = reader, file
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.reader, name)
-
-    def probe(self, path: Path) -> Match:
-        return self.reader.probe(self.file)
-
-    def read(self, path: Path, options: ReadOptions) -> Session:
-        return self.reader.read(self.file, options)
 
 
 def markdown_table(infos: list[ReaderInfo] | None = None) -> str:
