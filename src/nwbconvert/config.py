@@ -141,6 +141,7 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJo
     from_config = ConvertOptions(
         timezone=config.timezone,
         stub_seconds=opts.stub_seconds,
+        allow_incomplete=opts.allow_incomplete,
         overwrite=opts.overwrite,
         validate=opts.validate_output,
         backend=opts.backend,

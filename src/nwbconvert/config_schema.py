@@ -123,6 +123,9 @@ class SourceConfig(Model):
 
 class ConfigOptions(Model):
     stub_seconds: float | None = Field(None, gt=0, description="Write only the first seconds of each stream.")
+    allow_incomplete: bool | None = Field(
+        None, description="Convert what an incomplete copy holds, with a warning and the shortfall recorded."
+    )
     backend: BackendName | None = Field(None, description=BACKEND_HELP)
     compression: Compression | None = Field(None, description=f"Compression of the traces: {COMPRESSION_HELP}.")
     compression_level: int | None = Field(None, ge=0, le=9, description=LEVEL_HELP + ".")

@@ -69,6 +69,7 @@ def merge_sessions(parts: Sequence[Part], timezone: str | None) -> Merged:
         source_files=_files(shifted),
         events=tuple(e for s in shifted for e in s.events),
         sortings=tuple(u for s in shifted for u in s.sortings),
+        notes=tuple(n for s in shifted for n in s.notes),
     )
     return Merged(session, offsets, read)
 

@@ -223,6 +223,20 @@ class HeaderMetadata:
 
 
 @dataclass(frozen=True)
+class SourceNote:
+    """Something about a source the user must hear: printed as a warning, recorded in the file's provenance.
+
+    `what` is a short stable tag ("incomplete", "gaps", "not-used", ...); `message` is one plain sentence that names
+    the file; `expected`/`found` give the shortfall of an incomplete copy ("7 200 000 samples" / "3 600 000")."""
+
+    what: str
+    path: str
+    message: str
+    expected: str = ""
+    found: str = ""
+
+
+@dataclass(frozen=True)
 class Session:
     """Everything a reader found in one source: the writer's only input besides metadata."""
 
@@ -235,6 +249,7 @@ class Session:
     source_files: tuple[SourceFile, ...] = ()
     events: tuple[EventChannel, ...] = ()
     sortings: tuple[Sorting, ...] = ()
+    notes: tuple[SourceNote, ...] = ()  # warnings: gaps found, an incomplete copy kept with --allow-incomplete, ...
 
     def select_streams(self, stream_ids: list[str]) -> Session:
         """A copy holding only the recordings whose stream id or series name is in `stream_ids`."""

@@ -77,11 +77,12 @@ class SourceSpec:
     stub_seconds: float | None = None  # read only the first seconds of each stream
     name: str | None = None  # appended to the source's series/table names to keep sources apart
     start_time: dt.datetime | None = None  # replaces the header start time of this source
+    allow_incomplete: bool = False  # convert what an incomplete copy holds (a warning, the shortfall recorded)
 
     def read_options(self) -> ReadOptions:
         from nwbconvert.readers.base import ReadOptions
 
-        return ReadOptions(stub_seconds=self.stub_seconds, reader_options=self.settings)
+        return ReadOptions(self.stub_seconds, self.settings, self.allow_incomplete)
 
 
 # what each option of ConvertOptions is to the file: provenance records it ("recorded"), it is part of a batch
@@ -104,6 +105,7 @@ class ConvertOptions:
     set_values: tuple[str, ...] = field(default=(), metadata=_BOTH)  # KEY=VALUE metadata, source.KEY=VALUE settings
     timezone: str | None = field(default=None, metadata=_BOTH)
     stub_seconds: float | None = field(default=None, metadata=_BOTH)
+    allow_incomplete: bool | None = field(default=None, metadata=_BOTH)  # of every source
     dry_run: bool = field(default=False, metadata=_NEITHER)
     overwrite: bool | None = field(default=None, metadata=_NEITHER)
     validate: bool | None = field(default=None, metadata=_FINGERPRINT)
@@ -178,6 +180,7 @@ def resolve(options: ConvertOptions, sources: Sequence[SourceSpec]) -> tuple[tup
             given_wins(replace(given, path=s.path), s),
             settings=s.settings + settings,  # the command line's last, so they win (ReadOptions.reader_option)
             stub_seconds=options.stub_seconds if options.stub_seconds is not None else s.stub_seconds,
+            allow_incomplete=bool(options.allow_incomplete) or s.allow_incomplete,
         )
         for s in sources
     )

@@ -166,6 +166,7 @@ def _provenance(specs: Sequence[SourceSpec], merged: Merged, metadata: NwbMetada
         series={r.name: SeriesRecord(r.stream_id, tuple(c.id for c in r.channels)) for r in session.recordings},
         event_channels={e.name: EventChannelRecord(i, e.source_name, len(e)) for i, e in enumerate(session.events)},
         sortings={s.name: SortingRecord(s.source, len(s.units)) for s in session.sortings},
+        notes=session.notes,
         sources=tuple(
             _source_record(spec, read, offset) for spec, read, offset in zip(specs, merged.parts, merged.offsets_s)
         ),

@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from nwbconvert.model import SourceFile
+from nwbconvert.model import SourceFile, SourceNote
 
 SAMPLE_BYTES = 1 << 20
 CHECKSUM_ALGORITHM = "blake2b-128-sampled"  # size + first, middle and last MiB; fast on any file size
@@ -101,6 +101,7 @@ class Provenance:
     sources: tuple[SourceRecord, ...] = ()
     event_channels: dict[str, EventChannelRecord] = field(default_factory=dict)  # by event table name
     sortings: dict[str, SortingRecord] = field(default_factory=dict)  # by sorting name
+    notes: tuple[SourceNote, ...] = ()  # the warnings the conversion gave (gaps, a shortfall kept, ...)
     libraries: dict[str, str] = field(default_factory=library_versions)
     tool: str = "nwbconvert"
 

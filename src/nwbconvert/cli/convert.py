@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nwbconvert.cli.options import (
+    AllowIncomplete,
     Backend,
     ChunkMb,
     CompressionLevel,
@@ -58,6 +59,7 @@ def command(
     set_values: SetValues = [],  # noqa: B006
     timezone: Timezone = None,
     stub: Stub = None,
+    allow_incomplete: AllowIncomplete = False,
     dry_run: DryRun = False,
     overwrite: Overwrite = False,
     validate: Validate = None,
@@ -87,6 +89,7 @@ def command(
             set_values=tuple(set_values),
             timezone=timezone,
             stub_seconds=stub,
+            allow_incomplete=allow_incomplete or None,
             dry_run=dry_run,
             overwrite=overwrite or None,
             validate=validate,

@@ -66,4 +66,12 @@ Probe = Annotated[
     Path | None, typer.Option("--probe", help="Probe geometry (probeinterface .json or .prb) overriding the source's.")
 ]
 Stub = Annotated[float | None, typer.Option("--stub", min=0.001, help="Write only the first SECONDS of each stream.")]
+AllowIncomplete = Annotated[
+    bool,
+    typer.Option(
+        "--allow-incomplete",
+        help="Convert a copy that holds less than its headers declare (a truncated file, a missing channel file): "
+        "a warning, and the shortfall recorded in the file.",
+    ),
+]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from nwbconvert import interrupts
 from nwbconvert.validate.findings import FileReport, Severity
 
 if TYPE_CHECKING:  # type-only: `validate` must not pay for importing the conversion pipeline
+    from nwbconvert.model import SourceNote
     from nwbconvert.pipeline import ConversionResult
     from nwbconvert.plan import Plan
     from nwbconvert.readers.registry import ReaderInfo
@@ -110,6 +112,7 @@ def progress_bar(enabled: bool) -> Iterator[_Progress]:
 
 def conversion(result: ConversionResult, as_json: bool) -> None:
     plan = result.plan
+    notes(plan.session.notes)  # on stderr, with --json too
     if as_json:
         output = str(result.output) if result.output else None
         doc = {
@@ -118,6 +121,7 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
             "written_bytes": result.written_bytes,
             "plan": plan.to_json(),
             "findings": [asdict(f) for f in result.findings],
+            "warnings": [asdict(n) for n in plan.session.notes],
         }
         _json("conversion", doc)
         return
@@ -165,6 +169,12 @@ def _series_table(plan: Plan) -> Table:
     return table
 
 
+def notes(found: Sequence[SourceNote]) -> None:
+    """Each warning about the sources, on stderr: what was found that the user must hear."""
+    for note in found:
+        stderr.print(f"[yellow]Warning:[/yellow] {escape(note.message)}")
+
+
 def _conversion_footer(result: ConversionResult) -> None:
     """The metadata line, then what was written (or would be) and what validating it found."""
     plan = result.plan
@@ -196,8 +206,6 @@ def formats(infos: list[ReaderInfo], as_json: bool) -> None:
     if as_json:
         _json("formats", [asdict(i) | {"available": i.available, "extras": list(i.extras)} for i in infos])
         return
-    from rich.markup import escape
-
     table = Table(title="Formats nwbconvert reads", title_justify="left")
     for col in ("name", "description", "suffixes", "input", "verified on", "status"):
         table.add_column(col)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from nwbconvert.errors import NwbConvertError, SourceError
-from nwbconvert.model import Session
+from nwbconvert.model import Session, SourceNote
 
 Verified = Literal["real", "real-headers", "generated", "unverified"]
 """What a test converts with a reader: a real recording, a recording built around real headers with generated
@@ -48,6 +48,7 @@ class ReadOptions:
 
     stub_seconds: float | None = None
     reader_options: tuple[tuple[str, str], ...] = ()  # `--set source.KEY=VALUE` pairs, KEY without "source."
+    allow_incomplete: bool = False  # --allow-incomplete: convert what an incomplete copy holds, with a warning
 
     def reader_option(self, key: str) -> str | None:
         """The last value given for `source.<key>`, or None."""
@@ -116,6 +117,27 @@ class ReaderBase(ABC):
             raise
         except Exception as exc:
             raise self.unreadable(path, exc) from exc
+
+
+def shortfall(path: Path, what: str, expected: str, found: str, options: ReadOptions) -> SourceNote:
+    """The one rule for a source holding less than its headers declare (a truncated or incompletely copied
+    recording): an error (exit 3) saying what is missing, or with --allow-incomplete the note to keep with it.
+
+    `what` names what falls short ("the AP band's samples", "event file Events.nev"); `expected` and `found` say by
+    how much ("7 200 000 samples (fileSizeBytes in the .meta)", "3 600 000 samples")."""
+    if not options.allow_incomplete:
+        raise SourceError(
+            f"{path}: the copy looks incomplete: {what}: expected {expected}, found {found}. Copy the recording "
+            "again from where it was recorded, or give --allow-incomplete to convert what is there (the file then "
+            "records the shortfall)."
+        )
+    return SourceNote(
+        "incomplete",
+        str(path),
+        f"{path}: {what}: expected {expected}, found {found}; converted what is there.",
+        expected,
+        found,
+    )
 
 
 def head(path: Path, n: int) -> bytes:
