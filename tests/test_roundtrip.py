@@ -18,8 +18,9 @@ from nwbconvert.pipeline import ConvertOptions, convert
 
 # The units the cases' channels carry, written out here (not nwbconvert's table): voltages are stored in volts,
 # everything else in its own unit, unscaled. A unit missing from both fails the test until it is placed.
-VOLTS_PER_UNIT = {"uV": 1e-6, "mV": 1e-3, "V": 1.0}
-NOT_VOLTAGES = {"", "u", "BS", "uS", "ARU", "S", "C", "%", "L", "L/s"}  # BrainVision's and Spike2's other channels
+# neo leaves BrainVision's empty unit fields '' and absent ones 'u': µV by the format's definition (blank_unit).
+VOLTS_PER_UNIT = {"uV": 1e-6, "u": 1e-6, "mV": 1e-3, "V": 1.0}
+NOT_VOLTAGES = {"", "BS", "uS", "ARU", "S", "C", "%", "L", "L/s"}  # BrainVision's and Spike2's other channels
 
 
 def si_factor(unit: str) -> float:
@@ -103,6 +104,7 @@ CASES = [
         _neo("BrainVisionRawIO", "file"),
         1,
         32,
+        blank_unit="uV",
     ),
     Case("edf", "edf", lambda: realdata("edf/mne/test.edf"), _neo("EDFRawIO", "file"), 1, 139),
     Case("spike2", "spike2", lambda: realdata("spike2/spike2py/motor_units.smr"), _neo("Spike2RawIO", "file"), 4, 4),

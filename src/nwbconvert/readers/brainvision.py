@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nwbconvert.readers.base import Match, head
 from nwbconvert.readers.neo_reader import NeoReader
+
+if TYPE_CHECKING:
+    from neo.rawio.baserawio import BaseRawIO
 
 HEADER_STARTS = (b"Brain Vision Data Exchange Header File", b"BrainVision Data Exchange Header File")
 
@@ -35,6 +39,13 @@ class BrainVisionReader(NeoReader):
 
     def rawio_path(self, path: Path) -> Path:
         return _header_file(path) or path
+
+    def open_rawio(self, path: Path) -> BaseRawIO:
+        """neo's reader over the header as the format defines it: Latin-1 / Windows-1252 headers, a
+        `[Common infos]` section, and µV for channels without a unit (see brainvision_header)."""
+        from nwbconvert.readers.brainvision_header import HeaderRawIO
+
+        return HeaderRawIO(filename=str(self.rawio_path(path)))
 
     def source_paths(self, path: Path) -> list[Path]:
         header = _header_file(path)
