@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 from nwbconvert import interrupts
 from nwbconvert.backends import store_suffix
@@ -120,18 +124,26 @@ def atomic_output(dest: Path, overwrite: bool) -> Iterator[Path]:
         remove(stale)
     check_destination(dest, overwrite)
     tmp = partial_path(dest)
+    free_before = _free_bytes(dest.parent)
     try:
-        yield tmp
-        interrupts.check()  # a stop requested at the very end still leaves nothing
-        if dest.exists() and not overwrite:  # appeared while we were writing
-            raise OutputError(_appeared(dest))
-        fsync_tree(tmp)  # durable before it takes the final name
-        interrupts.check()  # the flush can take seconds: a stop requested meanwhile still leaves nothing
-        _take_name(tmp, dest, overwrite)
-        fsync_dir(dest.parent)
-    except OSError as exc:
+        with _quiet_hdf5_finalisers():
+            yield tmp
+            interrupts.check()  # a stop requested at the very end still leaves nothing
+            if dest.exists() and not overwrite:  # appeared while we were writing
+                raise OutputError(_appeared(dest))
+            fsync_tree(tmp)  # durable before it takes the final name
+            interrupts.check()  # the flush can take seconds: a stop requested meanwhile still leaves nothing
+            _take_name(tmp, dest, overwrite)
+            fsync_dir(dest.parent)
+    except Exception as exc:
+        full = _space_errno(exc)  # h5py reports a full disk as an OSError or as a RuntimeError
+        grown = _allocated_bytes(tmp) if full is not None else 0
         remove(tmp)
-        raise _output_error(dest, exc) from exc
+        if full is not None:
+            raise OutputError(_full_message(dest, full, grown, free_before)) from exc
+        if isinstance(exc, OSError):
+            raise _output_error(dest, exc) from exc
+        raise
     except BaseException:
         remove(tmp)
         raise
@@ -158,10 +170,149 @@ def _appeared(dest: Path) -> str:
 
 
 def _output_error(dest: Path, exc: OSError) -> OutputError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return OutputError(
-            f"{dest}: the disk is full ({exc.strerror}). Free space or write elsewhere; nothing was written."
-        )
+    reason = _plain_reason(exc)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"{dest}: permission denied ({exc.strerror}). Choose a writable folder.")
-    return OutputError(f"{dest}: could not be written ({exc}). Nothing was left at the destination.")
+        return OutputError(f"{dest}: permission denied ({reason}). Choose a writable folder.")
+    return OutputError(f"{dest}: could not be written ({reason}). Nothing was left at the destination.")
+
+
+_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+# HDF5 reports a failed write(2) inside its message: "..., errno = 28, error message = 'No space left on device', ..."
+_HDF5_ERRNO = re.compile(r"\berrno = (\d+)")
+_HDF5_REASON = re.compile(r"error message = '([^']*)'")
+
+
+def _space_errno(exc: BaseException) -> int | None:
+    """ENOSPC or EDQUOT if `exc` (or an exception it was raised from) is a write that found no space: an OSError
+    with that errno, or h5py's RuntimeError/OSError quoting HDF5's record of the failed write."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _SPACE_ERRNOS:
+            return current.errno
+        for found in _HDF5_ERRNO.findall(str(current)):
+            if int(found) in _SPACE_ERRNOS:
+                return int(found)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _plain_reason(exc: OSError) -> str:
+    """What the system said, without HDF5's record of the write (file descriptor, buffer address, offset)."""
+    quoted = _HDF5_REASON.search(str(exc))
+    if quoted:
+        return quoted.group(1)
+    return exc.strerror or str(exc).split(" (", 1)[0]
+
+
+def _full_message(dest: Path, code: int, grown: int, free_before: int | None) -> str:
+    what = "your disk quota is used up" if code == errno.EDQUOT else "the disk is full"
+    free = f", and {_size(free_before)} were free there when writing began" if free_before is not None else ""
+    return (
+        f"{dest}: could not be written: {what} (no space left on the file system holding {dest.parent}). When "
+        f"writing stopped the output held {_size(grown)}{free}. The partial output was removed; nothing "
+        "was left at the destination. Free some space there (or ask for a larger quota), or write to another disk "
+        "with -o."
+    )
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Bytes this user may still write on the file system holding `folder` (None where unknown)."""
+    try:
+        stat = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return None
+    return stat.f_bavail * stat.f_frsize
+
+
+def _allocated_bytes(path: Path) -> int:
+    """Disk space taken by a file or a store (sparse regions not counted; the length where blocks are unknown)."""
+    files = [path] if not path.is_dir() else [f for f in path.rglob("*") if f.is_file()]
+    total = 0
+    for f in files:
+        try:
+            stat = f.stat()
+        except OSError:
+            continue
+        blocks = getattr(stat, "st_blocks", None)
+        total += blocks * 512 if blocks is not None else stat.st_size
+    return total
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+class _Finalisers:
+    installed = False
+
+
+@contextmanager
+def _quiet_hdf5_finalisers() -> Iterator[None]:
+    """Keep h5py's reports of objects it failed to close while they were garbage-collected off stderr.
+
+    When a write fails (a full disk), every h5py object freed afterwards tries to flush into the broken file and
+    h5py prints a traceback for each (hundreds of lines), beside the exception that reports the failure. While
+    the output is written they are held back; if the write fails they are dropped for the rest of the process
+    (objects freed later fail the same way); if it succeeds they are printed as usual.
+    """
+    held: list[tuple[str, Any]] = []
+    hooks = sys.excepthook, sys.unraisablehook
+
+    def on_exception(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if _from_h5py_finaliser(tb):
+            held.append(("exception", (kind, value, tb)))
+        else:
+            hooks[0](kind, value, tb)
+
+    def on_unraisable(args: Any) -> None:
+        if _from_h5py_finaliser(args.exc_traceback):
+            held.append(("unraisable", args))
+        else:
+            hooks[1](args)
+
+    sys.excepthook, sys.unraisablehook = on_exception, on_unraisable
+    try:
+        yield
+    except BaseException:
+        _drop_h5py_finaliser_reports(hooks)
+        raise
+    sys.excepthook, sys.unraisablehook = hooks
+    for kind, args in held:
+        if kind == "exception":
+            hooks[0](*args)
+        else:
+            hooks[1](args)
+
+
+def _drop_h5py_finaliser_reports(hooks: tuple[Any, Any]) -> None:
+    """From now on, h5py's reports of failed closes are dropped; every other report goes to `hooks`."""
+    if _Finalisers.installed:
+        sys.excepthook, sys.unraisablehook = hooks
+        return
+    _Finalisers.installed = True
+
+    def on_exception(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if not _from_h5py_finaliser(tb):
+            hooks[0](kind, value, tb)
+
+    def on_unraisable(args: Any) -> None:
+        if not _from_h5py_finaliser(args.exc_traceback):
+            hooks[1](args)
+
+    sys.excepthook, sys.unraisablehook = on_exception, on_unraisable
+
+
+def _from_h5py_finaliser(tb: TracebackType | None) -> bool:
+    """A traceback raised in h5py's ObjectID deallocation (the C code that closes an object when it is freed)."""
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.endswith("_objects.pyx") and "dealloc" in code.co_name:
+            return True
+        tb = tb.tb_next
+    return False
