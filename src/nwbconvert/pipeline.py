@@ -20,6 +20,7 @@ from nwbconvert.output import replace as replace_output
 from nwbconvert.plan import Plan, make_plan
 from nwbconvert.provenance import EventChannelRecord, Provenance, SeriesRecord, SortingRecord, SourceRecord
 from nwbconvert.readers import registry
+from nwbconvert.readers.complete import read_checked
 from nwbconvert.validate.findings import Finding, Severity
 from nwbconvert.writer.chunking import READ_AHEAD_BYTES
 
@@ -103,7 +104,7 @@ def read_source(spec: SourceSpec) -> Session:
     reader, path = (registry.get(spec.format), spec.path) if spec.format else registry.detect_source(spec.path)
     registry.ensure_available(reader, path)
     registry.check_reader_options(reader, spec.settings)
-    session = reader.read(path, spec.read_options())
+    session = read_checked(reader, path, spec.read_options(), spec.streams)  # an incomplete copy: exit 3 or notes
     if spec.streams:
         known = {r.stream_id for r in session.recordings} | {r.name for r in session.recordings}
         unknown = [s for s in spec.streams if s not in known]

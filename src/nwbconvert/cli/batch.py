@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nwbconvert.cli.options import (
+    AllowIncomplete,
     ChunkMb,
     CompressionLevel,
     CompressionOption,
@@ -72,6 +73,7 @@ def command(
     force: Force = False,
     dry_run: DryRun = False,
     timezone: Timezone = None,
+    allow_incomplete: AllowIncomplete = False,
     validate: Validate = None,
     compression: CompressionOption = None,
     compression_level: CompressionLevel = None,
@@ -93,6 +95,7 @@ def command(
         options = ConvertOptions(
             set_values=tuple(set_values),
             timezone=timezone,
+            allow_incomplete=allow_incomplete or None,
             validate=validate,
             compression=compression,
             compression_level=compression_level,

@@ -1,0 +1,131 @@
+"""Incomplete copies of real recordings: a data file shorter than its header declares, or a missing header, data,
+channel or event file, is refused (exit 3) with what was expected and found; with --allow-incomplete what is
+there is converted, a warning printed and the shortfall recorded in the provenance. The samples that are there
+equal what neo reads from the damaged copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cli_runner import nwbconvert
+from conftest import COMPLETE_METADATA, realdata
+from helpers import provenance, series_arrays
+
+
+def convert(source: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    sets = [a for value in COMPLETE_METADATA for a in ("--set", value)]
+    return nwbconvert("convert", source, "-o", out, *sets, *args)
+
+
+def refused(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    """Exit 3, the copy said to look incomplete, each of `expected` in the message, no traceback."""
+    assert result.returncode == 3, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())  # rich wraps long lines
+    assert "the copy looks incomplete" in message
+    assert "--allow-incomplete" in message
+    for text in expected:
+        assert text in message, (text, message)
+    assert "Traceback" not in result.stderr
+
+
+def kept(result: subprocess.CompletedProcess[str], out: Path, expected: str, found: str) -> dict[str, Any]:
+    """Exit 0 with a warning on stderr and the shortfall in the file's provenance; the note recorded."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Warning:" in result.stderr
+    notes = provenance(out)["notes"]
+    matching = [n for n in notes if n["what"] == "incomplete" and expected in n["expected"] and found in n["found"]]
+    assert matching, notes
+    return matching[0]
+
+
+def neo_chunk(rawio: Any, stream_index: int, block: int = 0, segment: int = 0) -> np.ndarray:
+    return np.asarray(rawio.get_analogsignal_chunk(block, segment, stream_index=stream_index))
+
+
+def stream_index(rawio: Any, name: str) -> int:
+    names = [str(s["name"]) for s in rawio.header["signal_streams"]]
+    return names.index(name)
+
+
+# --- SpikeGLX ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spikeglx_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run around the real Neuropixels 1.0 + NI-DAQ headers, 0.1 s of generated samples."""
+    from nwbconvert.synthetic.spikeglx import write_spikeglx_from_meta
+
+    headers = realdata("spikeglx_meta/np1_3B_g0")
+    run = write_spikeglx_from_meta(tmp_path_factory.mktemp("sglx"), sorted(headers.glob("*.meta")), seconds=0.1)
+    return run.folder
+
+
+def _copy(folder: Path, tmp_path: Path) -> Path:
+    target = tmp_path / folder.name
+    shutil.copytree(folder, target)
+    return target
+
+
+def test_spikeglx_truncated_bin_is_refused_then_kept_as_neo_reads_it(spikeglx_run: Path, tmp_path: Path) -> None:
+    from neo.rawio import SpikeGLXRawIO
+
+    run = _copy(spikeglx_run, tmp_path)
+    ap = next(run.rglob("*.imec0.ap.bin"))
+    full = ap.stat().st_size
+    assert full == 385 * 2 * 3000  # 385 saved channels, 0.1 s at 30 kHz
+    os.truncate(ap, full // 2)
+    out = tmp_path / "out.nwb"
+    refused(convert(run, out), ap.name, "2 310 000 bytes (3 000 samples; fileSizeBytes", "1 155 000 bytes (1 500")
+    assert not out.exists()
+
+    note = kept(convert(run, out, "--allow-incomplete"), out, "2 310 000 bytes", "1 155 000 bytes")
+    assert note["path"] == str(ap)
+    rawio = SpikeGLXRawIO(dirname=str(run))
+    rawio.parse_header()
+    expected = neo_chunk(rawio, stream_index(rawio, "imec0.ap"))
+    assert expected.shape == (1500, 384)
+    np.testing.assert_array_equal(series_arrays(out, "ElectricalSeriesImec0AP")["data"], expected)
+
+
+def test_spikeglx_partial_last_sample_is_refused_with_the_sizes(spikeglx_run: Path, tmp_path: Path) -> None:
+    run = _copy(spikeglx_run, tmp_path)
+    ap = next(run.rglob("*.imec0.ap.bin"))
+    os.truncate(ap, 385 * 2 * 1000 + 7)  # neo refuses a size that is not whole samples
+    out = tmp_path / "out.nwb"
+    refused(convert(run, out), "expected 2 310 000 bytes", "found 770 007 bytes (1 000 whole samples)")
+    result = convert(run, out, "--allow-incomplete")
+    assert result.returncode == 3
+    assert "cannot be read even with --allow-incomplete" in " ".join(result.stderr.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("removed", ["imec0.ap.meta", "nidq.bin"])
+def test_spikeglx_missing_sibling_is_named_unless_its_stream_is_left_out(
+    spikeglx_run: Path, tmp_path: Path, removed: str
+) -> None:
+    run = _copy(spikeglx_run, tmp_path)
+    lost = next(run.rglob(f"*.{removed}"))
+    lost.unlink()
+    stream = removed.rsplit(".", 1)[0]
+    out = tmp_path / "out.nwb"
+    refused(convert(run, out, "--dry-run"), str(lost), f"the {stream} stream's", "found no such file")
+
+    result = convert(run, out, "--allow-incomplete")
+    note = kept(result, out, "the file", "no such file")
+    assert note["path"] == str(lost)
+    written = {n for n in provenance(out)["series"]}
+    assert not any(stream.replace(".", "").lower() in n.lower() for n in written), written
+
+    others = ["imec0.lf", "nidq"] if stream == "imec0.ap" else ["imec0.ap", "imec0.lf"]
+    out2 = tmp_path / "out2.nwb"
+    result = convert(run, out2, *(a for s in others for a in ("--stream", s)))
+    assert result.returncode == 0, result.stderr
+    assert "Warning:" not in result.stderr
+    assert provenance(out2)["notes"] == []
