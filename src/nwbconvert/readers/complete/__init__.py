@@ -26,11 +26,6 @@ After = Callable[[Path, "Session", "ReadOptions", Sequence[str]], "list[SourceNo
 
 MODULES = {  # reader name -> module of this package with `before` and/or `after`
     "spikeglx": "spikeglx",
-    "openephys-binary": "openephys_binary",
-    "openephys-legacy": "openephys_legacy",
-    "brainvision": "brainvision",
-    "blackrock": "blackrock",
-    "neuralynx": "neuralynx",
 }
 
 
