@@ -129,3 +129,70 @@ def test_spikeglx_missing_sibling_is_named_unless_its_stream_is_left_out(
     assert result.returncode == 0, result.stderr
     assert "Warning:" not in result.stderr
     assert provenance(out2)["notes"] == []
+
+
+# --- Blackrock ---------------------------------------------------------------------------------------------
+
+
+def _blackrock(tmp_path: Path) -> Path:
+    folder = tmp_path / "blackrock"
+    shutil.copytree(realdata("blackrock/ndi_matlab"), folder)
+    return folder
+
+
+def test_blackrock_truncated_nsx_is_refused_then_its_whole_samples_kept(tmp_path: Path) -> None:
+    from neo.rawio import BlackrockRawIO
+
+    folder = _blackrock(tmp_path)
+    ns2 = folder / "testData.ns2"
+    header_and_packet = 2492 + 9  # the file's headers, then one data packet header (10 002 points of 33 channels)
+    assert ns2.stat().st_size == header_and_packet + 10002 * 33 * 2
+    os.truncate(ns2, header_and_packet + 4000 * 33 * 2 + 5)
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out), "testData.ns2", "expected 10 002 samples", "found 4 000 whole samples")
+    assert not out.exists()
+
+    kept(convert(folder, out, "--allow-incomplete"), out, "10 002 samples", "4 000 whole samples")
+    original = BlackrockRawIO(filename=str(realdata("blackrock/ndi_matlab") / "testData"))
+    original.parse_header()
+    expected = neo_chunk(original, 0)[:4000]
+    np.testing.assert_array_equal(series_arrays(out, "ElectricalSeriesNsx2")["data"], expected)
+
+
+def test_blackrock_cut_nev_is_refused_then_the_events_there_kept(tmp_path: Path) -> None:
+    from neo.rawio import BlackrockRawIO
+
+    folder = _blackrock(tmp_path)
+    nev = folder / "testData.nev"
+    assert nev.stat().st_size == 3440 + 13794 * 112
+    os.truncate(nev, 3440 + 107 * 112 + 59)  # 1 % of the file
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out), "testData.nev", "whole 112-byte packets", "found 107 packets and 59 bytes of a cut")
+
+    kept(convert(folder, out, "--allow-incomplete"), out, "112-byte packets", "107 packets")
+    damaged = BlackrockRawIO(filename=str(folder / "testData"))
+    damaged.parse_header()
+    assert damaged.event_count(0, 0, 0) == 24
+    tables = provenance(out)["event_channels"]
+    assert tables["EventsDigitalInputPort"]["events"] == 24
+
+
+def test_plan_size_estimate_of_an_unreadable_stream_is_a_source_error(tmp_path: Path) -> None:
+    """A reader told more samples than its file holds (no check for its format): exit 3's error, not a crash."""
+    from dataclasses import replace
+
+    from helpers import plan_of
+    from nwbconvert.errors import SourceError
+    from nwbconvert.model import Segment
+    from nwbconvert.plan import make_plan
+    from nwbconvert.readers.complete.traces import FileTraces
+
+    plan = plan_of(realdata("blackrock/ndi_matlab") / "testData.ns2")
+    session = plan.session
+    short = tmp_path / "short.bin"
+    short.write_bytes(b"\0" * 100)
+    rec = session.recordings[0]
+    traces = FileTraces(short, 0, rec.n_samples, len(rec.channels), np.dtype("<i2"), np.arange(len(rec.channels)))
+    broken = replace(rec, segments=(Segment(0.0, traces),))
+    with pytest.raises(SourceError, match="its first samples could not be read from the source"):
+        make_plan(replace(session, recordings=(broken,)), plan.metadata)

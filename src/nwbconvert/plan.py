@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from nwbconvert.errors import SourceError
 from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Channel, Recording, Segment, Session
 from nwbconvert.nwbtypes import SeriesType, Timing, series_group, series_type, timing
@@ -184,7 +185,13 @@ def _compression_ratio(rec: Recording) -> float:
     """gzip ratio of the first 0.1 s (bytes shuffled as HDF5's shuffle filter does, deflated as the writer does)."""
     segment = rec.segments[0]
     n = min(segment.n_samples, max(1, int(rec.sampling_rate_hz * SAMPLE_SECONDS)))
-    sample = segment.traces.read(0, n)
+    try:
+        sample = segment.traces.read(0, n)
+    except (OSError, ValueError) as exc:  # a source file shorter than the reader was told (a damaged copy)
+        raise SourceError(
+            f"{rec.name} (stream {rec.stream_id}): its first samples could not be read from the source ({exc}); "
+            "the recording may be truncated or damaged: copy it again from where it was recorded."
+        ) from exc
     if sample.nbytes == 0:
         return 1.0
     return len(deflate()(shuffled([(0, sample)], sample.shape, sample.dtype), 4)) / sample.nbytes

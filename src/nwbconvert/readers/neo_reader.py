@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from nwbconvert.errors import SourceError
-from nwbconvert.model import Device, EventChannel, HeaderMetadata, Recording, Session
+from nwbconvert.model import Device, EventChannel, HeaderMetadata, Recording, Session, Sorting
 from nwbconvert.provenance import describe_files
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, walk_files
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy, recordings_from_rawio
@@ -68,6 +68,12 @@ class NeoReader(ReaderBase):
         """The source's event and epoch channels (a reader may read them its own way)."""
         return events_from_rawio(rawio)
 
+    def sortings(self, path: Path, rawio: BaseRawIO, recordings: list[Recording]) -> tuple[Sorting, ...]:
+        """The units stored in the source (neo's spike channels; a reader may add the ones neo does not read)."""
+        waveform_unit = partial(self.waveform_unit, rawio)
+        sorting = sorting_from_rawio(rawio, self.name, str(path), recordings, waveform_unit, self.link_units_by_number)
+        return (sorting,) if sorting is not None else ()
+
     def finish(self, path: Path, session: Session) -> Session:
         """The last step: a reader may narrow or annotate the session (the streams of one file, say)."""
         return session
@@ -79,12 +85,13 @@ class NeoReader(ReaderBase):
             recordings = recordings_from_rawio(rawio, self.policy(path, rawio), options.stub_seconds)
             header = self.header_metadata(path, rawio)
             events = self.events(rawio)
-            waveform_unit = partial(self.waveform_unit, rawio)
-            sorting = sorting_from_rawio(
-                rawio, self.name, str(path), recordings, waveform_unit, self.link_units_by_number
+            sortings = self.sortings(path, rawio, recordings)
+        if not recordings and not any(len(e) for e in events) and not any(s.units for s in sortings):
+            raise SourceError(
+                f"{path}: the {self.description} source holds no sampled signal, no event and no sorted unit: "
+                "there is nothing to convert. Check that the data files of the recording were copied beside its "
+                "headers."
             )
-        if not recordings:
-            raise SourceError(f"{path}: the {self.description} source holds no sampled signal that could be converted.")
         import neo
 
         session = Session(
@@ -96,7 +103,7 @@ class NeoReader(ReaderBase):
             header=header,
             source_files=describe_files(self.source_paths(path)),
             events=tuple(events),
-            sortings=(sorting,) if sorting is not None else (),
+            sortings=sortings,
         )
         return self.finish(path, session)
 

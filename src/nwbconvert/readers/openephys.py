@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nwbconvert.model import Channel, HeaderMetadata, SignalKind
+import numpy as np
+
+from nwbconvert.model import Channel, HeaderMetadata, Recording, SignalKind, Sorting, Unit
 from nwbconvert.probes import Site, probe_sites, with_site
 from nwbconvert.readers.base import Match, head, walk_files
 from nwbconvert.readers.neo_adapter import StreamPolicy, default_series_name
@@ -63,6 +66,11 @@ class OpenEphysBinaryReader(NeoReader):
         root = _oebin_root(path)
         return list(walk_files(root, max_depth=8)) if root else []
 
+    def sortings(self, path: Path, rawio: BaseRawIO, recordings: list[Recording]) -> tuple[Sorting, ...]:
+        root = _oebin_root(path)
+        units = _binary_spikes(root, recordings) if root is not None else None
+        return super().sortings(path, rawio, recordings) + ((units,) if units is not None else ())
+
     def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         root = _oebin_root(path)
         geometry = _NeuropixelsGeometry(root, rawio) if root is not None else None
@@ -79,6 +87,86 @@ class OpenEphysBinaryReader(NeoReader):
                 start = dt.datetime.fromtimestamp(int(found.group(1)) / 1000, tz=dt.timezone.utc)
                 return HeaderMetadata(session_start_time=start)
         return HeaderMetadata()
+
+
+def _structures(root: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Each recording folder's structure.oebin, parsed, in experiment and recording order."""
+    found = [p for p in walk_files(root, max_depth=6) if p.name == "structure.oebin"]
+    numbers = [tuple(int(n) for n in re.findall(r"(\d+)", str(p.relative_to(root)))) for p in found]
+    ordered = [p for _, p in sorted(zip(numbers, found))]
+    return [(p.parent, json.loads(p.read_text(errors="replace"))) for p in ordered]
+
+
+def _binary_spikes(root: Path, recordings: list[Recording]) -> Sorting | None:
+    """The spike detector's output (spikes/<electrode>/: timestamps, waveforms, clusters), which neo does not
+    read: one unit per electrode and cluster, named as neo's legacy reader names them ('Stereotrode 1#0')."""
+    times: dict[str, list[np.ndarray]] = {}
+    waves: dict[str, list[np.ndarray]] = {}
+    meta: dict[str, dict[str, Any]] = {}
+    for folder, structure in _structures(root):
+        for electrode in structure.get("spikes", []):
+            spikes = folder / "spikes" / str(electrode.get("folder", ""))
+            stamps, wave = np.load(spikes / "timestamps.npy"), np.load(spikes / "waveforms.npy", mmap_mode="r")
+            clusters = np.load(spikes / "clusters.npy") if (spikes / "clusters.npy").exists() else np.zeros(len(stamps))
+            for cluster in np.unique(clusters):
+                name = f"{electrode['name']}#{int(cluster)}"
+                times.setdefault(name, []).append(np.asarray(stamps, dtype="float64")[clusters == cluster])
+                waves.setdefault(name, []).append(_volts(np.asarray(wave[clusters == cluster]), electrode))
+                meta[name] = electrode
+    if not times:
+        return None
+    linker = _SpikeLinker(recordings)
+    units = []
+    for name, parts in times.items():
+        order = np.argsort(np.concatenate(parts), kind="stable")
+        wave = np.concatenate(waves[name])  # (spikes, channels, samples), volts
+        sources = [str(c.get("name", "")) for c in meta[name].get("source_channels", [])]
+        units.append(
+            Unit(
+                name=name,
+                spike_times_s=np.concatenate(parts)[order],
+                channel_ids=linker.link(sources),
+                properties={"electrode": str(meta[name]["name"]), "source_channels": ", ".join(sources)},
+                waveform_mean_v=wave.mean(axis=0).T if len(wave) else None,
+                waveform_sd_v=wave.std(axis=0).T if len(wave) else None,
+            )
+        )
+    rates = {float(e.get("sample_rate", 0)) for e in meta.values()}
+    rate = rates.pop() if len(rates) == 1 else None
+    return Sorting(
+        name="openephys-spikes",
+        source=str(root),
+        units=tuple(units),
+        recording=linker.recording,
+        waveform_rate_hz=rate,
+        time_resolution_s=1.0 / rate if rate else None,
+        description="Spikes detected online by the Open Ephys Spike Detector (spikes/ folders), one unit per "
+        "electrode and cluster.",
+    )
+
+
+def _volts(raw: np.ndarray, electrode: dict[str, Any]) -> np.ndarray:
+    """Raw waveforms (spikes, channels, samples) in volts: each source channel's bit_volts are microvolts."""
+    gains = [float(c.get("bit_volts", 1.0)) for c in electrode.get("source_channels", [])]
+    if len(gains) != raw.shape[1]:
+        gains = [gains[0] if gains else 1.0] * raw.shape[1]
+    return raw.astype("float64") * np.asarray(gains)[None, :, None] * 1e-6
+
+
+class _SpikeLinker:
+    """The channels of the one electrical recording whose channel names are an electrode's source channels."""
+
+    def __init__(self, recordings: list[Recording]) -> None:
+        self.electrical = [r for r in recordings if r.is_electrical]
+        self.recording: str | None = None
+
+    def link(self, names: list[str]) -> tuple[str, ...]:
+        for rec in self.electrical:
+            by_name = {ch.name: ch.id for ch in rec.channels}
+            if self.recording in (None, rec.name) and names and all(n in by_name for n in names):
+                self.recording = rec.name
+                return tuple(by_name[n] for n in names)
+        return ()
 
 
 def _settings_file(root: Path, stream_name: str) -> Path | None:

@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from nwbconvert.readers.base import Reader, ReadOptions
 
 Before = Callable[[Path, "ReadOptions", Sequence[str]], "list[SourceNote]"]
-After = Callable[[Path, "Session", "ReadOptions", Sequence[str]], "list[SourceNote]"]
+Checked = tuple["Session", "list[SourceNote]"]  # the session (samples of a cut file re-read) and the shortfalls
+After = Callable[[Path, "Session", "ReadOptions", Sequence[str]], Checked]
 
 MODULES = {  # reader name -> module of this package with `before` and/or `after`
     "spikeglx": "spikeglx",
+    "blackrock": "blackrock",
 }
 
 
@@ -50,7 +52,9 @@ def read_checked(reader: Reader, path: Path, options: ReadOptions, streams: Sequ
             f"{exc} The copy looks incomplete ({found}), and what is there cannot be read even with "
             "--allow-incomplete: copy the recording again from where it was recorded."
         ) from exc
-    notes += after(path, session, options, streams) if after else []
+    if after is not None:
+        session, found_after = after(path, session, options, streams)
+        notes += found_after
     return replace(session, notes=session.notes + tuple(notes)) if notes else session
 
 

@@ -1,0 +1,220 @@
+"""Sources holding units and events but no continuous samples become NWB files without acquisition series.
+
+Oracles: neo (Plexon spikes, waveforms and events; Open Ephys events), the Open Ephys vendor tools
+(open-ephys-python-tools: the binary format's spikes, which neo does not read), spikeinterface (Phy/Kilosort
+folders read directly), h5py on the written files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from cli_runner import nwbconvert
+from conftest import COMPLETE_METADATA, realdata
+
+PLX = "plexon/pyramid_plexon_sdk/16sp_lfp_with_2coords.plx"
+OE_SPIKES = "openephys_binary/oe_tools_v067_spikes_events/Record Node 105"
+SETS = [a for kv in COMPLETE_METADATA for a in ("--set", kv)]
+
+
+def _convert(source: Path, out: Path, *extra: str) -> Any:
+    done = nwbconvert("convert", source, "-o", out, *SETS, "--timezone", "UTC", *extra)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _units(path: Path) -> dict[str, dict[str, Any]]:
+    """unit_name -> spike times, mean and sd waveforms (as stored) and the other columns, by h5py."""
+    with h5py.File(path, "r") as f:
+        units = f["units"]
+        index = units["spike_times_index"][()]
+        times = np.split(units["spike_times"][()], index[:-1])
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in units["unit_name"][()]]
+        out = {}
+        for i, name in enumerate(names):
+            out[name] = {"times": times[i], "sorting": units["sorting"][i]}
+            for key in ("waveform_mean", "waveform_sd", "electrodes_index"):
+                if key in units:
+                    out[name][key] = units[key][i]
+        return out
+
+
+def _events(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as f:
+        return {name: table["timestamp"][()] for name, table in f["events"].items()} if "events" in f else {}
+
+
+def _no_acquisition(path: Path) -> None:
+    with h5py.File(path, "r") as f:
+        assert len(f["acquisition"]) == 0
+        assert "ecephys" not in f["processing"]
+
+
+# ---- Plexon files without slow (continuous) channels, built from the real SDK file in the vendor layout
+
+
+def _strip_plexon(src: Path, dst: Path, drop: set[str]) -> None:
+    """A copy of a .plx without the channels of the kinds in `drop` ('slow', 'dsp'): their headers go, their count
+    in the global header becomes 0 and their data blocks (type 5 slow, type 1 spike) are left out."""
+    from neo.rawio import plexonrawio as layout
+
+    raw = np.fromfile(src, dtype="u1")
+    global_size = np.dtype(layout.GlobalHeader).itemsize
+    header = raw[:global_size].view(layout.GlobalHeader)[0].copy()
+    kinds = (
+        ("dsp", "NumDSPChannels", layout.DspChannelHeader, 1),
+        ("ev", "NumEventChannels", layout.EventChannelHeader, 4),
+    )
+    kinds += (("slow", "NumSlowChannels", layout.SlowChannelHeader, 5),)
+    pos, parts, dropped_types = global_size, [], set()
+    for kind, count, dtype, block_type in kinds:
+        size = int(header[count]) * np.dtype(dtype).itemsize
+        if kind in drop:
+            header[count], dropped_types = 0, dropped_types | {block_type}
+        else:
+            parts.append(raw[pos : pos + size])
+        pos += size
+    while pos < raw.size:
+        block = raw[pos : pos + 16].view(layout.DataBlockHeader)[0]
+        length = 16 + int(block["NumberOfWaveforms"]) * int(block["NumberOfWordsInWaveform"]) * 2
+        if int(block["Type"]) not in dropped_types:
+            parts.append(raw[pos : pos + length])
+        pos += length
+    np.concatenate([np.frombuffer(header.tobytes(), "u1"), *parts]).tofile(dst)
+
+
+def _neo_plexon(path: Path) -> Any:
+    from neo.rawio import PlexonRawIO
+
+    rawio = PlexonRawIO(filename=str(path), progress_bar=False)
+    rawio.parse_header()
+    return rawio
+
+
+def test_plexon_spikes_without_slow_channels_become_units_with_waveforms_and_events(tmp_path: Path) -> None:
+    original = realdata(PLX)
+    plx = tmp_path / "spikes_only.plx"
+    _strip_plexon(original, plx, {"slow"})
+    rawio, full = _neo_plexon(plx), _neo_plexon(original)
+    assert len(rawio.header["signal_channels"]) == 0 and len(full.header["signal_channels"]) == 16
+    out = tmp_path / "spikes.nwb"
+    _convert(plx, out)
+    _no_acquisition(out)
+    units = _units(out)
+    names = [str(n) for n in rawio.header["spike_channels"]["name"]]
+    assert sorted(units) == sorted(names) and len(names) == 8
+    for i, name in enumerate(names):
+        ts = full.get_spike_timestamps(0, 0, i, None, None)  # the original file: nothing lost in the copy
+        np.testing.assert_allclose(units[name]["times"], full.rescale_spike_timestamp(ts, "float64"), atol=1e-9)
+        raw = rawio.get_spike_raw_waveforms(0, 0, i, None, None)[:, 0, :].astype("float64")
+        row = rawio.header["spike_channels"][i]
+        millivolts = raw * float(row["wf_gain"]) + float(row["wf_offset"])  # file version 106: neo's gain gives mV
+        np.testing.assert_allclose(units[name]["waveform_mean"], millivolts.mean(axis=0) * 1e-3, rtol=1e-6)
+        np.testing.assert_allclose(units[name]["waveform_sd"], millivolts.std(axis=0) * 1e-3, rtol=1e-5, atol=1e-12)
+    assert sum(len(u["times"]) for u in units.values()) == 9294
+    strobed = list(rawio.header["event_channels"]["name"]).index("Strobed")
+    times, _, _ = rawio.get_event_timestamps(0, 0, strobed)
+    np.testing.assert_allclose(_events(out)["EventsStrobed"], rawio.rescale_event_timestamp(times, "float64"))
+    assert len(_events(out)["EventsStrobed"]) == 1924
+
+
+def test_plexon_strobed_events_alone_become_a_file_of_events(tmp_path: Path) -> None:
+    plx = tmp_path / "events_only.plx"
+    _strip_plexon(realdata(PLX), plx, {"slow", "dsp"})
+    rawio = _neo_plexon(plx)
+    assert len(rawio.header["spike_channels"]) == 0
+    out = tmp_path / "events.nwb"
+    _convert(plx, out)
+    _no_acquisition(out)
+    with h5py.File(out, "r") as f:
+        assert "units" not in f
+    found = _events(out)
+    assert sorted(found) == ["EventsStart", "EventsStop", "EventsStrobed"]
+    for index, name in enumerate(rawio.header["event_channels"]["name"]):
+        times, _, _ = rawio.get_event_timestamps(0, 0, index)
+        if len(times):
+            expected = rawio.rescale_event_timestamp(times, "float64")
+            np.testing.assert_allclose(found[f"Events{name}"], expected)
+
+
+# ---- Open Ephys binary: spikes/ and events/ without continuous.dat (a real GUI 0.6.7 recording)
+
+
+def test_openephys_binary_spikes_and_events_without_continuous(tmp_path: Path) -> None:
+    from open_ephys.analysis import Session as OpenEphysSession
+
+    node = realdata(OE_SPIKES)
+    out = tmp_path / "oe.nwb"
+    _convert(node, out, "--allow-incomplete")  # the structure.oebin declares a continuous.dat the copy lacks
+    _no_acquisition(out)
+    units = _units(out)
+    vendor = OpenEphysSession(str(node.parent)).recordnodes[0].recordings[0]
+    assert len(vendor.spikes) == 8 and len(units) == 8
+    for spikes in vendor.spikes:
+        unit = units[f"{spikes.metadata.name}#0"]  # one cluster (0) per electrode in this recording
+        np.testing.assert_array_equal(unit["times"], spikes.timestamps)
+        waveforms = spikes.waveforms * 1e-6  # (spikes, channels, samples), microvolts (raw x bit_volts)
+        assert unit["waveform_mean"].shape == (40, 2)
+        np.testing.assert_allclose(unit["waveform_mean"], waveforms.mean(axis=0).T, rtol=1e-9, atol=1e-15)
+    assert sum(len(u["times"]) for u in units.values()) == 1379
+    with h5py.File(out, "r") as f:
+        assert f["units/waveform_mean"].attrs["sampling_rate"] == 40000.0
+    _check_events_equal_neo(node, out)
+
+
+def _check_events_equal_neo(node: Path, out: Path) -> None:
+    from neo.rawio import OpenEphysBinaryRawIO
+
+    rawio = OpenEphysBinaryRawIO(dirname=str(node))
+    rawio.parse_header()
+    found = _events(out)
+    assert sorted(found) == ["EventsMessages", "EventsNetworkEventsOutput"]  # the File Reader's TTL file is empty
+    for index, name in enumerate(["EventsAllTTLEvents", "EventsMessages", "EventsNetworkEventsOutput"]):
+        times, _, _ = rawio.get_event_timestamps(0, 0, index)
+        if len(times):
+            np.testing.assert_allclose(found[name], np.sort(rawio.rescale_event_timestamp(times, "float64", index)))
+    assert len(found["EventsMessages"]) == 14
+
+
+def test_openephys_binary_units_only_info_and_zarr(tmp_path: Path) -> None:
+    node = realdata(OE_SPIKES)
+    out = tmp_path / "oe.nwb.zarr"
+    _convert(node, out, "--allow-incomplete", "--backend", "zarr")
+    info = nwbconvert("info", out, "--json")
+    assert info.returncode == 0, info.stderr
+    summary = json.loads(info.stdout)["result"]
+    assert summary["series"] == [] and summary["n_units"] == 8 and summary["n_electrodes"] == 0
+    assert {t["name"]: t["n_rows"] for t in summary["tables"]} == {
+        "EventsMessages": 14,
+        "EventsNetworkEventsOutput": 64,
+    }
+
+
+def test_a_source_with_no_samples_events_or_units_is_refused_in_plain_words(tmp_path: Path) -> None:
+    node = tmp_path / "Record Node 105"
+    shutil.copytree(realdata(OE_SPIKES), node)
+    recording = node / "experiment1" / "recording1"
+    shutil.rmtree(recording / "spikes")
+    for folder in (recording / "events").glob("*/TTL"):
+        for name in ("states", "sample_numbers", "full_words", "timestamps"):
+            array = np.load(folder / f"{name}.npy")
+            np.save(folder / f"{name}.npy", array[:0])
+    shutil.rmtree(recording / "events" / "MessageCenter")
+    structure = recording / "structure.oebin"
+    doc = json.loads(structure.read_text())
+    doc["events"] = [e for e in doc["events"] if e["folder_name"] != "MessageCenter/"]
+    doc["spikes"] = []
+    structure.write_text(json.dumps(doc))
+    out = tmp_path / "none.nwb"
+    done = nwbconvert("convert", node, "-o", out, *SETS, "--timezone", "UTC", "--allow-incomplete")
+    assert done.returncode == 3, done.stderr
+    assert "no sampled signal, no event and no sorted unit" in done.stderr
+    assert "Traceback" not in done.stderr and not re.search(r"\b[A-Z]\w+(Error|Exception)\b", done.stderr)
+    assert not out.exists()
