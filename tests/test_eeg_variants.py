@@ -133,3 +133,145 @@ def test_brainvision_header_without_common_infos_is_refused_in_plain_words(tmp_p
     assert "no [Common Infos] section" in result.stderr
     assert "KeyError" not in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+EDF = "edf/mne/test.edf"
+
+
+def _patched(source: Path, target: Path, records: bytes | None = None, cut: int = 0) -> Path:
+    """A copy of `source` with the header's data-record count set to `records` and `cut` bytes cut off its end."""
+    shutil.copyfile(source, target)
+    with target.open("r+b") as f:
+        if records is not None:
+            f.seek(236)
+            f.write(records.ljust(8))
+        f.truncate(source.stat().st_size - cut)
+    return target
+
+
+def _refused_by_pyedflib(path: Path) -> str:
+    import pyedflib
+
+    with pytest.raises(OSError) as refused:
+        pyedflib.EdfReader(str(path))
+    return str(refused.value)
+
+
+def _calibration(source: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Per signal, the format's volts per digital step and offset in volts (physical = digital * cal + offset),
+    from the header pyedflib reads in the intact file."""
+    import pyedflib
+
+    reader = pyedflib.EdfReader(str(source))
+    try:
+        headers: list[dict[str, Any]] = reader.getSignalHeaders()
+    finally:
+        reader.close()
+    scale = {"uV": 1e-6, "mV": 1e-3, "V": 1.0}
+    cal = np.array([(h["physical_max"] - h["physical_min"]) / (h["digital_max"] - h["digital_min"]) for h in headers])
+    offset = np.array([h["physical_min"] for h in headers]) - np.array([h["digital_min"] for h in headers]) * cal
+    units = np.array([scale[h["dimension"]] for h in headers])
+    return cal * units, offset * units
+
+
+def _assert_edf_equals_mne(out: Path, source: Path, intact: Path, series: str, reader: str = "read_raw_edf") -> Any:
+    """The stored samples are MNE's, digit for digit: MNE's values in volts turned back into digital steps with
+    the format's calibration. (The scaled values differ from MNE's by up to 1/(digital range + 1): neo's gain
+    divides the physical range by the digital range + 1.)"""
+    import mne
+
+    raw = getattr(mne.io, reader)(source, preload=True, verbose="error")
+    got = series_arrays(out, series)
+    assert got["neurodata_type"] == "ElectricalSeries"
+    assert got["channel_names"] == raw.ch_names
+    assert got["rate"] == raw.info["sfreq"]
+    cal, offset = _calibration(intact)
+    eeg = [i for i, kind in enumerate(raw.get_channel_types()) if kind == "eeg"]
+    assert len(eeg) >= len(raw.ch_names) - 1  # all but a stim (Status) channel
+    expected = np.rint((raw.get_data(picks=eeg).T - offset[eeg]) / cal[eeg])
+    assert got["data"].shape[0] == expected.shape[0]
+    np.testing.assert_array_equal(got["data"][:, eeg], expected)
+    np.testing.assert_allclose(scaled(got)[:, eeg], raw.get_data(picks=eeg).T, rtol=0.01, atol=1e-9)
+    return raw
+
+
+def test_edf_record_count_minus_one_is_read_from_the_file_size(tmp_path: Path) -> None:
+    """A recording never stopped: the header says -1 records and the last record is cut short. pyedflib refuses
+    the file; MNE reads the complete records, and so does nwbconvert, saying that the last one is left out."""
+    intact = realdata(EDF)
+    record = (intact.stat().st_size - 36096) // 6  # 36 096 header bytes, 6 records of 143 360 bytes
+    edf = _patched(intact, tmp_path / "running.edf", b"-1", cut=record // 2)
+    assert "Number of Datarecords" in _refused_by_pyedflib(edf)
+    out = tmp_path / "running.nwb"
+    result = nwbconvert("convert", edf, "-o", out, *SET)
+    assert result.returncode == 0, result.stderr
+    assert "incomplete last one" in result.stderr
+    raw = _assert_edf_equals_mne(out, edf, intact, "ElectricalSeries512Hz")
+    assert raw.n_times == 5 * 512
+    notes = provenance(out)["notes"]
+    assert [n["what"] for n in notes] == ["partial-record"]
+    with h5py.File(out, "r") as f:
+        labels = [v.decode() for v in f["events/EventsEpoch/label"][()]]
+        onsets = f["events/EventsEpoch/timestamp"][()]
+    in_mne = {(round(o, 6), d) for o, d in zip(raw.annotations.onset, raw.annotations.description, strict=True)}
+    assert labels == ["type A", "type A", "type B", "type A"]
+    assert {(round(o, 6), label) for o, label in zip(onsets, labels, strict=True)} <= in_mne
+
+
+def test_edf_shorter_than_its_header_says_is_a_truncated_copy(tmp_path: Path) -> None:
+    intact = realdata(EDF)
+    record = (intact.stat().st_size - 36096) // 6
+    edf = _patched(intact, tmp_path / "cut.edf", cut=2 * record)
+    assert "Filesize" in _refused_by_pyedflib(edf)
+    out = tmp_path / "cut.nwb"
+    result = nwbconvert("convert", edf, "-o", out, *SET)
+    assert result.returncode == 3, result.stderr
+    assert "expected 6 data records" in result.stderr and "found 4 complete data records" in result.stderr
+    assert "--allow-incomplete" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+    result = nwbconvert("convert", edf, "-o", out, "--allow-incomplete", *SET)
+    assert result.returncode == 0, result.stderr
+    assert "expected 6 data records" in result.stderr
+    raw = _assert_edf_equals_mne(out, edf, intact, "ElectricalSeries512Hz")
+    assert raw.n_times == 4 * 512
+    (note,) = provenance(out)["notes"]
+    assert note["what"] == "incomplete" and note["found"].startswith("4 complete data records")
+
+
+def _bdf(path: Path) -> Path:
+    """A BDF+ file written by pyedflib: two 256 Hz channels in µV spanning most of the 24-bit range, 10 s."""
+    import pyedflib
+
+    headers: list[dict[str, Any]] = [
+        {"label": label, "dimension": "uV", "sample_frequency": 256, "physical_max": 1000.0, "physical_min": -1000.0,
+         "digital_max": 8388607, "digital_min": -8388608, "transducer": "", "prefilter": ""}
+        for label in ("Fz", "Cz")
+    ]  # fmt: skip
+    t = np.arange(2560) / 256
+    writer = pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_BDFPLUS)
+    writer.setSignalHeaders(headers)
+    writer.writeSamples([900 * np.sin(2 * np.pi * 3 * t), -700 * np.cos(2 * np.pi * 5 * t)])
+    writer.writeAnnotation(1.5, -1, "go")
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize("records", [None, b"-1"], ids=["as-written", "record-count-minus-one"])
+def test_bdf_24_bit_samples_equal_mne(tmp_path: Path, records: bytes | None) -> None:
+    """BDF samples keep their 24 bits (neo's EDF reader wraps them to int16), with the header pyedflib reads or,
+    where it refuses it (-1 records), the one nwbconvert reads."""
+    intact = _bdf(tmp_path / "written.bdf")
+    bdf = _patched(intact, tmp_path / "test.bdf", records)
+    if records is not None:
+        _refused_by_pyedflib(bdf)
+    out = tmp_path / "bdf.nwb"
+    result = nwbconvert("convert", bdf, "-o", out, *SET)
+    assert result.returncode == 0, result.stderr
+    _assert_edf_equals_mne(out, bdf, intact, "ElectricalSeries256Hz", "read_raw_bdf")
+    got = series_arrays(out, "ElectricalSeries256Hz")
+    assert got["data"].dtype == np.int32
+    assert np.abs(got["data"]).max() > 7_000_000  # beyond int16: the 24 bits were kept
+    with h5py.File(out, "r") as f:
+        assert [v.decode() for v in f["events/EventsEpoch/label"][()]] == ["go"]
+        assert f["events/EventsEpoch/timestamp"][()].tolist() == [1.5]

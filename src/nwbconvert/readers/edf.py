@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nwbconvert.model import SignalKind
-from nwbconvert.readers.base import Match, head
+from nwbconvert.model import Session, SignalKind, SourceNote
+from nwbconvert.readers.base import Match, ReadOptions, head, shortfall
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy, default_series_name, series_prefix
 from nwbconvert.readers.neo_reader import NeoReader
 
 if TYPE_CHECKING:
     from neo.rawio.baserawio import BaseRawIO
+
+    from nwbconvert.readers.edf_file import EdfLayout
 
 _RATE = re.compile(r"\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 
@@ -49,3 +52,40 @@ class EDFReader(NeoReader):
 
     def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         return StreamPolicy(kind=DEFAULT_POLICY.kind, series_name=series_name)
+
+    def open_rawio(self, path: Path) -> BaseRawIO:
+        """neo's EDF reader, samples read from the records in place; the header read by nwbconvert where pyedflib
+        refuses the file (a record count of -1 or one the file size disagrees with), as MNE reads it."""
+        from nwbconvert.readers.edf_file import read_layout
+        from nwbconvert.readers.edf_rawio import RecordsEDFRawIO, pyedflib_refuses
+
+        layout = read_layout(path)
+        own = layout.declared_records < 0 or layout.short or pyedflib_refuses(path) is not None
+        return RecordsEDFRawIO(str(path), own_header=own)
+
+    def read(self, path: Path, options: ReadOptions) -> Session:
+        from nwbconvert.readers.edf_file import read_layout
+
+        with self.reading(path):
+            layout = read_layout(path)
+        notes = completeness(layout, options)
+        session = super().read(path, options)
+        return replace(session, notes=session.notes + tuple(notes)) if notes else session
+
+
+def completeness(layout: EdfLayout, options: ReadOptions) -> list[SourceNote]:
+    """A file holding fewer data records than its header declares is a truncated copy (an error, or with
+    --allow-incomplete a note); a record count of -1 (a recording not stopped) is taken from the file size, and a
+    last record cut short there is said, not dropped silently."""
+    path, declared, found = layout.path, layout.declared_records, layout.file_records
+    if layout.short:
+        expected = f"{declared} data records ({layout.header_bytes + declared * layout.record_bytes} bytes)"
+        actual = f"{found} complete data records ({layout.file_bytes} bytes)"
+        return [shortfall(path, "the EDF/BDF data records", expected, actual, options)]
+    if declared < 0 and layout.partial_bytes:
+        message = (
+            f"{path}: the header's data-record count is -1 (the recording was not stopped); the file holds {found} "
+            f"complete data records and {layout.partial_bytes} bytes of an incomplete last one, which is left out."
+        )
+        return [SourceNote("partial-record", str(path), message)]
+    return []
