@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nwbconvert.errors import SourceError
 from nwbconvert.model import Session, SignalKind, SourceNote
 from nwbconvert.readers.base import Match, ReadOptions, head, shortfall
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy, default_series_name, series_prefix
@@ -64,10 +65,14 @@ class EDFReader(NeoReader):
         return RecordsEDFRawIO(str(path), own_header=own)
 
     def read(self, path: Path, options: ReadOptions) -> Session:
-        from nwbconvert.readers.edf_file import read_layout
+        from nwbconvert.readers.edf_file import HeaderError, read_layout
 
         with self.reading(path):
-            layout = read_layout(path)
+            try:
+                layout = read_layout(path)
+            except HeaderError as exc:  # said in plain words here, not by the generic explanation
+                message = f"{path}: could not be read as {self.description}: {exc}. {self.unreadable_advice}"
+                raise SourceError(message) from exc
         notes = completeness(layout, options)
         session = super().read(path, options)
         return replace(session, notes=session.notes + tuple(notes)) if notes else session

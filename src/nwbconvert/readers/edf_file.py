@@ -17,11 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from nwbconvert.errors import SourceError
-
 ANNOTATIONS = "EDF Annotations"
 BDF_ANNOTATIONS = "BDF Annotations"
 _TAL = re.compile(rb"([+-]\d+(?:\.\d*)?)(?:\x15(\d+(?:\.\d*)?))?\x14(.*?)\x14\x00", re.DOTALL)
+
+
+class HeaderError(ValueError):
+    """A damaged EDF/BDF header, in plain words (the reader names the file and says what to do)."""
 
 
 @dataclass(frozen=True)
@@ -98,24 +100,21 @@ def _number(path: Path, name: str, raw: bytes, kind: type = float) -> Any:
     try:
         return kind(text) if kind is float else int(float(text))
     except ValueError:
-        raise SourceError(
-            f"{path}: the EDF/BDF header field '{name}' holds {text!r}, where a number is expected. The header is "
-            "damaged; copy the file again from where it was recorded."
-        ) from None
+        raise HeaderError(f"the header field '{name}' holds {text!r} where a number is expected") from None
 
 
 def read_layout(path: Path) -> EdfLayout:
-    """The header of the EDF/BDF file at `path`; a damaged header is refused in plain words."""
+    """The header of the EDF/BDF file at `path`; a damaged one raises `HeaderError`."""
     with path.open("rb") as f:
         main = f.read(256)
         if len(main) < 256:
-            raise SourceError(f"{path}: the file is {len(main)} bytes long, shorter than an EDF/BDF header (256).")
+            raise HeaderError(f"the file is {len(main)} bytes long, shorter than an EDF/BDF header (256 bytes)")
         count = _number(path, "number of signals", main[252:256], int)
         if not 0 < count < 100_000:
-            raise SourceError(f"{path}: the EDF/BDF header declares {count} signals; the header is damaged.")
+            raise HeaderError(f"the header declares {count} signals (it is damaged)")
         table = f.read(256 * count)
     if len(table) < 256 * count:
-        raise SourceError(f"{path}: the signal headers end early ({len(table)} of {256 * count} bytes).")
+        raise HeaderError(f"the signal headers end early ({len(table)} of {256 * count} bytes)")
     widths = (16, 80, 8, 8, 8, 8, 8, 80, 8, 32)
     columns, at = [], 0
     for width in widths:
@@ -141,7 +140,7 @@ def read_layout(path: Path) -> EdfLayout:
         )
         offset += n * (3 if bdf else 2)
     if offset == 0:
-        raise SourceError(f"{path}: the EDF/BDF header declares data records of 0 samples; the header is damaged.")
+        raise HeaderError("the header declares data records of 0 samples (it is damaged)")
     fields = {
         "patient": _text(main[8:88]),
         "recording": _text(main[88:168]),
