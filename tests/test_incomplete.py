@@ -196,3 +196,56 @@ def test_plan_size_estimate_of_an_unreadable_stream_is_a_source_error(tmp_path: 
     broken = replace(rec, segments=(Segment(0.0, traces),))
     with pytest.raises(SourceError, match="its first samples could not be read from the source"):
         make_plan(replace(session, recordings=(broken,)), plan.metadata)
+
+
+# --- Neuralynx ---------------------------------------------------------------------------------------------
+
+
+def _neuralynx(tmp_path: Path) -> Path:
+    folder = tmp_path / "neuralynx"
+    folder.mkdir()
+    for file in realdata("neuralynx/mne_testing_2kHz").iterdir():
+        if file.suffix in (".ncs", ".nev"):
+            shutil.copyfile(file, folder / file.name)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "expected"),
+    [
+        ("LAHC2.ncs", 16384 + 22 * 1044 + 544, ["whole 1 044-byte records", "found 22 records and 544 bytes of a cut"]),
+        ("LAHC2.ncs", 16384 + 22 * 1044, ["expected 23 records (as many as LAHC1.ncs", "found 22 records"]),
+        ("Events.nev", 16384 + 3 * 184 + 84, ["whole 184-byte records", "found 3 records and 84 bytes of a cut one"]),
+    ],
+    ids=["ncs-cut-record", "ncs-records-missing", "nev-cut-record"],
+)
+def test_neuralynx_cut_file_is_refused_naming_it(tmp_path: Path, name: str, size: int, expected: list[str]) -> None:
+    folder = _neuralynx(tmp_path)
+    assert (folder / name).stat().st_size == (16384 + 23 * 1044 if name.endswith(".ncs") else 16384 + 4 * 184)
+    os.truncate(folder / name, size)
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out), str(folder / name), *expected)
+    result = convert(folder, out, "--allow-incomplete")  # neo refuses what is there (or sizes it wrongly)
+    assert result.returncode == 3
+    assert "cannot be read even with --allow-incomplete" in " ".join(result.stderr.split())
+    assert not out.exists()
+
+
+def test_neuralynx_removed_channel_file_is_a_warning_and_the_others_equal_neo(tmp_path: Path) -> None:
+    from neo.rawio import NeuralynxRawIO
+
+    folder = _neuralynx(tmp_path)
+    (folder / "LAHC2.ncs").unlink()
+    out = tmp_path / "out.nwb"
+    result = convert(folder, out)
+    assert result.returncode == 0, result.stderr
+    assert "no LAHC2.ncs" in " ".join(result.stderr.split())
+    notes = [n for n in provenance(out)["notes"] if n["what"] == "missing-channel"]
+    assert [n["found"] for n in notes] == ["1 missing"]
+
+    rawio = NeuralynxRawIO(dirname=str(folder))
+    rawio.parse_header()
+    assert len(rawio.header["signal_channels"]) == 4
+    expected = np.concatenate([neo_chunk(rawio, 0, 0, s) for s in range(rawio.segment_count(0))])
+    (name,) = provenance(out)["series"]
+    np.testing.assert_array_equal(series_arrays(out, name)["data"], expected)

@@ -28,6 +28,7 @@ After = Callable[[Path, "Session", "ReadOptions", Sequence[str]], Checked]
 MODULES = {  # reader name -> module of this package with `before` and/or `after`
     "spikeglx": "spikeglx",
     "blackrock": "blackrock",
+    "neuralynx": "neuralynx",
 }
 
 
@@ -47,10 +48,11 @@ def read_checked(reader: Reader, path: Path, options: ReadOptions, streams: Sequ
     except SourceError as exc:
         if not notes:
             raise
-        found = " ".join(n.message for n in notes)
+        found = "; ".join(f"{n.path}: expected {n.expected}, found {n.found}" for n in notes)
         raise SourceError(
             f"{exc} The copy looks incomplete ({found}), and what is there cannot be read even with "
-            "--allow-incomplete: copy the recording again from where it was recorded."
+            "--allow-incomplete: copy the recording again from where it was recorded, or move the incomplete "
+            "files aside to convert the others."
         ) from exc
     if after is not None:
         session, found_after = after(path, session, options, streams)
@@ -70,6 +72,11 @@ def _key(text: str) -> str:
     return "".join(c for c in text.lower() if c.isalnum())
 
 
+def number(n: int) -> str:
+    """Thousands separated by spaces: '7 200 000'."""
+    return f"{n:,}".replace(",", " ")
+
+
 def plural(n: int, word: str) -> str:
-    """'1 sample', '3 samples', with thousands separated by spaces: '7 200 000 samples'."""
-    return f"{n:,}".replace(",", " ") + f" {word}{'' if n == 1 else 's'}"
+    """'1 sample', '3 samples', '7 200 000 samples'."""
+    return f"{number(n)} {word}{'' if n == 1 else 's'}"

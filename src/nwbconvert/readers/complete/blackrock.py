@@ -13,7 +13,7 @@ import numpy as np
 
 from nwbconvert.errors import SourceError
 from nwbconvert.readers.base import ReadOptions, shortfall
-from nwbconvert.readers.complete import plural
+from nwbconvert.readers.complete import number, plural
 
 if TYPE_CHECKING:
     from nwbconvert.model import Recording, Session, SourceNote
@@ -106,7 +106,7 @@ def _nev_whole(path: Path, options: ReadOptions) -> list[SourceNote]:
     n, cut = divmod(max(0, path.stat().st_size - header_bytes), packet_bytes)
     if not cut:
         return []
-    expected = f"whole {packet_bytes}-byte packets after its {plural(header_bytes, 'byte')} of headers"
+    expected = f"whole {number(packet_bytes)}-byte packets after its {plural(header_bytes, 'byte')} of headers"
     found = f"{plural(n, 'packet')} and {plural(cut, 'byte')} of a cut one"
     return [shortfall(path, f"the packets of event file {path.name}", expected, found, options)]
 

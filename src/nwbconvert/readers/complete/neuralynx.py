@@ -1,0 +1,99 @@
+"""Neuralynx: .ncs and .nev files hold whole records after their 16 KiB headers, the .ncs of one sampling rate
+as many records as each other, and neo returns every event of Events.nev that lies within the recorded samples."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nwbconvert.readers.base import ReadOptions, shortfall
+from nwbconvert.readers.complete import number, plural
+from nwbconvert.readers.complete.channels import hole_notes
+
+if TYPE_CHECKING:
+    from nwbconvert.model import Session, SourceNote
+    from nwbconvert.readers.complete import Checked
+
+HEADER = 16384
+NCS_RECORD = 1044  # uint64 timestamp, uint32 channel, uint32 rate, uint32 valid samples, 512 int16 samples
+NEV_RECORD = 184
+NCS_DTYPE = np.dtype([("timestamp", "<u8"), ("channel", "<u4"), ("rate", "<u4"), ("rest", "V1028")])
+NEV_DTYPE = np.dtype([("head", "<i2", 3), ("timestamp", "<u8"), ("rest", "V168")])
+
+
+def _folder_files(path: Path) -> list[Path]:
+    folder = path if path.is_dir() else path.parent
+    suffixes = (".ncs", ".nev") if path.is_dir() else (path.suffix.lower(),)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes) if path.is_dir() else [path]
+    return [p for p in files if p.suffix.lower() in suffixes]
+
+
+def _rate(path: Path) -> str:
+    with path.open("rb") as f:
+        found = re.search(rb"-SamplingFrequency\s+([0-9.]+)", f.read(HEADER))
+    return found.group(1).decode() if found else ""
+
+
+def before(path: Path, options: ReadOptions, streams: Sequence[str]) -> list[SourceNote]:
+    """Whole records in every file, and the .ncs of one sampling rate equally long (neo refuses a cut record and
+    mis-sizes channels of different lengths)."""
+    notes: list[SourceNote] = []
+    longest: dict[str, tuple[int, Path]] = {}
+    counts: list[tuple[Path, int, str]] = []
+    for file in _folder_files(path):
+        record = NCS_RECORD if file.suffix.lower() == ".ncs" else NEV_RECORD
+        n, cut = divmod(max(0, file.stat().st_size - HEADER), record)
+        if cut:
+            expected = f"whole {number(record)}-byte records after its {number(HEADER)}-byte header"
+            found = f"{plural(n, 'record')} and {plural(cut, 'byte')} of a cut one"
+            notes.append(shortfall(file, f"the records of {file.name}", expected, found, options))
+        if record == NCS_RECORD and not cut:
+            rate = _rate(file)
+            counts.append((file, n, rate))
+            if n > longest.get(rate, (-1, file))[0]:
+                longest[rate] = (n, file)
+    for file, n, rate in counts:
+        most, other = longest[rate]
+        if n < most:
+            expected = f"{plural(most, 'record')} (as many as {other.name}, of the same sampling rate)"
+            notes.append(shortfall(file, f"the samples of {file.name}", expected, plural(n, "record"), options))
+    return notes
+
+
+def after(path: Path, session: Session, options: ReadOptions, streams: Sequence[str]) -> Checked:
+    """The events neo returned against Events.nev's records within the recorded samples; channel files numbered
+    with a hole (a warning: see channels.py)."""
+    files = _folder_files(path)
+    notes: list[SourceNote] = []
+    span = _span([f for f in files if f.suffix.lower() == ".ncs"])
+    nev = [f for f in files if f.suffix.lower() == ".nev"]
+    if span is not None and len(nev) == 1:
+        n = max(0, nev[0].stat().st_size - HEADER) // NEV_RECORD
+        times = np.memmap(nev[0], NEV_DTYPE, "r", HEADER, (n,))["timestamp"] if n else np.empty(0, np.uint64)
+        declared = int(np.count_nonzero((times >= span[0]) & (times <= span[1])))
+        found = sum(len(e) for e in session.events)
+        if found < declared:
+            expected = f"{plural(declared, 'event')} (its records within the recorded samples)"
+            notes.append(shortfall(nev[0], f"the events of {nev[0].name}", expected, plural(found, "event"), options))
+    if path.is_dir():
+        notes += hole_notes(path, [f.stem for f in files if f.suffix.lower() == ".ncs"], ".ncs")
+    return session, notes
+
+
+def _span(ncs: list[Path]) -> tuple[int, int] | None:
+    """First and last record timestamps (µs) of the .ncs files, the last one's 512 samples included."""
+    first: list[int] = []
+    last: list[int] = []
+    for file in ncs:
+        n = max(0, file.stat().st_size - HEADER) // NCS_RECORD
+        if not n:
+            continue
+        records = np.memmap(file, NCS_DTYPE, "r", HEADER, (n,))
+        first.append(int(records["timestamp"][0]))
+        rate = int(records["rate"][-1]) or 1
+        last.append(int(records["timestamp"][-1]) + 512 * 1_000_000 // rate)
+    return (min(first), max(last)) if first else None
