@@ -10,7 +10,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from nwbconvert.model import Channel, Device, EventChannel, HeaderMetadata, Recording, Session, SignalKind
 from nwbconvert.probes import Site, probe_sites, with_site
@@ -51,9 +53,14 @@ class Meta:
 
     @property
     def stream(self) -> str:
-        """imec0.ap, imec0.lf, nidq, obx0, ... ("" when the name does not say)."""
-        match = STREAM_RE.search(self.path.name)
-        return match.group(1) if match else ""
+        """imec0.ap, imec.lf (SpikeGLX before probe indexes), nidq, obx0, ... as neo names the stream: after the
+        fileName the header was written with (a copy renamed on disk keeps it), else the file's name ("" if
+        neither says)."""
+        for name in (Path(self.fields.get("fileName", "").replace("\\", "/")).name, self.path.name):
+            match = STREAM_RE.search(name)
+            if match:
+                return match.group(1)
+        return ""
 
 
 def _candidates(path: Path) -> list[Path]:
@@ -165,6 +172,27 @@ def _device(meta: Meta) -> Device:
     return Device(stream, f"National Instruments {product}", "National Instruments")
 
 
+def _split_sync_words(rawio: Any) -> None:
+    """Streams whose .meta declares several SY words (snsApLfSy=1536,0,4: a NP2020 quad-base probe saves 1536
+    neural channels, then one SY word per shank) as neo 0.14 would read a single one: neo cuts only one column
+    off for the -SYNC stream (a KeyError on reading it) and names the words alike (a refusal: "signal_channels do
+    not have unique ids"). Here the neural stream ends before the first SY column, the -SYNC stream holds all of
+    them (one series, named SY0, SY1, ... in file order). Streams with one SY word are left as neo reads them."""
+    chans = rawio.header["signal_channels"]
+    for (segment, stream), info in rawio.signals_info_dict.items():
+        n_sync = int(str(info["meta"].get("snsApLfSy", "0,0,0")).split(",")[2])
+        if segment != 0 or n_sync < 2 or "nidq" in stream:
+            continue
+        n = int(info["num_chan"])
+        rawio._stream_buffer_slice[stream] = slice(0, n - n_sync)  # neo's map of a stream to its buffer columns
+        rawio._stream_buffer_slice[f"{stream}-SYNC"] = slice(n - n_sync, None)
+        words = np.flatnonzero(chans["stream_id"] == f"{stream}-SYNC")
+        chans["gain"][words] = chans["gain"][words[-1]]  # neo scales all but its last column as neural channels
+        for k, i in enumerate(words):
+            chans["name"][i] = f"SY{k}"
+            chans["id"][i] = f"{stream}#SY{k}"
+
+
 @dataclass(frozen=True)
 class _Run:
     """The headers of one read: every .meta of the run's folder, and those of the path given (one for a file)."""
@@ -229,10 +257,21 @@ class SpikeGLXReader(NeoReader):
         lines = nidq_lines(rawio)
         return events_from_rawio(rawio, lines.timestamps if lines is not None else None)
 
+    def open_rawio(self, path: Path) -> BaseRawIO:
+        """neo's SpikeGLX rawio, also for streams ending in several SY words (see `_split_sync_words`)."""
+        from neo.rawio import SpikeGLXRawIO as NeoSpikeGLXRawIO
+
+        class SpikeGLXRawIO(NeoSpikeGLXRawIO):  # named as neo's: the provenance names the rawio class
+            def _parse_header(self) -> None:
+                super()._parse_header()
+                _split_sync_words(self)
+
+        return SpikeGLXRawIO(dirname=str(self.rawio_path(path)))
+
     def finish(self, path: Path, session: Session) -> Session:
         """A single .bin/.meta keeps only its stream (and its sync channel); each series names its device."""
-        stream = STREAM_RE.search(path.name) if path.is_file() else None
+        stream = self.run.given[0].stream if path.is_file() and self.run.given else ""
         if stream:
-            session = session.select_streams([stream.group(1), f"{stream.group(1)}-SYNC"])
+            session = session.select_streams([stream, f"{stream}-SYNC"])
         recordings = tuple(replace(r, device=r.stream_id.split(".")[0].split("-")[0]) for r in session.recordings)
         return replace(session, recordings=recordings)
