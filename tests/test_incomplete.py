@@ -249,3 +249,67 @@ def test_neuralynx_removed_channel_file_is_a_warning_and_the_others_equal_neo(tm
     expected = np.concatenate([neo_chunk(rawio, 0, 0, s) for s in range(rawio.segment_count(0))])
     (name,) = provenance(out)["series"]
     np.testing.assert_array_equal(series_arrays(out, name)["data"], expected)
+
+
+# --- Open Ephys binary -------------------------------------------------------------------------------------
+
+PROBE_B = "Record Node 101/experiment1/recording1/continuous/Neuropix-PXI-100.ProbeB"
+
+
+def _openephys_binary(tmp_path: Path) -> Path:
+    folder = tmp_path / "oe"
+    shutil.copytree(realdata("openephys_binary/aind_np_multiexp"), folder)
+    for file in folder.rglob("*"):
+        file.chmod(0o755 if file.is_dir() else 0o644)
+    return folder
+
+
+def test_openephys_binary_short_continuous_dat_is_refused_then_kept_as_neo_reads_it(tmp_path: Path) -> None:
+    from neo.rawio import OpenEphysBinaryRawIO
+
+    folder = _openephys_binary(tmp_path)
+    dat = folder / PROBE_B / "continuous.dat"
+    assert dat.stat().st_size == 100 * 384 * 2
+    os.truncate(dat, 40 * 384 * 2)
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out), str(dat), "expected 76 800 bytes (100 samples in sample_numbers.npy)", "30 720 bytes")
+
+    kept(convert(folder, out, "--allow-incomplete"), out, "100 samples", "40 whole samples")
+    rawio = OpenEphysBinaryRawIO(dirname=str(folder))
+    rawio.parse_header()
+    expected = neo_chunk(rawio, stream_index(rawio, "Record Node 101#Neuropix-PXI-100.ProbeB"))
+    assert expected.shape == (40, 384)
+    np.testing.assert_array_equal(series_arrays(out, "ElectricalSeriesProbeBBlock1")["data"], expected)
+
+
+def test_openephys_binary_recording_without_structure_oebin_is_named(tmp_path: Path) -> None:
+    folder = _openephys_binary(tmp_path)
+    oebin = folder / "Record Node 101/experiment3/recording1/structure.oebin"
+    oebin.unlink()
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out, "--dry-run"), str(oebin), "the header of Record Node 101/experiment3/recording1")
+
+    kept(convert(folder, out, "--allow-incomplete"), out, "structure.oebin", "no such file")
+    series = provenance(out)["series"]
+    assert sorted(n for n in series if n.startswith("ElectricalSeriesProbeB")) == [
+        "ElectricalSeriesProbeBBlock1",
+        "ElectricalSeriesProbeBBlock2",
+    ]
+
+
+def test_openephys_binary_missing_sample_numbers_is_named(tmp_path: Path) -> None:
+    folder = _openephys_binary(tmp_path)
+    (folder / PROBE_B / "sample_numbers.npy").unlink()
+    result = convert(folder, tmp_path / "out.nwb", "--dry-run")
+    refused(result, "found no sample_numbers.npy", "Neuropix-PXI-100.ProbeB")
+
+
+def test_openephys_binary_declared_streams_without_continuous_folder_are_a_warning(tmp_path: Path) -> None:
+    """The real spikes-and-events copy: structure.oebin declares 16 channels whose continuous/ folder is not
+    there; its units and events are converted, and the missing stream is said."""
+    folder = realdata("openephys_binary/oe_tools_v067_spikes_events")
+    result = convert(folder, tmp_path / "out.nwb", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "Warning:" in message
+    assert "declares continuous streams (File_Reader-100.example_data) but the recording folder has no" in message

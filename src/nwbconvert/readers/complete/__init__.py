@@ -29,6 +29,7 @@ MODULES = {  # reader name -> module of this package with `before` and/or `after
     "spikeglx": "spikeglx",
     "blackrock": "blackrock",
     "neuralynx": "neuralynx",
+    "openephys-binary": "openephys_binary",
 }
 
 
