@@ -123,6 +123,8 @@ def atomic_output(dest: Path, overwrite: bool) -> Iterator[Path]:
     for stale in stale_partials(dest):
         remove(stale)
     check_destination(dest, overwrite)
+    interrupts.check()  # a stop requested (or raised and swallowed) while reading: before anything is created
+    interrupts.output_begins()
     tmp = partial_path(dest)
     free_before = _free_bytes(dest.parent)
     try:

@@ -29,8 +29,9 @@ STOP_NOTICE = (
 @contextmanager
 def guarded(debug: bool, interrupted: str = INTERRUPTED) -> Iterator[None]:
     """Errors become `typer.Exit(code)` after a one-paragraph message; --debug adds the traceback. `interrupted`
-    is what Ctrl-C or SIGTERM says (what the command leaves behind)."""
-    interrupts.install()
+    is what Ctrl-C or SIGTERM says (what the command leaves behind). Until a conversion begins its output, a
+    signal stops it at once (nothing to clean up; see interrupts.py)."""
+    interrupts.install(at_once_until_output=True)
     try:
         yield
     except NwbConvertError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from nwbconvert import interrupts
 from nwbconvert.errors import MetadataError, UsageError
 from nwbconvert.metadata.model import (
     GROUPS,
@@ -97,6 +98,7 @@ def _describe(exc: ValidationError, origin: str, node: yaml.Node | None) -> str:
     problems: list[str] = []
     unknown: list[str] = []
     for err in exc.errors():
+        interrupts.check()  # tens of thousands of unknown keys take seconds to describe
         listed = len(unknown if err["type"] == "extra_forbidden" else problems) < MAX_LISTED
         key = ".".join(str(p) for p in err["loc"])
         line = _line_of(node, [str(p) for p in err["loc"]]) if node is not None and listed else None

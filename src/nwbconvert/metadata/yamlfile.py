@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from nwbconvert import interrupts
 from nwbconvert.errors import MetadataError, NwbConvertError, UsageError
 
 MAX_BYTES = 1024 * 1024  # 10 MB of unknown keys took 2.4 GB and 85 s to refuse; 1 MB, 0.25 GB and 8 s
@@ -25,11 +26,13 @@ class _TooDeepError(Exception):
 
 
 class _Loader(yaml.BaseLoader):
-    """PyYAML's composer recurses once per nesting level; refuse documents deeper than MAX_DEPTH first."""
+    """PyYAML's composer recurses once per nesting level; refuse documents deeper than MAX_DEPTH first. Each node
+    also checks for a requested stop (a batch worker's first signal only requests one; see interrupts.py)."""
 
     depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        interrupts.check()  # parsing a large file takes seconds: a stop requested meanwhile ends it here
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
@@ -105,6 +108,7 @@ def _check_nodes(path: Path, root: yaml.Node, nuls: tuple[str, ...]) -> None:
     stack: list[tuple[yaml.Node, str]] = [(root, "")]
     seen: set[int] = set()
     while stack:
+        interrupts.check()
         node, key = stack.pop()
         if id(node) in seen:  # an alias: its node was checked where the anchor is
             continue
