@@ -103,9 +103,12 @@ class ReaderBase(ABC):
     def read(self, path: Path, options: ReadOptions) -> Session: ...
 
     def unreadable(self, path: Path, exc: Exception) -> SourceError:
-        """The one-paragraph error for a source the library could not read: what failed, then what to do."""
+        """The one-paragraph error for a source the library could not read: what is wrong in plain words (see
+        `plain.explain`; the library's own text is in the traceback --debug prints), then what to do."""
+        from nwbconvert.readers.plain import explain
+
         return SourceError(
-            f"{path}: could not be read as {self.description} ({type(exc).__name__}: {exc}). {self.unreadable_advice}"
+            f"{path}: could not be read as {self.description} ({explain(exc, path)}). {self.unreadable_advice}"
         )
 
     @contextmanager

@@ -12,7 +12,7 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 @lru_cache(maxsize=16)
-def _hdf5_root(path: Path, mtime_ns: int) -> tuple[frozenset[str], dict[str, str]]:
+def _hdf5_root(path: Path, mtime_ns: int) -> tuple[frozenset[str], dict[str, str], Exception | None]:
     import h5py
 
     try:
@@ -20,16 +20,31 @@ def _hdf5_root(path: Path, mtime_ns: int) -> tuple[frozenset[str], dict[str, str
             attrs = {}
             for key, value in f.attrs.items():
                 attrs[key] = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-            return frozenset(f.keys()), attrs
-    except (OSError, ValueError):
-        return frozenset(), {}
+            return frozenset(f.keys()), attrs, None
+    except Exception as exc:  # a damaged file is no match for any probe; detection says it looks damaged
+        return frozenset(), {}, exc
 
 
 def hdf5_root(path: Path) -> tuple[frozenset[str], dict[str, str]]:
-    """Names of the root groups/datasets and the root attributes of an HDF5 file (empty if it is none)."""
+    """Names of the root groups/datasets and the root attributes of an HDF5 file (empty if it is none or damaged);
+    never raises."""
     if not path.is_file() or head(path, 8) != HDF5_MAGIC:
         return frozenset(), {}
-    return _hdf5_root(path, path.stat().st_mtime_ns)
+    try:
+        keys, attrs, _ = _hdf5_root(path, path.stat().st_mtime_ns)
+    except OSError:
+        return frozenset(), {}
+    return keys, attrs
+
+
+def hdf5_damage(path: Path) -> Exception | None:
+    """Why a file that starts as HDF5 does (its signature) cannot be opened by h5py; None if it opens or is none."""
+    if not path.is_file() or head(path, 8) != HDF5_MAGIC:
+        return None
+    try:
+        return _hdf5_root(path, path.stat().st_mtime_ns)[2]
+    except OSError as exc:
+        return exc
 
 
 class BiocamReader(NeoReader):

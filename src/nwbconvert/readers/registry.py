@@ -197,8 +197,14 @@ def ensure_available(reader: Reader, path: Path) -> None:
         raise MissingDependency(f"Reading {path} as {reader.description}", pkg, extra)
 
 
-def _scores(path: Path) -> dict[str, Match]:
-    """Each working reader's match for `path`; a reader whose probe raises is set aside as broken."""
+def _builtin(reader: Reader) -> bool:
+    return type(reader).__module__.startswith("nwbconvert.")
+
+
+def _scores(path: Path, probe_errors: dict[str, Exception] | None = None) -> dict[str, Match]:
+    """Each working reader's match for `path`. A built-in reader whose probe raises (on a damaged file) does not
+    match it, and the failure goes to `probe_errors`; a third-party plugin whose probe raises is set aside as
+    broken."""
     registry = _registry()
     scores: dict[str, Match] = {}
     failed: dict[str, str] = {}
@@ -206,10 +212,35 @@ def _scores(path: Path) -> dict[str, Match]:
         try:
             scores[name] = Match(reader.probe(path))
         except Exception as exc:
-            failed[name] = f"failed in probe() on {path} ({_error(exc)})"
+            if _builtin(reader):
+                scores[name] = Match.NO
+                if probe_errors is not None:
+                    probe_errors[name] = exc
+            else:
+                failed[name] = f"failed in probe() on {path} ({_error(exc)})"
     for name, problem in failed.items():
         registry.set_broken(name, problem)
     return scores
+
+
+def _looks_damaged(path: Path, probe_errors: dict[str, Exception]) -> SourceError | None:
+    """The refusal for a source no reader matches because it is damaged: an HDF5 file h5py cannot open, or one
+    whose header a built-in reader's probe could not read."""
+    from nwbconvert.readers.catalog_hdf5 import hdf5_damage
+    from nwbconvert.readers.plain import explain
+
+    hdf5 = hdf5_damage(path)
+    if hdf5 is not None:
+        what = f"it starts as an HDF5 file, but its contents cannot be opened: {explain(hdf5, path)}"
+    elif probe_errors:
+        name, exc = next(iter(probe_errors.items()))
+        what = f"the {name} reader could not read its header to recognise it: {explain(exc, path)}"
+    else:
+        return None
+    return SourceError(
+        f"{path}: looks damaged, so its format cannot be told: {what}. Copy it again from where it was recorded; "
+        "if it is intact, name its format with --format NAME (`nwbconvert formats` lists them)."
+    )
 
 
 def detect(path: Path) -> Reader:
@@ -222,12 +253,16 @@ def detect_source(path: Path) -> tuple[Reader, Path]:
     holds exactly one file a reader recognises at its top level, that file."""
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder. Check the path and try again.")
-    scores = _scores(path)
+    probe_errors: dict[str, Exception] = {}
+    scores = _scores(path, probe_errors)
     best = max(scores.values(), default=Match.NO)
     if best == Match.NO:
         recognised = _recognised_files(path) if path.is_dir() else []
         if len(recognised) == 1:
             return detect(recognised[0]), recognised[0]
+        damaged = None if recognised else _looks_damaged(path, probe_errors)
+        if damaged is not None:
+            raise damaged
         names = ", ".join(readers())
         skipped = ", ".join(b.name for b in broken())
         several = (
