@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from nwbconvert.metadata.model import NwbMetadata
-from nwbconvert.model import Recording, Session
+from nwbconvert.model import Recording, Session, SignalKind, Sorting
 from nwbconvert.nwbtypes import LFP_GROUP, SeriesType, Timing
 from nwbconvert.plan import Plan, SeriesPlan
 from nwbconvert.provenance import Provenance
@@ -42,7 +43,8 @@ def build_nwbfile(
     nwbfile = _nwbfile(plan.metadata, provenance)
     devices = _devices(nwbfile, plan.session)
     electrical = plan.of_type(SeriesType.ELECTRICAL)
-    rows = _electrode_rows(nwbfile, devices, plan, electrical)
+    sortings, probes = _sorted_alone(plan.session.sortings)
+    rows = _electrode_rows(nwbfile, devices, plan, electrical, probes)
     for entry in plan.series:
         if entry.neurodata_type is SeriesType.ELECTRICAL:
             series = _electrical_series(nwbfile, entry, rows[entry.name], wrap)
@@ -58,7 +60,7 @@ def build_nwbfile(
 
         add_intracellular(nwbfile, sweeps, devices, progress, wrap.sweep)
     add_events(nwbfile, plan.session.events)
-    add_units(nwbfile, plan.session.sortings, _unit_rows(electrical, rows))
+    add_units(nwbfile, sortings, _unit_rows(electrical, probes, rows))
     return nwbfile
 
 
@@ -106,25 +108,47 @@ def _devices(nwbfile: Any, session: Session) -> dict[str, Any]:
 
 
 def _electrode_rows(
-    nwbfile: Any, devices: dict[str, Any], plan: Plan, electrical: list[SeriesPlan]
+    nwbfile: Any, devices: dict[str, Any], plan: Plan, electrical: list[SeriesPlan], probes: list[Recording]
 ) -> dict[str, list[int]]:
-    """The electrodes table (when there are electrical series) and each electrical series' rows in it."""
-    if not electrical:
+    """The electrodes table (when there are electrical series, or sortings read with their channels) and the rows
+    of each electrical series (and each such sorting's channels) in it."""
+    if not electrical and not probes:
         return {}
-    channels = [ch for s in electrical for ch in s.recording.channels]
+    recordings = [s.recording for s in electrical] + probes
+    channels = [ch for rec in recordings for ch in rec.channels]
     electrodes = Electrodes(nwbfile, devices, channels, plan.metadata.electrode_groups)
     rows = {s.name: [electrodes.row(s.recording, ch) for ch in s.recording.channels] for s in electrical}
+    rows |= {rec.name: [electrodes.row(rec, ch) for ch in rec.channels] for rec in probes}
     electrodes.write()
     return rows
 
 
-def _unit_rows(electrical: list[SeriesPlan], rows: dict[str, list[int]]) -> dict[tuple[str, str], int]:
+def _sorted_alone(sortings: tuple[Sorting, ...]) -> tuple[tuple[Sorting, ...], list[Recording]]:
+    """Sortings read without a recording that carry their own channels (sorting.alone.SortingWithChannels): each
+    gets a sample-less stand-in recording whose channels become electrode rows, and points its units at it."""
+    probes: list[Recording] = []
+    out = []
+    for sorting in sortings:
+        channels = getattr(sorting, "channels", ())
+        if sorting.recording is None and channels:
+            name = f"sorting:{sorting.name}"
+            probes.append(Recording(name, name, SignalKind.EXTRACELLULAR, "uV", 1.0, channels, (), device="probe"))
+            sorting = replace(sorting, recording=name)
+        out.append(sorting)
+    return tuple(out), probes
+
+
+def _unit_rows(
+    electrical: list[SeriesPlan], probes: list[Recording], rows: dict[str, list[int]]
+) -> dict[tuple[str, str], int]:
     """(series name or stream id, channel id) -> electrode row, for linking units to the electrodes they were
     found on (a stream's id names the row of its first series, e.g. AP before LF)."""
     found: dict[tuple[str, str], int] = {}
     for entry in electrical:
         for ch, row in zip(entry.recording.channels, rows[entry.name]):
             found[(entry.name, ch.id)] = found.setdefault((entry.stream_id, ch.id), row)
+    for rec in probes:
+        found |= {(rec.name, ch.id): row for ch, row in zip(rec.channels, rows[rec.name])}
     return found
 
 
