@@ -7,6 +7,10 @@ session's compression pool `cores // S` threads (at least one), so sessions x th
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -98,7 +102,8 @@ class ProcessPool:
 
         run_id = uuid.uuid4().hex
         context = multiprocessing.get_context("spawn")
-        executor = ProcessPoolExecutor(min(self.sessions, len(jobs)), context, initializer=worker_signals)
+        workers = min(self.sessions, len(jobs))
+        executor = ProcessPoolExecutor(workers, context, initializer=start_worker, initargs=(os.getpid(),))
         futures: dict[Future[SessionOutcome], SessionJob] = {}
         broken: list[SessionJob] = []  # the sessions the pool broke under, whether they had started or not
         try:
@@ -129,6 +134,48 @@ class ProcessPool:
             else:
                 again.append(job)
         return again
+
+
+def start_worker(batch_pid: int) -> None:
+    """A pool worker's initializer: it dies with its batch, and SIGINT/SIGTERM stop it at a safe point.
+
+    A worker left behind by a batch killed with SIGKILL (no cleanup runs then) would go on converting its session,
+    lock held, while the user reruns the batch. On Linux the kernel SIGKILLs the worker as soon as the batch
+    process dies (prctl PR_SET_PDEATHSIG; it fires when the thread that spawned the worker ends, and the pool's
+    workers are spawned by the thread that runs the batch, which ends with it). The batch may have died before
+    the signal was armed, so the parent is checked once it is. Where there is no prctl (macOS), a thread checks
+    every PARENT_POLL_S that the worker still has its parent. A worker killed so leaves its temporary output
+    (`.NAME.PID.nwbconvert-partial.nwb`: the output takes its final name only once complete), which the next
+    run of that session removes, and its lock file, whose flock the kernel released (layout.py).
+    """
+    if not _die_with_parent():
+        threading.Thread(target=_watch_parent, args=(batch_pid,), name="watch-batch", daemon=True).start()
+    if os.getppid() != batch_pid:  # the batch died before the worker got here
+        os.kill(os.getpid(), signal.SIGKILL)
+    worker_signals()
+
+
+PARENT_POLL_S = 1.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(batch_pid: int) -> None:
+    while os.getppid() == batch_pid:
+        time.sleep(PARENT_POLL_S)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 # -- Dask distributed ----------------------------------------------------------------------------------------------

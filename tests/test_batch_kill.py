@@ -1,0 +1,129 @@
+"""A SIGKILLed `batch` takes its pool workers along.
+
+Real `nwbconvert batch` runs (subprocesses) on a generated study whose sessions take seconds to write (gzip 9),
+psutil to see which processes are left."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from cli_runner import ENV
+from helpers import assert_valid
+from nwbconvert.output import PARTIAL_TAG
+from nwbconvert.synthetic.study import write_study
+
+STUDY_YAML = """\
+source: raw/{subject_id}/{session_id}
+metadata: [lab.yaml]
+subjects: subjects/{subject_id}.yaml
+timezone: UTC
+"""
+KEYS = ("sub-m1_ses-day1", "sub-m1_ses-day2")
+SLOW = ("--compression", "gzip", "--compression-level", "9")  # seconds per session: time to act during one
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One subject, two sessions of 60 s of 8 channels (several seconds each to write at gzip level 9)."""
+    root = tmp_path_factory.mktemp("kill_study")
+    write_study(root, subjects=1, sessions=2, seconds=60.0)
+    (root / "study.yaml").write_text(STUDY_YAML)
+    return root
+
+
+def output_of(out: Path, key: str) -> Path:
+    return out / key.split("_")[0] / f"{key}_ecephys.nwb"
+
+
+def partials(out: Path) -> list[Path]:
+    return list(out.rglob(f"*{PARTIAL_TAG}*"))
+
+
+def start_batch(study: Path, out: Path, *args: str, capture: bool = True) -> subprocess.Popen[str]:
+    """Start `nwbconvert batch` (one session at once) as the leader of a new process group."""
+    cmd = [sys.executable, "-m", "nwbconvert", "batch", "study.yaml", "-o", str(out), "-j", "1", *args]
+    pipe = subprocess.PIPE if capture else subprocess.DEVNULL  # a worker left behind would hold pipes open
+    return subprocess.Popen(cmd, cwd=study, env=ENV, start_new_session=True, stdout=pipe, stderr=pipe, text=True)
+
+
+def writing(proc: subprocess.Popen[str], out: Path) -> Path:
+    """Wait until a session's temporary file exists (`.NAME.PID.nwbconvert-partial.nwb`); it."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = partials(out)
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise AssertionError(f"no session was caught being written: {proc.communicate()}")
+
+
+def key_of(partial: Path) -> str:
+    return next(k for k in KEYS if partial.name.startswith(f".{k}_ecephys.nwb."))
+
+
+def running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """Those still running (a zombie waiting for its reaper runs no more)."""
+    alive = []
+    for proc in procs:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def rerun(study: Path, out: Path) -> dict[str, str]:
+    """Run the batch again to completion, with the same options: the status of each session."""
+    cmd = [sys.executable, "-m", "nwbconvert", "batch", "study.yaml", "-o", str(out), *SLOW, "--json"]
+    done = subprocess.run(cmd, cwd=study, env=ENV, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return {s["key"]: s["status"] for s in json.loads(done.stdout)["result"]["sessions"]}
+
+
+def test_sigkilled_batch_takes_its_pool_workers_along(study: Path, tmp_path: Path) -> None:
+    """SIGKILL the batch process alone (not its group), in the middle of a session: within seconds none of its
+    processes is left (before: the worker finished the session minutes later, beside a rerun); the session has
+    no file under its final name; a rerun converts both sessions once, and no temporary file is left."""
+    out = tmp_path / "dandiset"
+    proc = start_batch(study, out, *SLOW, capture=False)
+    children: list[psutil.Process] = []
+    try:
+        partial = writing(proc, out)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        writer = int(partial.name.split(".")[-3])
+        assert writer in {c.pid for c in children}  # the pool worker writing the session
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while running(children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = running(children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for child in running(children):  # not to outlive the test should the batch have left them
+            child.kill()
+    assert left == [], f"processes of the killed batch still running: {left}"
+    killed = key_of(partial)
+    assert not output_of(out, killed).exists()  # killed mid-way: only the temporary name was written
+    assert partial.name.startswith(".") and PARTIAL_TAG in partial.name
+
+    recorded = {p.stem for p in (out / ".nwbconvert" / "manifest").glob("*.json")}  # sessions finished before
+    assert killed not in recorded
+    assert rerun(study, out) == {k: "skipped" if k in recorded else "converted" for k in KEYS}
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and ".nwbconvert" not in p.parts)
+    assert files == sorted(output_of(out, k).relative_to(out) for k in KEYS)  # no duplicate, no temporary file
+    assert list((out / ".nwbconvert" / "locks").iterdir()) == []
+    for key in KEYS:
+        assert_valid(output_of(out, key))
