@@ -71,7 +71,7 @@ class EDFReader(NeoReader):
             try:
                 layout = read_layout(path)
             except HeaderError as exc:  # said in plain words here, not by the generic explanation
-                message = f"{path}: could not be read as {self.description}: {exc}. {self.unreadable_advice}"
+                message = f"{path}: could not be read as {self.description} ({exc}). {self.unreadable_advice}"
                 raise SourceError(message) from exc
         notes = completeness(layout, options)
         session = super().read(path, options)
