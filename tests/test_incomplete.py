@@ -313,3 +313,73 @@ def test_openephys_binary_declared_streams_without_continuous_folder_are_a_warni
     message = " ".join(result.stderr.split())
     assert "Warning:" in message
     assert "declares continuous streams (File_Reader-100.example_data) but the recording folder has no" in message
+
+
+# --- Open Ephys legacy -------------------------------------------------------------------------------------
+
+LEGACY = "openephys_legacy/v0.6.7_OpenEphys/Record Node 101"
+CH3 = "100_example-data_CH3.continuous"
+CH5 = "100_example-data_CH5.continuous"
+
+
+def _legacy(tmp_path: Path) -> Path:
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    for file in realdata(LEGACY).iterdir():
+        shutil.copyfile(file, folder / file.name)
+    return folder
+
+
+def _legacy_neo(folder: Path) -> np.ndarray:
+    from neo.rawio import OpenEphysRawIO
+
+    rawio = OpenEphysRawIO(dirname=str(folder))
+    rawio.parse_header()
+    return neo_chunk(rawio, 0)
+
+
+@pytest.mark.parametrize(
+    ("size", "expected", "found"),
+    [
+        (1024 + 60 * 2070, "expected 130 records (as many as 100_example-data_CH1.continuous", "found 60 records"),
+        (1024 + 60 * 2070 + 100, "expected whole 2 070-byte records after its 1 024-byte", "60 records and 100 bytes"),
+    ],
+    ids=["shorter-file", "cut-record"],
+)
+def test_openephys_legacy_short_channel_file_is_refused_then_kept_as_neo_reads_it(
+    tmp_path: Path, size: int, expected: str, found: str
+) -> None:
+    folder = _legacy(tmp_path)
+    assert (folder / CH3).stat().st_size == 1024 + 130 * 2070
+    os.truncate(folder / CH3, size)
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out), str(folder / CH3), expected, found)
+
+    kept(convert(folder, out, "--allow-incomplete"), out, "", "60 records")
+    samples = _legacy_neo(folder)
+    assert samples.shape == (60 * 1024, 16)  # neo clips every channel to the shortest file
+    (name,) = provenance(out)["series"]
+    np.testing.assert_array_equal(series_arrays(out, name)["data"], samples)
+
+
+def test_openephys_legacy_channel_file_listed_in_structure_but_missing_is_refused(tmp_path: Path) -> None:
+    folder = _legacy(tmp_path)
+    (folder / CH5).unlink()
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out, "--dry-run"), "expected 16 files, found 15 files; no 100_example-data_CH5")
+    kept(convert(folder, out, "--allow-incomplete"), out, "16 files", "15 files")
+    (name,) = provenance(out)["series"]
+    assert len(provenance(out)["series"][name]["channel_ids"]) == 15
+
+
+def test_openephys_legacy_numbering_hole_without_structure_is_a_warning(tmp_path: Path) -> None:
+    folder = _legacy(tmp_path)
+    (folder / CH5).unlink()
+    (folder / "structure.openephys").unlink()
+    out = tmp_path / "out.nwb"
+    result = convert(folder, out)
+    assert result.returncode == 0, result.stderr
+    assert f"no {CH5}" in " ".join(result.stderr.split())
+    assert [n["what"] for n in provenance(out)["notes"]] == ["missing-channel"]
+    (name,) = provenance(out)["series"]
+    np.testing.assert_array_equal(series_arrays(out, name)["data"], _legacy_neo(folder))

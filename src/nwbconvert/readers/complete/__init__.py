@@ -30,6 +30,7 @@ MODULES = {  # reader name -> module of this package with `before` and/or `after
     "blackrock": "blackrock",
     "neuralynx": "neuralynx",
     "openephys-binary": "openephys_binary",
+    "openephys-legacy": "openephys_legacy",
 }
 
 
