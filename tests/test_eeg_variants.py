@@ -239,6 +239,28 @@ def test_edf_shorter_than_its_header_says_is_a_truncated_copy(tmp_path: Path) ->
     assert note["what"] == "incomplete" and note["found"].startswith("4 complete data records")
 
 
+def test_edf_longer_than_its_header_says_is_converted_as_declared_with_a_warning(tmp_path: Path) -> None:
+    """pyedflib (and neo) read the 4 records the header declares of the 6 the file holds; MNE reads all 6. The
+    declared ones are converted, and the 2 left out are said."""
+    intact = realdata(EDF)
+    edf = _patched(intact, tmp_path / "long.edf", b"4")
+    out = tmp_path / "long.nwb"
+    result = nwbconvert("convert", edf, "-o", out, *SET)
+    assert result.returncode == 0, result.stderr
+    assert "2 more than its header declares" in result.stderr.replace("\n", " ")
+    (note,) = provenance(out)["notes"]
+    assert (note["what"], note["expected"], note["found"]) == ("extra-records", "4 data records", "6 data records")
+    import mne
+
+    raw = mne.io.read_raw_edf(edf, preload=True, verbose="error")
+    assert raw.n_times == 6 * 512
+    got = series_arrays(out, "ElectricalSeries512Hz")
+    cal, offset = _calibration(intact)
+    eeg = [i for i, kind in enumerate(raw.get_channel_types()) if kind == "eeg"]
+    expected = np.rint((raw.get_data(picks=eeg, stop=4 * 512).T - offset[eeg]) / cal[eeg])
+    np.testing.assert_array_equal(got["data"][:, eeg], expected)
+
+
 def _bdf(path: Path) -> Path:
     """A BDF+ file written by pyedflib: two 256 Hz channels in µV spanning most of the 24-bit range, 10 s."""
     import pyedflib

@@ -80,13 +80,19 @@ class EDFReader(NeoReader):
 
 def completeness(layout: EdfLayout, options: ReadOptions) -> list[SourceNote]:
     """A file holding fewer data records than its header declares is a truncated copy (an error, or with
-    --allow-incomplete a note); a record count of -1 (a recording not stopped) is taken from the file size, and a
-    last record cut short there is said, not dropped silently."""
+    --allow-incomplete a note); records beyond the declared count are said, not dropped silently; a record count
+    of -1 (a recording not stopped) is taken from the file size, and a last record cut short there is said."""
     path, declared, found = layout.path, layout.declared_records, layout.file_records
     if layout.short:
         expected = f"{declared} data records ({layout.header_bytes + declared * layout.record_bytes} bytes)"
         actual = f"{found} complete data records ({layout.file_bytes} bytes)"
         return [shortfall(path, "the EDF/BDF data records", expected, actual, options)]
+    if 0 <= declared < found:
+        message = (
+            f"{path}: the file holds {found} complete data records, {found - declared} more than its header declares "
+            f"({declared}); only the declared ones are converted (MNE reads them all). Check which count is right."
+        )
+        return [SourceNote("extra-records", str(path), message, f"{declared} data records", f"{found} data records")]
     if declared < 0 and layout.partial_bytes:
         message = (
             f"{path}: the header's data-record count is -1 (the recording was not stopped); the file holds {found} "
