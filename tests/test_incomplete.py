@@ -383,3 +383,69 @@ def test_openephys_legacy_numbering_hole_without_structure_is_a_warning(tmp_path
     assert [n["what"] for n in provenance(out)["notes"]] == ["missing-channel"]
     (name,) = provenance(out)["series"]
     np.testing.assert_array_equal(series_arrays(out, name)["data"], _legacy_neo(folder))
+
+
+# --- BrainVision -------------------------------------------------------------------------------------------
+
+EEG_BYTES = 7900 * 32 * 2  # 7 900 samples of 32 int16 channels
+
+
+def _brainvision(tmp_path: Path) -> Path:
+    folder = tmp_path / "bv"
+    folder.mkdir()
+    for file in realdata("brainvision/mne").iterdir():
+        shutil.copyfile(file, folder / file.name)
+    return folder / "test.vhdr"
+
+
+def assert_series_equal_neo(out: Path, rawio: Any) -> None:
+    """Every written series holds neo's raw samples of its channels (by channel id)."""
+    chunk = neo_chunk(rawio, 0)
+    ids = [str(i) for i in rawio.header["signal_channels"]["id"]]
+    for name, record in provenance(out)["series"].items():
+        columns = [ids.index(c) for c in record["channel_ids"]]
+        np.testing.assert_array_equal(series_arrays(out, name)["data"], chunk[:, columns], err_msg=name)
+
+
+def test_brainvision_partial_last_sample_is_refused_then_kept_as_neo_reads_it(tmp_path: Path) -> None:
+    from neo.rawio import BrainVisionRawIO
+
+    vhdr = _brainvision(tmp_path)
+    eeg = vhdr.with_suffix(".eeg")
+    assert eeg.stat().st_size == EEG_BYTES
+    os.truncate(eeg, 3950 * 64 + 10)
+    out = tmp_path / "out.nwb"
+    refused(convert(vhdr, out), str(eeg), "whole samples of 32 channels × 2 bytes", "3 950 samples and 10 bytes")
+
+    kept(convert(vhdr, out, "--allow-incomplete"), out, "whole samples", "3 950 samples")
+    rawio = BrainVisionRawIO(filename=str(vhdr))
+    rawio.parse_header()
+    assert rawio.get_signal_size(0, 0, 0) == 3950
+    assert_series_equal_neo(out, rawio)
+
+
+def test_brainvision_eeg_shorter_than_its_markers_reach_is_refused(tmp_path: Path) -> None:
+    vhdr = _brainvision(tmp_path)
+    os.truncate(vhdr.with_suffix(".eeg"), 79 * 64)  # 1 % of the file, whole samples
+    out = tmp_path / "out.nwb"
+    refused(convert(vhdr, out), "expected at least 7 700 samples (test.vmrk has a marker at sample 7700)", "found 79")
+
+
+def test_brainvision_half_vmrk_is_refused_then_converted_without_its_markers(tmp_path: Path) -> None:
+    vhdr = _brainvision(tmp_path)
+    vmrk = vhdr.with_suffix(".vmrk")
+    text = vmrk.read_bytes()
+    assert len([line for line in text.splitlines() if line.startswith(b"Mk")]) == 14
+    vmrk.write_bytes(text[: len(text) // 2])
+    out = tmp_path / "out.nwb"
+    refused(convert(vhdr, out), str(vmrk), "the markers of test.vmrk: expected whole lines", "last line is cut")
+    kept(convert(vhdr, out, "--allow-incomplete"), out, "whole lines", "last line is cut")
+    assert provenance(out)["event_channels"] == {}
+
+
+def test_brainvision_marker_missing_from_the_numbering_is_refused(tmp_path: Path) -> None:
+    vhdr = _brainvision(tmp_path)
+    vmrk = vhdr.with_suffix(".vmrk")
+    lines = vmrk.read_bytes().splitlines(keepends=True)
+    vmrk.write_bytes(b"".join(line for line in lines if not line.startswith(b"Mk5=")))
+    refused(convert(vhdr, tmp_path / "out.nwb", "--dry-run"), "expected 14 markers (Mk1 to Mk14), found 13 markers")

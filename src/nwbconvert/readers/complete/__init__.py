@@ -31,6 +31,7 @@ MODULES = {  # reader name -> module of this package with `before` and/or `after
     "neuralynx": "neuralynx",
     "openephys-binary": "openephys_binary",
     "openephys-legacy": "openephys_legacy",
+    "brainvision": "brainvision",
 }
 
 
