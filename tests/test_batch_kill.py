@@ -1,7 +1,7 @@
-"""A SIGKILLed `batch` takes its pool workers along.
+"""A SIGKILLed `batch` takes its pool workers along, and a session lock taken over fences its old writer out.
 
 Real `nwbconvert batch` runs (subprocesses) on a generated study whose sessions take seconds to write (gzip 9),
-psutil to see which processes are left."""
+real lock holders in other processes (the project's lock API), psutil to see which processes are left."""
 
 from __future__ import annotations
 
@@ -29,6 +29,14 @@ timezone: UTC
 """
 KEYS = ("sub-m1_ses-day1", "sub-m1_ses-day2")
 SLOW = ("--compression", "gzip", "--compression-level", "9")  # seconds per session: time to act during one
+HOLDER = """
+import sys
+from pathlib import Path
+from nwbconvert.batch.layout import session_lock
+with session_lock(Path(sys.argv[1]), sys.argv[2]) as lock:
+    print("held" if lock is not None else "refused", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +135,95 @@ def test_sigkilled_batch_takes_its_pool_workers_along(study: Path, tmp_path: Pat
     assert list((out / ".nwbconvert" / "locks").iterdir()) == []
     for key in KEYS:
         assert_valid(output_of(out, key))
+
+
+def hold(out: Path, key: str) -> subprocess.Popen[str]:
+    """Another process taking session `key`'s lock through the project's lock API (held until its stdin closes);
+    returns once it says whether it got it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(output_of(out, key)), key],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=ENV,
+        text=True,
+    )
+    return holder
+
+
+def answer(holder: subprocess.Popen[str]) -> str:
+    assert holder.stdout is not None
+    return holder.stdout.readline().strip()
+
+
+def release(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None
+    holder.stdin.close()
+    holder.wait(timeout=60)
+
+
+def test_a_live_holder_keeps_its_lock_and_a_killed_one_frees_it_at_once(tmp_path: Path) -> None:
+    """The kernel decides: a lock held by a live process is refused to another, whatever its file says; the
+    lock of a SIGKILLed holder (its file left behind) is taken at once, with no timeout to wait out."""
+    out = tmp_path / "out"
+    first = hold(out, KEYS[0])
+    try:
+        assert answer(first) == "held"
+        lock = out / ".nwbconvert" / "locks" / f"{KEYS[0]}.lock"
+        assert json.loads(lock.read_text())["pid"] == first.pid
+        second = hold(out, KEYS[0])
+        assert answer(second) == "refused"
+        release(second)
+        first.kill()
+        first.wait(timeout=30)
+        assert lock.exists()  # killed: its file stays, its flock went with it
+        third = hold(out, KEYS[0])
+        assert answer(third) == "held"
+        assert json.loads(lock.read_text())["pid"] == third.pid
+        release(third)
+        assert not lock.exists()  # released: removed
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_a_writer_whose_lock_was_taken_over_publishes_nothing(study: Path, tmp_path: Path) -> None:
+    """While the batch writes a session, its lock file is removed (a cleaned state folder, a network lease lost)
+    and another process takes the lock: the batch's writer notices, stops, leaves no file (final or
+    temporary) and no manifest entry, reports the session locked, and never removes the new holder's lock;
+    the other session converts. Once the holder lets go, a rerun converts the session."""
+    out = tmp_path / "dandiset"
+    proc = start_batch(study, out, *SLOW, "--json")
+    holder = None
+    try:
+        partial = writing(proc, out)
+        key = key_of(partial)
+        lock = out / ".nwbconvert" / "locks" / f"{key}.lock"
+        writer = json.loads(lock.read_text())["pid"]
+        assert writer == int(partial.name.split(".")[-3])
+        lock.unlink()
+        holder = hold(out, key)
+        assert answer(holder) == "held"
+        stdout, stderr = proc.communicate(timeout=600)
+        assert json.loads(lock.read_text())["pid"] == holder.pid  # the fenced writer left the new lock alone
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+        if holder is not None:
+            release(holder)
+    assert proc.returncode == 1, stderr
+    sessions = {s["key"]: s for s in json.loads(stdout)["result"]["sessions"]}
+    assert sessions[key]["status"] == "locked"
+    assert "another run took this session's lock over" in sessions[key]["message"]
+    assert "Traceback" not in stderr
+    other = next(k for k in KEYS if k != key)
+    assert sessions[other]["status"] == "converted", sessions[other]
+    assert not output_of(out, key).exists() and partials(out) == []
+    assert not (out / ".nwbconvert" / "manifest" / f"{key}.json").exists()
+    assert (
+        "stopped: another run took this session's lock over"
+        in (out / ".nwbconvert" / "logs" / f"{key}.log").read_text()
+    )
+
+    assert rerun(study, out) == {key: "converted", other: "skipped"}
+    assert_valid(output_of(out, key))

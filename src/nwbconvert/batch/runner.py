@@ -56,13 +56,18 @@ def marker_path(job: SessionJob) -> Path:
 def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcome:
     """Convert one session unless another run holds it or it is up to date; never raises for a session's failure
     (every exception becomes a FAILED outcome with the exit code `convert` would have returned). `run_id` goes
-    into the session's progress marker (see `started_by`)."""
-    from nwbconvert.batch.manifest import decide, record, session_lock
+    into the session's progress marker (see `started_by`).
+
+    Fencing: should another run take the session's lock over meanwhile (see layout.py), this one stops at its
+    next safe point (its temporary output removed), records nothing and reports the session LOCKED."""
+    from nwbconvert.batch.layout import session_lock
+    from nwbconvert.batch.manifest import decide, record
 
     log = log_path(job)
     started = time.perf_counter()
-    with session_lock(job) as held:
-        if not held:
+    fenced = False
+    with session_lock(job.output, job.key, on_lost=interrupts.request) as lock:
+        if lock is None:
             return SessionOutcome(job.key, Status.LOCKED, job.output, log, message="another run is converting it")
         convert_it, reason = decide(job, force)
         if not convert_it:
@@ -71,8 +76,22 @@ def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcom
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as out:
             outcome = _convert(job, out, started, run_id)
-        record(job, outcome)
-        return outcome
+            fenced = lock.lost or not lock.owned()  # checked last thing before recording the session
+            if fenced:
+                print(f"{_now()} stopped: {TAKEN_OVER}", file=out)
+        if not fenced:
+            record(job, outcome)
+    if fenced:
+        interrupts.withdraw()  # the stop was this session's: the worker goes on with its next ones
+        return SessionOutcome(job.key, Status.LOCKED, job.output, log, outcome.seconds, message=TAKEN_OVER)
+    return outcome
+
+
+TAKEN_OVER = (
+    "another run took this session's lock over while this one was converting it (its lock file was removed or "
+    "replaced), so this run stopped and recorded nothing: the session is that run's to convert. If it is not "
+    "converted once that run has ended, run the batch again"
+)
 
 
 def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> SessionOutcome:
@@ -204,7 +223,13 @@ class MarkerSink:
             self._write()
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+        """Remove the marker unless another process (a run that took the session over) has replaced it."""
+        try:
+            doc = json.loads(self.path.read_text())
+            if (doc.get("pid"), doc.get("run")) == (os.getpid(), self.run_id):
+                self.path.unlink()
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def _write(self) -> None:
         self.last = time.monotonic()
