@@ -449,3 +449,18 @@ def test_brainvision_marker_missing_from_the_numbering_is_refused(tmp_path: Path
     lines = vmrk.read_bytes().splitlines(keepends=True)
     vmrk.write_bytes(b"".join(line for line in lines if not line.startswith(b"Mk5=")))
     refused(convert(vhdr, tmp_path / "out.nwb", "--dry-run"), "expected 14 markers (Mk1 to Mk14), found 13 markers")
+
+
+def test_blackrock_set_without_its_nev_is_a_warning_and_the_samples_equal_neo(tmp_path: Path) -> None:
+    from neo.rawio import BlackrockRawIO
+
+    folder = _blackrock(tmp_path)
+    (folder / "testData.nev").unlink()
+    out = tmp_path / "out.nwb"
+    result = convert(folder, out)
+    assert result.returncode == 0, result.stderr
+    assert "has no testData.nev beside it" in " ".join(result.stderr.split())
+    assert [(n["what"], n["found"]) for n in provenance(out)["notes"]] == [("missing-file", "testData.ns2")]
+    rawio = BlackrockRawIO(filename=str(folder / "testData"))
+    rawio.parse_header()
+    np.testing.assert_array_equal(series_arrays(out, "ElectricalSeriesNsx2")["data"], neo_chunk(rawio, 0))

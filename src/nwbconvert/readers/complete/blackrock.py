@@ -141,8 +141,32 @@ def after(path: Path, session: Session, options: ReadOptions, streams: Sequence[
             if found < declared:
                 expected = f"{plural(declared, what[:-1])} (the {what[:-1]} packets in the file)"
                 notes.append(shortfall(nev, f"the {what} of {nev.name}", expected, plural(found, what[:-1]), options))
+    notes += _lone(members)
     files = {m.suffix.lower()[1:]: n for m in members if m.suffix.lower() != ".nev" for n in [read_nsx(m)] if n}
     return replace(session, recordings=tuple(_clipped(r, files) for r in session.recordings)), notes
+
+
+def _lone(members: list[Path]) -> list[SourceNote]:
+    """A warning for a set without its .nev (no events, no spikes) or without any .nsX (no samples): neither
+    file names the other, so a copy that lost one cannot be told from a recording that never had it."""
+    from nwbconvert.model import SourceNote
+
+    nev = [m for m in members if m.suffix.lower() == ".nev"]
+    nsx = [m for m in members if m.suffix.lower() != ".nev"]
+    if not members or (nev and nsx):
+        return []
+    have = members[0]
+    if nev:
+        what, lacking = "continuous samples", f"no {have.stem}.ns1-.ns6 beside it"
+    else:
+        what, lacking = "events and spikes", f"no {have.stem}.nev beside it"
+    message = (
+        f"{have}: the file set has {lacking}, so the recording's {what} are not in this copy (check that every "
+        "file of the recording was copied); converted what is there."
+    )
+    return [
+        SourceNote("missing-file", str(have), message, f"{have.stem}.nev and .nsX", ", ".join(m.name for m in members))
+    ]
 
 
 def _clipped(recording: Recording, files: dict[str, Nsx]) -> Recording:
