@@ -128,11 +128,13 @@ class SessionLock:
     def owned(self) -> bool:
         """Whether this holder still owns the lock: the file at `path` is the one it locked and holds its token."""
         try:
-            if self.fd is not None:
-                held, now = os.fstat(self.fd), os.stat(self.path)
-                if (held.st_dev, held.st_ino) != (now.st_dev, now.st_ino):
-                    return False
-            return self.path.read_bytes() == self.mine
+            if self.fd is None:
+                return self.path.read_bytes() == self.mine
+            if not _same_file(self.fd, self.path):
+                return False
+            # read through the locked file itself: where flock is emulated by POSIX locks (NFS), closing another
+            # descriptor of the file would release them
+            return os.pread(self.fd, len(self.mine) + 1, 0) == self.mine
         except OSError:
             return False
 
