@@ -101,6 +101,60 @@ def test_many_unknown_keys_are_listed_at_most_ten_times(tmp_path: Path) -> None:
     assert err.count("session_description") == 1
 
 
+def _unknown_key_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "not a known key" in line]
+
+
+def test_many_unknown_keys_in_a_session_config_are_listed_at_most_ten_times(tmp_path: Path) -> None:
+    """Each kind of place (top level, a source, `set:`) names its known keys once, whatever the number of keys."""
+    config = tmp_path / "session.yaml"
+    top = "".join(f"key{i}: v\n" for i in range(300))
+    in_source = "".join(f"    field{i}: v\n" for i in range(5))
+    in_set = "".join(f"  zzz{i}: blue\n" for i in range(200))
+    config.write_text(f"sources:\n  - path: {OE}\n{in_source}set:\n{in_set}{top}")
+    result = nwbconvert("convert", "--config", config, "-o", tmp_path / "o.nwb")
+    assert result.returncode == 2, result.stderr  # not only metadata: a usage error
+    err = result.stderr
+    assert "505 problem(s) in the session config" in err and "and 495 more unknown key(s)" in err
+    listed = _unknown_key_lines(err)
+    assert len(listed) == 10  # in line order: the source's five, then five of `set:`
+    assert listed[0] == (
+        "  - line 3, sources[0].field0: not a known key (known keys: path, format, streams, sortings, probe, settings, "
+        "name, start_time)"
+    )
+    assert listed[1] == "  - line 4, sources[0].field1: not a known key"
+    assert listed[5].startswith("  - line 9, set.zzz0: not a known key (known keys: session_start_time, session_desc")
+    assert listed[6] == "  - line 10, set.zzz1: not a known key"
+    assert err.count("session_description") == 1 and err.count("(known keys:") == 2  # once per kind of place
+    assert len(err) < 2000
+    assert not (tmp_path / "o.nwb").exists()
+
+
+def test_many_unknown_keys_in_a_study_config_are_listed_at_most_ten_times(tmp_path: Path) -> None:
+    study = tmp_path / "study.yaml"
+    study.write_text("source: raw/{subject_id}/{session_id}\n" + "".join(f"key{i}: v\n" for i in range(1000)))
+    result = nwbconvert("batch", study, "-o", tmp_path / "dandiset")
+    assert result.returncode == 2, result.stderr
+    err = result.stderr
+    assert "1000 problem(s) in the study config" in err and "and 990 more unknown key(s)" in err
+    listed = _unknown_key_lines(err)
+    assert len(listed) == 10 and listed[0].startswith("  - line 2, key0: not a known key (known keys: ")
+    assert listed[9] == "  - line 11, key9: not a known key" and "key10" not in err
+    assert err.count("(known keys:") == 1 and "Traceback" not in err
+    assert not (tmp_path / "dandiset").exists()
+
+
+def test_an_unknown_key_close_to_a_known_one_gets_it_suggested(tmp_path: Path) -> None:
+    path = tmp_path / "meta.yaml"
+    path.write_text("subject:\n  agee: P90D\n" + "".join(f"key{i}: v\n" for i in range(20)))
+    code, err = _convert(tmp_path, "-m", path, *SETS)
+    assert code == 4, err
+    assert (
+        "21 unknown key(s): line 2, 'subject.agee' (did you mean 'subject.age'?), line 3, 'key0' (known keys: " in err
+    )
+    assert "and 11 more" in err and err.count("(known keys:") == 1
+
+
 @pytest.mark.parametrize(
     ("value", "words"),
     [

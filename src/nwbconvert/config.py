@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from nwbconvert.config_schema import (
     TAGS,
@@ -26,13 +26,12 @@ from nwbconvert.config_schema import (
     SourceConfig,
     explain,
     json_schema,
-    line_of,
     source_spec,
-    unknown,
     where,
 )
+from nwbconvert.config_schema import _known_keys as known_keys
 from nwbconvert.errors import MetadataError, SourceError, UsageError
-from nwbconvert.metadata.layers import Layer, load_yaml, read_yaml
+from nwbconvert.metadata.layers import MAX_LISTED, Layer, UnknownKey, load_yaml, read_yaml, unknown_keys
 from nwbconvert.metadata.model import LIST_KEYS, MetadataLayer, all_keys, is_known_key
 from nwbconvert.options import ConvertOptions, SourceSpec, given_wins
 
@@ -45,6 +44,17 @@ EXAMPLE = "configs/session_config.yaml"
 
 
 @dataclass(frozen=True)
+class Unknown:
+    """The problem of a key not accepted where it is: the keys that are (named once per message, see
+    `problem_lines`)."""
+
+    known: tuple[str, ...]
+
+
+Problem = tuple[Loc, "str | Unknown"]
+
+
+@dataclass(frozen=True)
 class _Document:
     path: Path
     data: dict[str, Any]
@@ -54,11 +64,11 @@ class _Document:
 def load_config(path: Path) -> SessionConfig:
     """Parse and check a session config; relative paths become relative to its folder (they may not exist yet)."""
     doc = _read(path)
-    problems: list[tuple[Loc, str]] = [(("set", key), msg) for key, msg in set_problems(doc.data.get("set"))]
+    problems: list[Problem] = [(("set", key), msg) for key, msg in set_problems(doc.data.get("set"))]
     try:
         config = SessionConfig.model_validate(doc.data, context={"base": path.parent})
     except ValidationError as exc:
-        problems += [(tuple(err["loc"]), explain(err)) for err in exc.errors()]
+        problems += [(tuple(err["loc"]), explained(err)) for err in exc.errors()]
         _raise(doc, problems)
         raise  # unreachable: _raise raises when given problems
     n = len(config.sources)
@@ -106,11 +116,20 @@ def nested(values: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def set_problems(values: Any) -> list[tuple[str, str]]:
+def explained(err: Any, root: type[BaseModel] | None = None) -> str | Unknown:
+    """A pydantic error of a config (a model from `root`, default SessionConfig) as a phrase, or as an Unknown
+    key with the keys accepted there."""
+    if err["type"] == "extra_forbidden":
+        return Unknown(tuple(known_keys(tuple(err["loc"])[:-1], root)))
+    return explain(err, root)
+
+
+def set_problems(values: Any) -> list[tuple[str, str | Unknown]]:
     """(dotted key, problem) for each `set:` entry that is not valid metadata."""
     if not isinstance(values, dict):
         return []  # the model reports a wrong type
-    problems = [(key, unknown(key, all_keys())) for key in values if not is_known_key(key)]
+    known = tuple(all_keys())
+    problems: list[tuple[str, str | Unknown]] = [(key, Unknown(known)) for key in values if not is_known_key(key)]
     if problems:
         return problems
     try:
@@ -193,15 +212,55 @@ def _read(path: Path) -> _Document:
     return _Document(path, data, node)
 
 
-def _raise(doc: _Document, problems: Sequence[tuple[Loc, str]]) -> None:
+def _raise(doc: _Document, problems: Sequence[Problem]) -> None:
     """One error listing every problem with its line; MetadataError when all are in metadata, else UsageError."""
     if not problems:
         return
-    ordered = sorted(problems, key=lambda p: line_of(doc.node, [x for x in p[0] if x not in TAGS]) or 0)
-    lines = "\n".join(f"  - {where(doc.node, loc)}: {message}" for loc, message in ordered)
+    lines = "\n".join(problem_lines(doc.node, problems))
     text = (
         f"{doc.path}: {len(problems)} problem(s) in the session config:\n{lines}\n"
         f"See {EXAMPLE} for an example; `nwbconvert config schema` gives the JSON Schema for editors."
     )
     only_metadata = all(loc and loc[0] in ("metadata", "set") for loc, _ in problems)
     raise MetadataError(text) if only_metadata else UsageError(text)
+
+
+def problem_lines(node: yaml.Node | None, problems: Sequence[Problem]) -> list[str]:
+    """'  - line 7, sources[1].format: ...' for each problem, in line order. Of unknown keys, the first
+    MAX_LISTED are named (with a close key, or the keys known there, once) and the rest counted."""
+    lines_at = _key_lines(node)
+    problems = sorted(problems, key=lambda p: lines_at.get(tuple(x for x in p[0] if x not in TAGS), 0))
+    unknown = [p for p in problems if isinstance(p[1], Unknown)]
+    shown = [p for p in problems if not isinstance(p[1], Unknown)] + unknown[:MAX_LISTED]
+    shown.sort(key=lambda p: lines_at.get(tuple(x for x in p[0] if x not in TAGS), 0))
+    named, _ = unknown_keys(
+        [
+            UnknownKey(f"{where(node, loc)}: not a known key", str(loc[-1]), m.known)
+            for loc, m in shown
+            if isinstance(m, Unknown)
+        ]
+    )
+    phrases = iter(named)
+    lines = [f"  - {next(phrases) if isinstance(m, Unknown) else f'{where(node, loc)}: {m}'}" for loc, m in shown]
+    if len(unknown) > MAX_LISTED:
+        lines.append(f"  - and {len(unknown) - MAX_LISTED} more unknown key(s)")
+    return lines
+
+
+def _key_lines(root: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
+    """The 1-based line of every key and list item of a YAML document, by its path: one walk, so that sorting
+    50 000 problems by line does not search the document 50 000 times."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    stack: list[tuple[yaml.Node | None, tuple[str | int, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and (*path, key_node.value) not in lines:
+                    lines[(*path, key_node.value)] = key_node.start_mark.line + 1
+                    stack.append((value_node, (*path, key_node.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[(*path, i)] = item.start_mark.line + 1
+                stack.append((item, (*path, i)))
+    return lines

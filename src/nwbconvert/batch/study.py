@@ -18,18 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, model_validator
 
-from nwbconvert.config import nested, set_problems
+from nwbconvert.config import Problem, Unknown, explained, nested, problem_lines, set_problems
 from nwbconvert.config_schema import (
     TAGS,
     ConfigPath,
-    Loc,
     MetadataItem,
     Model,
     SourceConfig,
     Zone,
     as_list,
-    explain,
-    line_of,
     source_spec,
     where,
 )
@@ -155,7 +152,7 @@ def load_study(path: Path) -> StudyConfig:
     data, node = read_yaml(path, "study config", UsageError, EXAMPLE)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a study config must be a mapping with `source:` or `sessions:`; see {EXAMPLE}.")
-    problems: list[tuple[Loc, str]] = []
+    problems: list[Problem] = []
     entries = data.get("sessions")
     if isinstance(entries, list):
         for i, entry in enumerate(entries):
@@ -170,18 +167,17 @@ def load_study(path: Path) -> StudyConfig:
     return config
 
 
-def _explain_study(err: Any) -> str:
+def _explain_study(err: Any) -> str | Unknown:
     """As config.py explains errors; under `subjects`, the subject id (a mapping key, not a field) is skipped
     when looking up the keys accepted there."""
     loc = [part for part in err["loc"] if part not in TAGS]
     if len(loc) > 1 and loc[0] == "subjects" and isinstance(loc[1], str):
         err = {**err, "loc": (loc[0], *loc[2:])}
-    return explain(err, StudyConfig)
+    return explained(err, StudyConfig)
 
 
-def _raise(path: Path, node: Any, problems: Sequence[tuple[Loc, str]]) -> None:
-    ordered = sorted(problems, key=lambda p: line_of(node, [x for x in p[0] if x not in TAGS]) or 0)
-    lines = "\n".join(f"  - {where(node, loc)}: {message}" for loc, message in ordered)
+def _raise(path: Path, node: Any, problems: Sequence[Problem]) -> None:
+    lines = "\n".join(problem_lines(node, problems))
     text = f"{path}: {len(problems)} problem(s) in the study config:\n{lines}\nSee {EXAMPLE} for an example."
     only_metadata = all(loc and ("metadata" in loc or "set" in loc or loc[0] == "subjects") for loc, _ in problems)
     raise MetadataError(text) if only_metadata else UsageError(text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,9 +96,38 @@ def merge(layers: list[Layer]) -> tuple[MetadataLayer, dict[str, str]]:
 MAX_LISTED = 10  # unknown keys named in one message; the rest are counted
 
 
+@dataclass(frozen=True)
+class UnknownKey:
+    """A key that is not accepted where it is: `label` says where ("line 3, 'colour'"), `known` what is."""
+
+    label: str
+    key: str
+    known: tuple[str, ...]
+
+
+def unknown_keys(found: Sequence[UnknownKey]) -> tuple[list[str], int]:
+    """What a message says of unknown keys: for each of the first MAX_LISTED its label and a hint (did you mean a
+    close key, else the keys known there, each set of known keys named once per message), and how many more
+    were found but not named. Every refusal of unknown keys (metadata files, --set, session and study configs)
+    says it this way, so a file of 50 000 unknown keys gets a message of ten lines, not 50 000 lists of keys."""
+    named: list[str] = []
+    shown: set[tuple[str, ...]] = set()
+    for item in found[:MAX_LISTED]:
+        close = difflib.get_close_matches(item.key, item.known, n=1)
+        if close:
+            named.append(f"{item.label} (did you mean '{close[0]}'?)")
+        elif item.known and item.known not in shown:
+            shown.add(item.known)
+            named.append(f"{item.label} (known keys: {', '.join(item.known)})")
+        else:
+            named.append(item.label)
+    return named, max(0, len(found) - MAX_LISTED)
+
+
 def _describe(exc: ValidationError, origin: str, node: yaml.Node | None) -> str:
     problems: list[str] = []
-    unknown: list[str] = []
+    unknown: list[UnknownKey] = []
+    known = tuple(all_keys())
     for err in exc.errors():
         interrupts.check()  # tens of thousands of unknown keys take seconds to describe
         listed = len(unknown if err["type"] == "extra_forbidden" else problems) < MAX_LISTED
@@ -104,14 +135,13 @@ def _describe(exc: ValidationError, origin: str, node: yaml.Node | None) -> str:
         line = _line_of(node, [str(p) for p in err["loc"]]) if node is not None and listed else None
         where = f"line {line}, " if line else ""
         if err["type"] == "extra_forbidden":
-            unknown.append(f"{where}'{key}'")
+            unknown.append(UnknownKey(f"{where}'{key}'", key, known))
         elif listed:
             problems.append(f"{where}'{key}': {str(err['msg']).removeprefix('Value error, ')}")
     if unknown:
-        more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
-        problems.append(
-            f"{len(unknown)} unknown key(s): {', '.join(unknown[:MAX_LISTED])}{more} (known: {', '.join(all_keys())})"
-        )
+        named, more = unknown_keys(unknown)
+        and_more = f" and {more} more" if more else ""
+        problems.append(f"{len(unknown)} unknown key(s): {', '.join(named)}{and_more}")
     return f"{origin}: invalid metadata: " + "; ".join(problems) + ". See configs/ for a complete example."
 
 
