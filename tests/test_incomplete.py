@@ -464,3 +464,41 @@ def test_blackrock_set_without_its_nev_is_a_warning_and_the_samples_equal_neo(tm
     rawio = BlackrockRawIO(filename=str(folder / "testData"))
     rawio.parse_header()
     np.testing.assert_array_equal(series_arrays(out, "ElectricalSeriesNsx2")["data"], neo_chunk(rawio, 0))
+
+
+# --- batch -------------------------------------------------------------------------------------------------
+
+STUDY_YAML = """\
+source: raw/{subject_id}/{session_id}
+metadata: [lab.yaml]
+subjects: subjects/{subject_id}.yaml
+timezone: UTC
+"""
+
+
+def test_batch_counts_an_incomplete_session_failed_unless_allowed(tmp_path: Path) -> None:
+    """The SpikeGLX session whose .ap.meta is missing: failed (it was counted converted without its AP band);
+    with --allow-incomplete converted, the shortfall in its file."""
+    import json
+
+    from nwbconvert.synthetic.study import write_study
+
+    root = tmp_path / "study"
+    sessions = write_study(root, subjects=1, sessions=2, seconds=0.2)
+    (root / "study.yaml").write_text(STUDY_YAML)
+    metas = sorted(p for s in sessions for p in s.path.rglob("*.ap.meta"))
+    assert len(metas) == 1
+    metas[0].unlink()
+
+    def run(out: Path, *args: str) -> dict[str, str]:
+        done = nwbconvert("batch", "study.yaml", "-o", out, "--compression", "none", "--json", *args, cwd=root)
+        return {s["key"]: s["status"] for s in json.loads(done.stdout)["result"]["sessions"]}
+
+    failed = run(tmp_path / "refused")
+    assert sorted(failed.values()) == ["converted", "failed"], failed
+    allowed = run(tmp_path / "allowed", "--allow-incomplete")
+    assert sorted(allowed.values()) == ["converted", "converted"], allowed
+    (key,) = [k for k, status in failed.items() if status == "failed"]
+    subject = key.split("_")[0]
+    notes = provenance(tmp_path / "allowed" / subject / f"{key}_ecephys.nwb")["notes"]
+    assert [(n["path"], n["found"]) for n in notes] == [(str(metas[0]), "no such file")]
