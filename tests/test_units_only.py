@@ -283,3 +283,68 @@ def test_a_sorting_folder_needs_a_start_time_and_a_sample_rate(tmp_path: Path) -
     assert done.returncode == 3, done.stderr
     assert "params.py: 'sample_rate' is missing" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "a.nwb").exists() and not (tmp_path / "b.nwb").exists()
+
+
+# ---- Open Ephys legacy: stereotrode/tetrode .spikes files beside the real .continuous files
+
+LEGACY = "openephys_legacy/v0.6.7_OpenEphys/Record Node 101"
+
+
+def _spikes_file(path: Path, channels: int, count: int, first_timestamp: int, seed: int) -> None:
+    """A .spikes file in the documented layout: a 1024-byte text header, then per spike uint8 eventType (4),
+    int64 timestamp, int64 software timestamp, uint16 source id, channels, samples, sorted id, electrode id,
+    channel, 3 uint8 colour, 2 float32 PCA, uint16 rate, channels x 40 uint16 samples (zero at 32768),
+    channels float32 gains, channels uint16 thresholds, uint16 recording number."""
+    header = (
+        "header.format = 'Open Ephys Data Format'; \nheader.version = 0.6; \nheader.header_bytes = 1024;\n"
+        "header.description = 'spike records'; \nheader.date_created = '03-Apr-2025 13:38:45';\n"
+        f"header.electrode = '{path.stem}';\nheader.num_channels = {channels};\nheader.sampleRate = 40000;\n"
+    ).encode()
+    fields = [("type", "u1"), ("timestamp", "<i8"), ("software", "<i8"), ("source", "<u2"), ("n", "<u2")]
+    fields += [("m", "<u2"), ("sorted", "<u2"), ("electrode", "<u2"), ("channel", "<u2"), ("color", "u1", 3)]
+    fields += [("pca", "<f4", 2), ("rate", "<u2"), ("samples", "<u2", channels * 40), ("gains", "<f4", channels)]
+    fields += [("thresholds", "<u2", channels), ("recording", "<u2")]
+    rng = np.random.default_rng(seed)
+    records = np.zeros(count, np.dtype(fields))
+    records["type"], records["n"], records["m"], records["rate"] = 4, channels, 40, 40000
+    records["timestamp"] = np.sort(first_timestamp + rng.integers(0, 120_000, count))
+    records["sorted"] = rng.integers(0, 2, count)
+    records["samples"] = 32768 + rng.integers(-2000, 2000, (count, channels * 40))
+    records["gains"] = 20000.0  # 1000 / gain: 0.05 µV a step, the .continuous files' bitVolts
+    path.write_bytes(header.ljust(1024, b" ") + (records.tobytes() if count else b""))
+
+
+def test_openephys_legacy_spikes_beside_continuous_become_units(tmp_path: Path) -> None:
+    from neo.rawio import OpenEphysRawIO
+
+    folder = tmp_path / "Record Node 101"
+    shutil.copytree(realdata(LEGACY), folder)
+    first = int(np.fromfile(folder / "100_example-data_CH1.continuous", "<i8", count=1, offset=1024)[0])
+    assert first > 0  # neo 0.14's default spike window (ticks x rate) then holds no spike
+    _spikes_file(folder / "STp104.0n0.spikes", 2, 50, first, seed=1)
+    _spikes_file(folder / "TTp104.0n1.spikes", 4, 30, first, seed=2)
+    out = tmp_path / "legacy.nwb"
+    _convert(folder, out)
+    rawio = OpenEphysRawIO(dirname=str(folder))
+    rawio.parse_header()
+    names = [str(n) for n in rawio.header["spike_channels"]["name"]]
+    assert names == ["STp104.0n0#0", "STp104.0n0#1", "TTp104.0n1#0", "TTp104.0n1#1"]
+    units = _units(out)
+    assert sorted(units) == names
+    for i, name in enumerate(names):  # neo with an explicit window in seconds (its default one is wrong)
+        ts = rawio.get_spike_timestamps(0, 0, i, 0.0, 1e6)
+        np.testing.assert_allclose(units[name]["times"], rawio.rescale_spike_timestamp(ts, "float64"), atol=1e-12)
+        row = rawio.header["spike_channels"][i]
+        raw = rawio.get_spike_raw_waveforms(0, 0, i, 0.0, 1e6).astype("float64")  # (spikes, channels, samples)
+        microvolts = raw * float(row["wf_gain"]) + float(row["wf_offset"])
+        assert str(row["wf_units"]) == "uV" and len(ts) > 0
+        mean, channels = units[name]["waveform_mean"], raw.shape[1]
+        np.testing.assert_allclose(mean[:, :channels], microvolts.mean(axis=0).T * 1e-6, atol=1e-12)
+        assert mean.shape == (40, 4) and np.isnan(mean[:, channels:]).all()  # a stereotrode beside tetrodes: NaN
+    with h5py.File(out, "r") as f:
+        assert f["acquisition"]["ElectricalSeriesSignalsCH"]["data"].shape == (133120, 16)
+    # an electrode that detected nothing leaves a header-only file (neo's header parse fails on it)
+    _spikes_file(folder / "STp104.0n2.spikes", 2, 0, first, seed=3)
+    again = tmp_path / "again.nwb"
+    _convert(folder, again)
+    assert sorted(_units(again)) == names

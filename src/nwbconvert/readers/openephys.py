@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -260,6 +261,50 @@ class OpenEphysLegacyReader(NeoReader):
         folder = _legacy_folder(path)
         return sorted(folder.iterdir()) if folder else []
 
+    def parse(self, path: Path) -> BaseRawIO:
+        """neo's rawio of the folder, shown without its .spikes files: neo 0.14 reads none of them right (its
+        default time window is in ticks times the rate, so every unit comes out empty and the read fails, and an
+        electrode file without spikes fails the header), so `sortings` reads them in the vendor layout."""
+        import tempfile
+        import warnings
+
+        from neo.rawio import OpenEphysRawIO
+
+        folder = _legacy_folder(path) or path
+        if not any(folder.glob("*.spikes")):
+            return super().parse(path)
+        with tempfile.TemporaryDirectory(prefix="nwbconvert-oe-") as view, self.reading(path):
+            for entry in folder.iterdir():
+                if entry.suffix != ".spikes":
+                    (Path(view) / entry.name).symlink_to(entry.resolve())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rawio = OpenEphysRawIO(dirname=view)
+                rawio.parse_header()  # neo maps every file while parsing: the view may go afterwards
+        return rawio
+
+    def sortings(self, path: Path, rawio: BaseRawIO, recordings: list[Recording]) -> tuple[Sorting, ...]:
+        folder = _legacy_folder(path) or path
+        units = [u for f in sorted(folder.glob("*.spikes"), key=_legacy_spike_order) for u in _legacy_spikes(f)]
+        merged: dict[str, list[Unit]] = {}
+        for unit in units:  # a unit's spikes in each segment's file (name_2.spikes, ...) are one unit
+            merged.setdefault(unit.name, []).append(unit)
+        if not merged:
+            return ()
+        rates = {_legacy_header(f).get("sampleRate", "") for f in folder.glob("*.spikes")}
+        rate = float(rates.pop()) if len(rates) == 1 and _is_number(next(iter(rates))) else None
+        return (
+            Sorting(
+                name=self.name,
+                source=str(folder),
+                units=tuple(_merged(parts) for parts in merged.values()),
+                waveform_rate_hz=rate,
+                time_resolution_s=1.0 / rate if rate else None,
+                description="Spikes of the Open Ephys legacy .spikes files (one unit per electrode file and sorted "
+                "id), read in the vendor layout.",
+            ),
+        )
+
     def header_metadata(self, path: Path, rawio: BaseRawIO) -> HeaderMetadata:
         # 'date_created' of the .continuous headers, e.g. '03-Apr-2025 13:38:45' (local time)
         created = rawio.raw_annotations["blocks"][0]["segments"][0].get("date_created", "")
@@ -267,3 +312,72 @@ class OpenEphysLegacyReader(NeoReader):
             return HeaderMetadata(dt.datetime.strptime(str(created).strip("'\" "), "%d-%b-%Y %H:%M:%S"))
         except ValueError:
             return HeaderMetadata()
+
+
+def _legacy_spike_order(path: Path) -> tuple[int, str]:
+    """Segment (the '_2' of 'STp106.0n0_2.spikes' is the second), then electrode name."""
+    found = re.search(r"_(\d+)$", path.stem)
+    return (int(found.group(1)) if found else 1, re.sub(r"_\d+$", "", path.stem))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
+def _legacy_header(path: Path) -> dict[str, str]:
+    """The text header (1024 bytes of `header.key = value;`) of a legacy Open Ephys file."""
+    pairs = (item.partition("=") for item in head(path, 1024).decode("latin-1").split(";"))
+    return {k.strip().removeprefix("header."): v.strip().strip("'\"") for k, eq, v in pairs if eq}
+
+
+def _legacy_spikes(path: Path) -> list[Unit]:
+    """The records of one .spikes file: eventType, timestamp, software timestamp, source id, channels N,
+    samples M, sorted id, electrode id, channel, color, 2 PCA floats, rate, N*M uint16 samples (offset 32768),
+    N float32 gains, N uint16 thresholds, recording number. Times are timestamp / rate (the .continuous clock)."""
+    header = _legacy_header(path)
+    raw = np.fromfile(path, dtype="u1", offset=1024)
+    if len(raw) < 23:
+        return []  # an electrode that detected no spike: a header alone
+    n, m = (int(v) for v in raw[19:23].view("<u2"))
+    record = np.dtype(
+        [
+            *[("type", "u1"), ("timestamp", "<i8"), ("software", "<i8"), ("source", "<u2"), ("n", "<u2")],
+            *[("m", "<u2"), ("sorted_id", "<u2"), ("electrode", "<u2"), ("channel", "<u2"), ("color", "u1", 3)],
+            *[("pca", "<f4", 2), ("rate", "<u2"), ("samples", "<u2", (n, m)), ("gains", "<f4", n)],
+            *[("thresholds", "<u2", n), ("recording", "<u2")],
+        ]
+    )
+    records = raw[: len(raw) // record.itemsize * record.itemsize].view(record)
+    rate = float(header.get("sampleRate") or (records["rate"][0] if len(records) else 0) or 1.0)
+    name = re.sub(r"_\d+$", "", path.stem)
+    units = []
+    for sorted_id in np.unique(records["sorted_id"]):
+        keep = records[records["sorted_id"] == sorted_id]
+        microvolts = (keep["samples"].astype("float64") - 32768.0) * (1000.0 / keep["gains"][:, :, None])
+        volts = microvolts * 1e-6  # (spikes, channels, samples)
+        units.append(
+            Unit(
+                name=f"{name}#{int(sorted_id)}",
+                spike_times_s=keep["timestamp"].astype("float64") / rate,
+                properties={"electrode": header.get("electrode", name), "electrode_id": int(keep["electrode"][0])},
+                waveform_mean_v=volts.mean(axis=0).T,
+                waveform_sd_v=volts.std(axis=0).T,
+            )
+        )
+    return units
+
+
+def _merged(parts: list[Unit]) -> Unit:
+    """One unit from its parts in several segments' files (times in order, waveform statistics pooled by count)."""
+    if len(parts) == 1:
+        return parts[0]
+    counts = np.array([len(u.spike_times_s) for u in parts], dtype="float64")[:, None, None]
+    means = np.stack([np.asarray(u.waveform_mean_v, dtype="float64") for u in parts])
+    sds = np.stack([np.asarray(u.waveform_sd_v, dtype="float64") for u in parts])
+    mean = (means * counts).sum(axis=0) / counts.sum()
+    sd = np.sqrt(((sds**2 + means**2) * counts).sum(axis=0) / counts.sum() - mean**2)
+    times = np.sort(np.concatenate([u.spike_times_s for u in parts]))
+    return replace(parts[0], spike_times_s=times, waveform_mean_v=mean, waveform_sd_v=np.nan_to_num(sd))

@@ -31,8 +31,9 @@ def add_units(nwbfile: Any, sortings: tuple[Sorting, ...], electrode_rows: dict[
     if not units:
         return
     rates = {s.waveform_rate_hz for s in sortings if s.waveform_rate_hz}
-    shapes = {None if u.waveform_mean_v is None else u.waveform_mean_v.shape for _, u in units}
-    waveforms = len(shapes) == 1 and None not in shapes and len(rates) == 1
+    means = _padded([u.waveform_mean_v for _, u in units])
+    sds = _padded([u.waveform_sd_v for _, u in units])
+    waveforms = means is not None and len(rates) == 1
     nwbfile.units = Units(
         name="units",
         description="Sorted units: " + "; ".join(f"{s.name} from {s.source}" for s in sortings),
@@ -47,21 +48,36 @@ def add_units(nwbfile: Any, sortings: tuple[Sorting, ...], electrode_rows: dict[
     columns = _property_columns([u for _, u in units])
     for key in columns:
         nwbfile.add_unit_column(column_name(key), f"Unit property '{key}' from the sorting")
-    with_sd = waveforms and all(u.waveform_sd_v is not None for _, u in units)
-    for sorting, unit in units:
+    with_sd = waveforms and sds is not None
+    for index, (sorting, unit) in enumerate(units):
         extra: dict[str, Any] = {column_name(key): fill(unit.properties.get(key)) for key, fill in columns.items()}
         if with_electrodes:
             extra["electrodes"] = links[sorting.name][unit.name]
-        if waveforms:
-            extra["waveform_mean"] = unit.waveform_mean_v
-            if with_sd:
-                extra["waveform_sd"] = unit.waveform_sd_v
+        if waveforms and means is not None:
+            extra["waveform_mean"] = means[index]
+            if with_sd and sds is not None:
+                extra["waveform_sd"] = sds[index]
         nwbfile.add_unit(
             spike_times=np.asarray(unit.spike_times_s, dtype="float64"),
             unit_name=unit.name,
             sorting=sorting.name,
             **extra,
         )
+
+
+def _padded(waveforms: list[np.ndarray | None]) -> list[np.ndarray] | None:
+    """Every unit's waveform with one shape, or None: a column holds one shape, so units recorded on fewer
+    channels (a stereotrode beside a tetrode) get NaN columns for the channels their electrode lacks."""
+    if not waveforms or any(w is None for w in waveforms):
+        return None
+    arrays = [np.asarray(w, dtype="float64") for w in waveforms if w is not None]
+    if len({a.shape for a in arrays}) == 1:
+        return arrays
+    if len({a.shape[0] for a in arrays}) != 1:
+        return None  # different sample counts: no common column
+    columns = [a.reshape(a.shape[0], -1) for a in arrays]
+    width = max(c.shape[1] for c in columns)
+    return [np.pad(c, ((0, 0), (0, width - c.shape[1])), constant_values=np.nan) for c in columns]
 
 
 def _resolution(sortings: tuple[Sorting, ...]) -> float | None:
