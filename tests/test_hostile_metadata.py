@@ -188,3 +188,35 @@ def test_raw_binary_settings_must_be_finite(setting: str, tmp_path: Path) -> Non
     assert result.returncode == 2, result.stderr
     assert f"{setting} must be a finite number" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o.nwb").exists()
+
+
+@pytest.mark.parametrize(
+    ("rows", "where"),
+    [
+        (["path,subject_id,session_id", "{src}\0x,m1,1"], "line 2, column 1 ('path')"),
+        (["path,subject_id,session_id", "{src},m\0,1"], "line 2, column 2 ('subject_id')"),
+        (["path,subject_id,session_id,lab", "{src},m1,1,a\0b"], "line 2, column 4 ('lab')"),
+        (["path,subject_id,sess\0ion_id", "{src},m1,1"], "line 1, column 3:"),
+    ],
+)
+def test_a_nul_in_a_csv_manifest_cell_exits_4_naming_line_and_column(
+    rows: list[str], where: str, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "sessions.csv"
+    manifest.write_text("\n".join(rows).format(src=SAMPLE_DATA / "spikeglx" / "Sample_g0") + "\n")
+    result = nwbconvert("batch", manifest, "-o", tmp_path / "dandiset", *SETS[2:])
+    assert result.returncode == 4, result.stderr
+    assert f"Error: {manifest}: {where}" in result.stderr
+    assert "holds a NUL character (byte 0)" in result.stderr and "Traceback" not in result.stderr
+    assert "Value error" not in result.stderr
+    assert not (tmp_path / "dandiset").exists()
+
+
+def test_a_utf16_csv_manifest_is_refused_with_the_encoding_named(tmp_path: Path) -> None:
+    manifest = tmp_path / "sessions.csv"
+    manifest.write_bytes(f"path,subject_id\n{SAMPLE_DATA}/spikeglx/Sample_g0,m1\n".encode("utf-16-le"))  # no BOM
+    result = nwbconvert("batch", manifest, "-o", tmp_path / "dandiset")
+    assert result.returncode == 4, result.stderr
+    assert f"{manifest}: line 1, column 1: the cell holds a NUL character" in result.stderr
+    assert "saved as UTF-16: save it as UTF-8 CSV" in result.stderr
+    assert not (tmp_path / "dandiset").exists()

@@ -269,6 +269,7 @@ def csv_sessions(path: Path, format: str | None = None, streams: tuple[str, ...]
     if not rows:
         raise UsageError(f"{path}: the CSV manifest is empty; it needs a header row (path,subject_id,session_id).")
     header = [cell.strip() for cell in rows[0][1]]
+    _refuse_nul(path, rows, header)
     problems = [
         f"column {name!r}: {why}"
         for name in header
@@ -297,6 +298,19 @@ def csv_sessions(path: Path, format: str | None = None, streams: tuple[str, ...]
     if not found:
         raise UsageError(f"{path}: the CSV manifest has a header but no sessions; add one row per session.")
     return found
+
+
+def _refuse_nul(path: Path, rows: list[tuple[int, list[str]]], header: list[str]) -> None:
+    """A NUL character (byte 0) in any cell: no path or NWB text may hold one (the file is damaged, or UTF-16)."""
+    for line, row in rows:
+        for i, cell in enumerate(row):
+            if "\x00" in cell:
+                name = f" ({header[i]!r})" if line != rows[0][0] and i < len(header) and "\x00" not in header[i] else ""
+                raise MetadataError(
+                    f"{path}: line {line}, column {i + 1}{name}: the cell holds a NUL character (byte 0), which no "
+                    "path or NWB text may contain. Remove it; if every other byte is 0, the file was saved as UTF-16: "
+                    "save it as UTF-8 CSV."
+                )
 
 
 def subject_layers(path: Path, config: StudyConfig, subject_id: str) -> list[Layer]:
