@@ -502,3 +502,15 @@ def test_batch_counts_an_incomplete_session_failed_unless_allowed(tmp_path: Path
     subject = key.split("_")[0]
     notes = provenance(tmp_path / "allowed" / subject / f"{key}_ecephys.nwb")["notes"]
     assert [(n["path"], n["found"]) for n in notes] == [(str(metas[0]), "no such file")]
+
+
+def test_openephys_binary_event_arrays_of_different_lengths_are_refused(tmp_path: Path) -> None:
+    folder = _openephys_binary(tmp_path)
+    states = folder / "Record Node 101/experiment1/recording1/events/NI-DAQmx-103.PXIe-6341/TTL/states.npy"
+    full = np.load(states)
+    assert full.shape == (2394,)
+    np.save(states, full[:1000])
+    out = tmp_path / "out.nwb"
+    result = convert(folder, out, "--dry-run")
+    refused(result, str(states), "expected 2 394 rows (as many as full_words.npy), found 1 000 rows")
+    kept(convert(folder, out, "--allow-incomplete"), out, "2 394 rows", "1 000 rows")

@@ -49,17 +49,19 @@ def _streams(folder: Path, oebin: Path, options: ReadOptions, streams: Sequence[
     try:
         structure = json.loads(oebin.read_text(errors="replace"))
         declared = [(str(c["folder_name"]).strip("/"), int(c["num_channels"])) for c in structure["continuous"]]
+        tables = [("events", str(e["folder_name"]).strip("/")) for e in structure.get("events", [])]
+        tables += [("spikes", str(s["folder"]).strip("/")) for s in structure.get("spikes", [])]
         version = tuple(int(x) for x in str(structure.get("GUI version", "0.6")).split(".")[:2])
     except (ValueError, KeyError, TypeError):
         return []  # a damaged header: neo's refusal says so
+    notes = [n for kind, name in tables for n in _table(folder / kind / name, options)]
     if declared and not (folder / "continuous").is_dir():
         names = ", ".join(name for name, _ in declared)
         message = (
             f"{oebin}: declares continuous streams ({names}) but the recording folder has no continuous/ folder; "
             "converted its spikes and events only."
         )
-        return [SourceNote("missing-stream", str(folder), message, f"{len(declared)} streams", "none")]
-    notes: list[SourceNote] = []
+        return [*notes, SourceNote("missing-stream", str(folder), message, f"{len(declared)} streams", "none")]
     for name, n_channels in declared:
         if stream_excluded(name.split(".")[-1], streams):
             continue
@@ -90,3 +92,26 @@ def _stream(stream: Path, n_channels: int, numbered: bool, options: ReadOptions)
     expected = f"{plural(n_samples * row, 'byte')} ({plural(n_samples, 'sample')} in {listed.name})"
     found = f"{plural(size, 'byte')} ({plural(size // row, 'whole sample')})"
     return [shortfall(data, f"the samples of {stream.name}", expected, found, options)]
+
+
+def _table(table: Path, options: ReadOptions) -> list[SourceNote]:
+    """An events or spikes folder structure.oebin declares: there, and its .npy arrays whole and equally long
+    (neo pairs them row by row)."""
+    import numpy as np
+
+    if not table.is_dir():
+        return [shortfall(table, "a folder structure.oebin declares", f"{table.name}/", "no such folder", options)]
+    label = "/".join(table.parts[-2:])  # NI-DAQmx-103.PXIe-6341/TTL
+    lengths: dict[str, int] = {}
+    for array in sorted(table.glob("*.npy")):
+        try:
+            lengths[array.name] = int(np.load(array, mmap_mode="r").shape[0])
+        except (ValueError, OSError, IndexError):
+            found = plural(array.stat().st_size, "byte")
+            return [shortfall(array, f"the {label} table's {array.name}", "a whole .npy array", found, options)]
+    if not lengths or len(set(lengths.values())) == 1:
+        return []
+    longest = max(lengths, key=lengths.__getitem__)
+    short = min(lengths, key=lengths.__getitem__)
+    expected = f"{plural(lengths[longest], 'row')} (as many as {longest})"
+    return [shortfall(table / short, f"the {label} table's {short}", expected, plural(lengths[short], "row"), options)]
