@@ -514,3 +514,13 @@ def test_openephys_binary_event_arrays_of_different_lengths_are_refused(tmp_path
     result = convert(folder, out, "--dry-run")
     refused(result, str(states), "expected 2 394 rows (as many as full_words.npy), found 1 000 rows")
     kept(convert(folder, out, "--allow-incomplete"), out, "2 394 rows", "1 000 rows")
+
+
+def test_neuralynx_events_file_cut_inside_its_header_is_refused_then_left_out(tmp_path: Path) -> None:
+    folder = _neuralynx(tmp_path)
+    nev = folder / "Events.nev"
+    os.truncate(nev, 8560)  # half of it: neo leaves a file shorter than its header out without a word
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out), str(nev), "the header of Events.nev: expected a 16 384-byte header", "8 560 bytes")
+    kept(convert(folder, out, "--allow-incomplete"), out, "16 384-byte header", "8 560 bytes")
+    assert provenance(out)["event_channels"] == {}

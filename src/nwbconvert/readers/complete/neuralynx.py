@@ -46,7 +46,12 @@ def before(path: Path, options: ReadOptions, streams: Sequence[str]) -> list[Sou
     counts: list[tuple[Path, int, str]] = []
     for file in _folder_files(path):
         record = NCS_RECORD if file.suffix.lower() == ".ncs" else NEV_RECORD
-        n, cut = divmod(max(0, file.stat().st_size - HEADER), record)
+        size = file.stat().st_size
+        if size < HEADER:  # neo leaves such a file out without a word
+            expected = f"a {number(HEADER)}-byte header, then records"
+            notes.append(shortfall(file, f"the header of {file.name}", expected, plural(size, "byte"), options))
+            continue
+        n, cut = divmod(size - HEADER, record)
         if cut:
             expected = f"whole {number(record)}-byte records after its {number(HEADER)}-byte header"
             found = f"{plural(n, 'record')} and {plural(cut, 'byte')} of a cut one"
