@@ -524,3 +524,14 @@ def test_neuralynx_events_file_cut_inside_its_header_is_refused_then_left_out(tm
     refused(convert(folder, out), str(nev), "the header of Events.nev: expected a 16 384-byte header", "8 560 bytes")
     kept(convert(folder, out, "--allow-incomplete"), out, "16 384-byte header", "8 560 bytes")
     assert provenance(out)["event_channels"] == {}
+
+
+def test_neuralynx_folder_without_events_file_is_a_warning(tmp_path: Path) -> None:
+    folder = _neuralynx(tmp_path)
+    (folder / "Events.nev").unlink()
+    out = tmp_path / "out.nwb"
+    result = convert(folder, out)
+    assert result.returncode == 0, result.stderr
+    assert "has no Events.nev" in " ".join(result.stderr.split())
+    notes = [n for n in provenance(out)["notes"] if n["what"] == "missing-file"]
+    assert [n["expected"] for n in notes] == ["Events.nev"]

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nwbconvert.model import SourceNote
 from nwbconvert.readers.base import ReadOptions, shortfall
 from nwbconvert.readers.complete import number, plural
 from nwbconvert.readers.complete.channels import hole_notes
 
 if TYPE_CHECKING:
-    from nwbconvert.model import Session, SourceNote
+    from nwbconvert.model import Session
     from nwbconvert.readers.complete import Checked
 
 HEADER = 16384
@@ -86,6 +87,12 @@ def after(path: Path, session: Session, options: ReadOptions, streams: Sequence[
             notes.append(shortfall(nev[0], f"the events of {nev[0].name}", expected, plural(found, "event"), options))
     if path.is_dir():
         notes += hole_notes(path, [f.stem for f in files if f.suffix.lower() == ".ncs"], ".ncs")
+        if not nev and span is not None:  # Cheetah and Pegasus always write one: a warning, not an error
+            message = (
+                f"{path}: the folder has no Events.nev (or other .nev file), so the recording's events are not in "
+                "this copy (check that every file of the recording was copied); converted the channels."
+            )
+            notes.append(SourceNote("missing-file", str(path), message, "Events.nev", "no .nev file"))
     return session, notes
 
 
