@@ -168,6 +168,16 @@ def test_openephys_binary_spikes_and_events_without_continuous(tmp_path: Path) -
     assert sum(len(u["times"]) for u in units.values()) == 1379
     with h5py.File(out, "r") as f:
         assert f["units/waveform_mean"].attrs["sampling_rate"] == 40000.0
+        electrodes = f["general/extracellular_ephys/electrodes"]
+        names = [n.decode() for n in electrodes["channel_name"][()]]
+        groups = [g.decode() for g in electrodes["group_name"][()]]
+        assert names == [f"CH{i}" for i in range(1, 17)]  # structure.oebin: Stereotrode k holds CH2k-1, CH2k
+        assert groups == [f"Stereotrode {(i + 1) // 2}" for i in range(1, 17)]
+        index, rows = f["units/electrodes_index"][()], f["units/electrodes"][()]
+        unit_names = [n.decode() for n in f["units/unit_name"][()]]
+        for i, name in enumerate(unit_names):
+            k = int(name.split()[1].split("#")[0])
+            assert [names[r] for r in rows[(index[i - 1] if i else 0) : index[i]]] == [f"CH{2 * k - 1}", f"CH{2 * k}"]
     _check_events_equal_neo(node, out)
 
 
@@ -192,7 +202,8 @@ def test_openephys_binary_units_only_info_and_zarr(tmp_path: Path) -> None:
     info = nwbconvert("info", out, "--json")
     assert info.returncode == 0, info.stderr
     summary = json.loads(info.stdout)["result"]
-    assert summary["series"] == [] and summary["n_units"] == 8 and summary["n_electrodes"] == 0
+    assert summary["series"] == [] and summary["n_units"] == 8 and summary["n_electrodes"] == 16
+    assert len(summary["electrode_groups"]) == 8  # one per stereotrode
     assert {t["name"]: t["n_rows"] for t in summary["tables"]} == {
         "EventsMessages": 14,
         "EventsNetworkEventsOutput": 64,

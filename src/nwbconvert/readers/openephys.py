@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -134,7 +135,7 @@ def _binary_spikes(root: Path, recordings: list[Recording]) -> Sorting | None:
         )
     rates = {float(e.get("sample_rate", 0)) for e in meta.values()}
     rate = rates.pop() if len(rates) == 1 else None
-    return Sorting(
+    sorting = Sorting(
         name="openephys-spikes",
         source=str(root),
         units=tuple(units),
@@ -144,6 +145,26 @@ def _binary_spikes(root: Path, recordings: list[Recording]) -> Sorting | None:
         description="Spikes detected online by the Open Ephys Spike Detector (spikes/ folders), one unit per "
         "electrode and cluster.",
     )
+    return sorting if linker.recording is not None else _with_electrodes(sorting, list(meta.values()))
+
+
+def _with_electrodes(sorting: Sorting, electrodes: list[dict[str, Any]]) -> Sorting:
+    """Without a recorded series to link to, the units carry their electrodes' source channels (one electrode
+    group per stereotrode or tetrode, as structure.oebin lists them)."""
+    from nwbconvert.sorting.alone import SortingWithChannels
+
+    channels: dict[str, Channel] = {}
+    for electrode in electrodes:
+        for source in electrode.get("source_channels", []):
+            name = str(source.get("name", ""))
+            gain = float(source.get("bit_volts", 1.0))
+            channels.setdefault(name, Channel(name, name, gain, group=str(electrode.get("name", "spikes"))))
+    units = tuple(
+        replace(u, channel_ids=tuple(n for n in str(u.properties["source_channels"]).split(", ") if n in channels))
+        for u in sorting.units
+    )
+    base = {f.name: getattr(sorting, f.name) for f in dataclasses.fields(sorting)} | {"units": units}
+    return SortingWithChannels(**base, channels=tuple(channels.values()))
 
 
 def _volts(raw: np.ndarray, electrode: dict[str, Any]) -> np.ndarray:
@@ -292,7 +313,8 @@ class OpenEphysLegacyReader(NeoReader):
         if not merged:
             return ()
         rates = {_legacy_header(f).get("sampleRate", "") for f in folder.glob("*.spikes")}
-        rate = float(rates.pop()) if len(rates) == 1 and _is_number(next(iter(rates))) else None
+        text = rates.pop() if len(rates) == 1 else ""
+        rate = float(text) if text.replace(".", "", 1).isdigit() and float(text) > 0 else None
         return (
             Sorting(
                 name=self.name,
@@ -318,13 +340,6 @@ def _legacy_spike_order(path: Path) -> tuple[int, str]:
     """Segment (the '_2' of 'STp106.0n0_2.spikes' is the second), then electrode name."""
     found = re.search(r"_(\d+)$", path.stem)
     return (int(found.group(1)) if found else 1, re.sub(r"_\d+$", "", path.stem))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        return float(text) > 0
-    except ValueError:
-        return False
 
 
 def _legacy_header(path: Path) -> dict[str, str]:
