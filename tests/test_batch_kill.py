@@ -32,7 +32,7 @@ SLOW = ("--compression", "gzip", "--compression-level", "9")  # seconds per sess
 HOLDER = """
 import sys
 from pathlib import Path
-from nwbconvert.batch.layout import session_lock
+from nwbconvert.batch.lock import session_lock
 with session_lock(Path(sys.argv[1]), sys.argv[2]) as lock:
     print("held" if lock is not None else "refused", flush=True)
     sys.stdin.read()  # until the test closes our stdin

@@ -1,15 +1,10 @@
-"""Resuming a study: decide() after record() follows the real inputs, options and output of a converted session;
-session locks keep concurrent runs apart and are taken over from dead processes."""
+"""Resuming a study: decide() after record() follows the real inputs, options and output of a converted session
+(the session locks: test_batch_lock.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,8 +12,8 @@ import pytest
 
 from helpers import assert_valid
 from nwbconvert.batch.discover import StudyRequest, discover, state_dir
-from nwbconvert.batch.layout import lock_path, manifest_path
-from nwbconvert.batch.manifest import decide, read_entry, record, session_lock
+from nwbconvert.batch.layout import manifest_path
+from nwbconvert.batch.manifest import decide, read_entry, record
 from nwbconvert.batch.model import SessionJob, SessionOutcome, Status
 from nwbconvert.metadata.layers import Layer
 from nwbconvert.metadata.model import MetadataLayer
@@ -148,116 +143,3 @@ def test_failed_missing_changed_output_and_new_version_are_redone(converted: Ses
     finally:
         path.write_text(saved)
     assert not list(path.parent.glob(".*.tmp"))  # written atomically: no temporary files left
-
-
-# --- locks ---------------------------------------------------------------------------------------------------
-
-
-def _job(tmp_path: Path) -> SessionJob:
-    out = tmp_path / "out"
-    return SessionJob("sub-m1_ses-1", "m1", "1", (), (), out / "sub-m1" / "sub-m1_ses-1_ecephys.nwb", ConvertOptions())
-
-
-def _dead_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    return int(done.stdout)
-
-
-HOLDER = """
-import sys, time
-from pathlib import Path
-from nwbconvert.batch.manifest import session_lock
-from nwbconvert.batch.model import SessionJob
-from nwbconvert.pipeline import ConvertOptions
-out = Path(sys.argv[1])
-job = SessionJob("sub-m1_ses-1", "m1", "1", (), (), out / "sub-m1" / "sub-m1_ses-1_ecephys.nwb", ConvertOptions())
-time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all contenders start together
-with session_lock(job) as held:
-    print("held" if held else "refused", flush=True)
-    time.sleep(float(sys.argv[3]))
-"""
-
-
-def test_second_lock_on_a_session_is_refused_until_released(tmp_path: Path) -> None:
-    job = _job(tmp_path)
-    path = lock_path(job.output, job.key)
-    with session_lock(job) as first:
-        assert first is True
-        holder = json.loads(path.read_text())
-        assert (holder["host"], holder["pid"]) == (socket.gethostname(), os.getpid())
-        with session_lock(job) as second:
-            assert second is False
-        assert path.exists()  # the refused one did not remove the holder's lock
-    assert not path.exists()
-    with session_lock(job) as again:
-        assert again is True
-
-
-def test_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
-    job = _job(tmp_path)
-    path = lock_path(job.output, job.key)
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"host": socket.gethostname(), "pid": _dead_pid(), "start": None}))
-    with session_lock(job) as held:
-        assert held is True
-        assert json.loads(path.read_text())["pid"] == os.getpid()
-    # a live pid that is not the process that took the lock (its start differs): the pid was reused
-    path.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "start": -1}))
-    with session_lock(job) as held:
-        assert held is True
-    # an empty lock (its writer died between creating and filling it) is stale once old
-    path.write_text("")
-    with session_lock(job) as held:
-        assert held is False
-    os.utime(path, (time.time() - 120, time.time() - 120))
-    with session_lock(job) as held:
-        assert held is True
-
-
-def test_lock_of_another_host_is_stale_only_when_not_refreshed(tmp_path: Path) -> None:
-    job = _job(tmp_path)
-    path = lock_path(job.output, job.key)
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"host": "node-17.cluster", "pid": 1, "start": 5}))
-    with session_lock(job) as held:
-        assert held is False
-    old = time.time() - 3600
-    os.utime(path, (old, old))
-    with session_lock(job) as held:
-        assert held is True
-
-
-def test_lock_held_by_a_live_process_until_it_is_killed(tmp_path: Path) -> None:
-    job = _job(tmp_path)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path / "out"), "0", "600"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with session_lock(job) as held:
-            assert held is False
-        holder.send_signal(signal.SIGKILL)  # killed: its lock stays behind, naming a dead process
-        holder.wait(timeout=30)
-        assert lock_path(job.output, job.key).exists()
-        with session_lock(job) as held:
-            assert held is True
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
-
-
-def test_concurrent_runs_take_a_stale_lock_over_once(tmp_path: Path) -> None:
-    job = _job(tmp_path)
-    path = lock_path(job.output, job.key)
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"host": socket.gethostname(), "pid": _dead_pid(), "start": None}))
-    start = time.time() + 4.0
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(tmp_path / "out"), str(start), "5"], stdout=subprocess.PIPE, text=True
-        )
-        for _ in range(4)
-    ]
-    answers = [run.communicate(timeout=60)[0].strip() for run in runs]
-    assert sorted(answers) == ["held", "refused", "refused", "refused"]
-    assert not path.exists() and not list(path.parent.iterdir())  # released, no breaker left

@@ -146,7 +146,7 @@ def start_worker(batch_pid: int) -> None:
     the signal was armed, so the parent is checked once it is. Where there is no prctl (macOS), a thread checks
     every PARENT_POLL_S that the worker still has its parent. A worker killed so leaves its temporary output
     (`.NAME.PID.nwbconvert-partial.nwb`: the output takes its final name only once complete), which the next
-    run of that session removes, and its lock file, whose flock the kernel released (layout.py).
+    run of that session removes, and its lock file, whose flock the kernel released (lock.py).
     """
     if not _die_with_parent():
         threading.Thread(target=_watch_parent, args=(batch_pid,), name="watch-batch", daemon=True).start()

@@ -1,11 +1,9 @@
-"""Resuming a study: one manifest entry per session (what it was converted from and how), one lock per session.
+"""Resuming a study: one manifest entry per session (what it was converted from and how).
 
 `<out>/.nwbconvert/manifest/<key>.json` records how a session ended, with the fingerprint of its inputs (file
 names, sizes and modification times: never a checksum of tens of GB), of the options and metadata that shape its
 file, and the nwbconvert version. A re-run converts a session again only when that fingerprint changed, its output
-is gone or changed, or it failed before. `<out>/.nwbconvert/locks/<key>.lock` (created with O_CREAT|O_EXCL, holding
-host, pid and process start) keeps two runs from writing one session; a lock whose process is dead on this host,
-or one from another host not refreshed for STALE_AFTER_S, is stale and taken over.
+is gone or changed, or it failed before. Two runs are kept from writing one session by its lock (lock.py).
 """
 
 from __future__ import annotations
@@ -13,26 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
-import threading
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from nwbconvert.batch.layout import lock_path, manifest_path
+from nwbconvert.batch.layout import manifest_path
 from nwbconvert.batch.model import SessionJob, SessionOutcome, Status
 from nwbconvert.durable import fsync_dir, fsync_file
-from nwbconvert.output import zombie
-
-HEARTBEAT_S = 60.0  # a held lock's modification time is refreshed this often
-STALE_AFTER_S = 600.0  # a lock of another host not refreshed for this long belongs to a dead run
-EMPTY_GRACE_S = 30.0  # an empty lock (its writer died between creating and filling it) is stale after this
 
 
 class InputFile(BaseModel):
@@ -143,129 +132,6 @@ def output_options(job: SessionJob) -> dict[str, Any]:
         json.dumps({"options": options, "sources": sources, "metadata": metadata}, sort_keys=True, default=str)
     )
     return normal
-
-
-@contextmanager
-def session_lock(job: SessionJob) -> Iterator[bool]:
-    """Hold the session's lock while converting it: yields True when held, False when a live run holds it.
-    Stale locks (dead process on this host, or another host's lock not refreshed for STALE_AFTER_S) are taken
-    over; while held, the lock is refreshed every HEARTBEAT_S so other hosts can tell it is alive."""
-    path = lock_path(job.output, job.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mine = _acquire(path)
-    if mine is None:
-        yield False
-        return
-    stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(path, stop), name=f"lock {job.key}", daemon=True)
-    beat.start()
-    try:
-        yield True
-    finally:
-        stop.set()
-        beat.join()
-        with suppress(OSError):
-            if path.read_bytes() == mine:  # still ours (not taken over as stale)
-                path.unlink()
-
-
-def _acquire(path: Path) -> bytes | None:
-    """Create the lock (O_CREAT|O_EXCL) holding this process's identity; the bytes written, or None when held."""
-    mine = json.dumps(_identity()).encode()
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                held = path.read_bytes()
-            except FileNotFoundError:
-                continue  # released meanwhile: try again
-            if not _is_stale(path, held) or not _break(path, held):
-                return None
-            continue
-        try:
-            os.write(fd, mine)
-        finally:
-            os.close(fd)
-        return mine
-    return None
-
-
-def _break(path: Path, held: bytes) -> bool:
-    """Remove a stale lock, unless another run has taken it over meanwhile: one breaker at a time (its own
-    O_EXCL file), and only if the lock still holds what was judged stale."""
-    breaker = path.with_name(path.name + ".break")
-    try:
-        fd = os.open(breaker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        with suppress(OSError):
-            if time.time() - breaker.stat().st_mtime > EMPTY_GRACE_S:  # its breaker died mid-way
-                breaker.unlink()
-        return False
-    os.close(fd)
-    try:
-        if path.read_bytes() != held:
-            return False
-        path.unlink()
-        return True
-    except FileNotFoundError:
-        return True
-    finally:
-        breaker.unlink(missing_ok=True)
-
-
-def _is_stale(path: Path, held: bytes) -> bool:
-    try:
-        age = time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return True
-    try:
-        holder = json.loads(held)
-        host, pid, start = str(holder["host"]), int(holder["pid"]), holder.get("start")
-    except (ValueError, KeyError, TypeError):
-        return age > EMPTY_GRACE_S  # being written, or its writer died before filling it
-    if host != socket.gethostname():
-        return age > STALE_AFTER_S
-    return not _alive(pid, start)
-
-
-def _alive(pid: int, start: int | None) -> bool:
-    """Whether process `pid` of this host runs, and is the one that took the lock (not a reused pid)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    if zombie(pid):  # killed, not yet reaped
-        return False
-    now = _process_start(pid)
-    return start is None or now is None or now == start
-
-
-def _identity() -> dict[str, Any]:
-    return {
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "start": _process_start(os.getpid()),
-        "token": uuid.uuid4().hex,
-        "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def _process_start(pid: int) -> int | None:
-    """When the process started, in clock ticks since boot (Linux); None elsewhere."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _heartbeat(path: Path, stop: threading.Event) -> None:
-    while not stop.wait(HEARTBEAT_S):
-        with suppress(OSError):
-            os.utime(path)
 
 
 def _files(path: Path) -> list[Path]:

@@ -58,9 +58,9 @@ def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcom
     (every exception becomes a FAILED outcome with the exit code `convert` would have returned). `run_id` goes
     into the session's progress marker (see `started_by`).
 
-    Fencing: should another run take the session's lock over meanwhile (see layout.py), this one stops at its
+    Fencing: should another run take the session's lock over meanwhile (see lock.py), this one stops at its
     next safe point (its temporary output removed), records nothing and reports the session LOCKED."""
-    from nwbconvert.batch.layout import session_lock
+    from nwbconvert.batch.lock import session_lock
     from nwbconvert.batch.manifest import decide, record
 
     log = log_path(job)
