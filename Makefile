@@ -20,8 +20,8 @@ demo: $(VENV)/.installed  ## set up, convert the bundled SpikeGLX sample, summar
 	$(BIN)/pynwb-validate $(DEMO)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests sample_data benchmarks
-	$(BIN)/ruff format --check src tests sample_data benchmarks
+	$(BIN)/ruff check src tests sample_data benchmarks scripts
+	$(BIN)/ruff format --check src tests sample_data benchmarks scripts
 	$(BIN)/mypy
 
 test: lint  ## set up, lint, type-check and run the whole test suite

@@ -1,18 +1,130 @@
-"""Damaged copies of the real recordings: refusals in plain words (readers/plain.py, detection of damaged files)."""
+"""Damaged copies of the real recordings: the bounded fuzz run (scripts/fuzz_sources.py --quick), the harness's
+own judgement, and refusals in plain words (readers/plain.py, detection of damaged files)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 from cli_runner import nwbconvert
-from conftest import COMPLETE_METADATA, realdata
+from conftest import COMPLETE_METADATA, ROOT, realdata
 
 SET = [arg for pair in COMPLETE_METADATA for arg in ("--set", pair)]
 EXCEPTION_NAME = re.compile(r"\b[A-Z][a-zA-Z]*(Error|Exception)\b|Traceback")
 MCS = "mcs_h5/2014-02-27T08-30-03W8SpikeCutoutsAndTimestampsAndRawData.h5"
+
+
+def _harness() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fuzz_sources", ROOT / "scripts" / "fuzz_sources.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fuzz_sources"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fuzz = _harness()
+
+
+def test_the_bounded_fuzz_run_finds_no_failure(tmp_path: Path) -> None:
+    """A few damaged copies of every format convert, warn or are refused in plain words; nothing crashes or is
+    lost silently."""
+    realdata(".")
+    started = time.monotonic()
+    table = tmp_path / "table.md"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "fuzz_sources.py"), "--quick", "--jobs", "2", "--markdown", str(table)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    text = table.read_text()
+    assert "No failures." in text
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert {s.fmt for s in fuzz.SOURCES} <= set(rows)
+    assert int(rows["**all**"].split("|")[2]) == len(fuzz.quick([m for s in fuzz.SOURCES for m in fuzz.mutants(s)]))
+    print(f"bounded fuzz run: {time.monotonic() - started:.0f} s")
+
+
+def test_mutants_are_the_same_every_run_and_damage_what_they_say(tmp_path: Path) -> None:
+    realdata(".")
+    source = next(s for s in fuzz.SOURCES if s.fmt == "brainvision")
+    found = fuzz.mutants(source)
+    assert [m.label for m in found] == [m.label for m in fuzz.mutants(source)]
+    kinds = {m.kind for m in found}
+    assert kinds == {"truncate-1", "truncate-50", "truncate-99", "flip", "zero-4k", "remove"}
+    original = (realdata("brainvision/mne") / "test.eeg").read_bytes()
+    damaged = []
+    for attempt in range(2):
+        for m in found:
+            copy = fuzz.prepare(m.source, tmp_path / f"{attempt}-{found.index(m)}")
+            fuzz.damage(m, copy)
+            if m.file == "test.eeg" and m.kind != "remove":
+                damaged.append((copy / "test.eeg").read_bytes())
+            if m.kind == "remove":
+                assert not (copy / m.file).exists() and (copy / "test.vhdr").exists()
+    assert damaged[: len(damaged) // 2] == damaged[len(damaged) // 2 :]  # seeded: the same bytes twice
+    one, half, most, zeroed = damaged[:4]
+    assert (len(one), len(half), len(most)) == (5056, 252800, 500544)  # of 505 600 bytes
+    assert len(zeroed) == len(original) and zeroed != original
+    changed = [i for i in range(len(original)) if zeroed[i] != original[i]]
+    assert changed[-1] - changed[0] < 4096 and all(zeroed[i] == 0 for i in changed)
+
+
+def _run(code: int | None, out: str = "", counts: dict[str, int] | None = None, left: list[str] | None = None) -> Any:
+    return fuzz.Run(code, out, counts, left or [], "cmd")
+
+
+def test_the_harness_names_every_failure_class() -> None:
+    m = fuzz.mutants(fuzz.SOURCES[0])[0]
+    base = _run(0, "Wrote x.nwb", {"series": 1, "samples": 100, "channels": 2, "events": 3, "units": 0, "spikes": 0})
+    cases = {
+        "exit-70": _run(70, "Error: Unexpected error: something. This is a bug"),
+        "hang": _run(None),
+        "other-exit": _run(1, "Error: validation"),
+        "traceback": _run(3, "Error: x\nTraceback (most recent call last):"),
+        "exception-name": _run(3, "Error: x.rhd: could not be read (ValueError: mmap length)"),
+        "leftover": _run(3, "Error: x", left=["x.nwb.tmp"]),
+        "silent-loss": _run(0, "Wrote", {**base.counts, "samples": 50}),
+        "refused-clean": _run(3, "Error: x.rhd: the copy looks incomplete: expected 4 samples, found 2."),
+        "converted-complete": _run(0, "Wrote", dict(base.counts)),
+        "converted-with-warning": _run(0, "Warning: x.rhd: expected 4, found 2\nWrote", {**base.counts, "samples": 1}),
+    }
+    for expected, run in cases.items():
+        assert fuzz.classify(m, run, base).outcome == expected, expected
+    refused_silently = fuzz.classify(m, _run(3, "nothing said"), None)
+    assert refused_silently.outcome == "unexplained" and refused_silently.outcome in fuzz.FAILURES
+    assert fuzz.classify(m, _run(3, "Error: one.\n\nAnother paragraph."), None).outcome == "unexplained"
+    # a warning the undamaged copy gives too (gaps found) does not excuse a loss
+    gaps = _run(0, "Warning: gaps found", base.counts)
+    lost = _run(0, "Warning: gaps found", {**base.counts, "events": 0})
+    assert fuzz.classify(m, lost, gaps).outcome == "silent-loss"
+
+
+def test_contents_counts_what_the_nwb_file_holds(tmp_path: Path) -> None:
+    """The harness's counts of a real conversion, against figures written out here (EDF: 139 ch at 512 Hz)."""
+    edf = realdata("edf/mne/test.edf")
+    counts = {}
+    for stub in ("1", "0.5"):
+        out = tmp_path / f"{stub}.nwb"
+        result = nwbconvert("convert", edf, "-o", out, "--stub", stub, "--no-validate", *SET)
+        assert result.returncode == 0, result.stderr
+        counts[stub] = fuzz.contents(out)
+    assert counts["1"] == {"series": 1, "samples": 512, "channels": 139, "events": 4, "units": 0, "spikes": 0}
+    assert counts["0.5"]["samples"] == 256
+    less = fuzz.classify(
+        fuzz.Mutant(fuzz.SOURCES[0], "flip", "x"), _run(0, "", counts["0.5"]), _run(0, "", counts["1"])
+    )
+    assert less.outcome == "silent-loss" and "samples 512 -> 256" in less.reasons
 
 
 def _damaged_copy(tmp_path: Path, keep: float) -> Path:

@@ -1,0 +1,400 @@
+"""Damaged copies of the real recordings in ../shared/realdata, converted by the real CLI; outcomes by format.
+
+Each mutant is a copy of one source with one seeded damage: a data or header file truncated to 1, 50 or 99 %,
+8 header bytes flipped, a 4 KiB block zeroed, or a sibling file removed. `nwbconvert convert` runs on it with a
+timeout. Refused cleanly (exit 3/4, one "Error:" paragraph), converted complete, or converted with a warning are
+fine; failures are exit 70 or another code, a hang, a traceback, a Python exception name, a file left behind, or
+exit 0 with less data than the undamaged copy (series, samples, channels, events, units, spikes) and no warning.
+`python scripts/fuzz_sources.py [--quick] [--format X] [--jobs N]` exits 1 on any failure and lists each one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SELF = "scripts/fuzz_sources.py"
+REALDATA = ROOT.parent / "shared" / "realdata"
+METADATA = (
+    "session_start_time: 2020-01-01T10:00:00+00:00\n"
+    "subject: {subject_id: m1, species: Mus musculus, sex: F, age: P90D}\n"
+)
+EXCEPTION_NAME = re.compile(r"\b[A-Z][a-zA-Z]*(Error|Exception)\b|Traceback")
+OUTCOMES = ("refused-clean", "converted-complete", "converted-with-warning")
+FAILURES = ("exit-70", "hang", "other-exit", "unexplained", "traceback", "exception-name", "leftover", "silent-loss")
+BLOCK, OE = 4096, "openephys_binary/aind_np_multiexp"
+OE_EXP = "Record Node 101/experiment1/recording1"
+OE_PROBE, OE_TTL = f"{OE_EXP}/continuous/Neuropix-PXI-100.ProbeB", f"{OE_EXP}/events/NI-DAQmx-103.PXIe-6341/TTL"
+OE_SE = "Record Node 105/experiment1/recording1"
+OE_SPIKES = f"{OE_SE}/spikes/Spike_Detector-104.example_data/Stereotrode 1"
+OE_LEGACY = "Record Node 101/100_example-data"
+SGLX, NIDQ = "Real_g0/Real_g0_imec0/Real_g0_t0.imec0", "Real_g0/Real_g0_t0.nidq"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One real recording: the folder copied, what is converted in the copy, and the files to damage."""
+
+    fmt: str  # the reader that converts it
+    name: str
+    root: str  # realdata-relative folder that is copied
+    target: str  # the path converted, relative to the copy ("." for the folder itself)
+    headers: tuple[str, ...] = ()  # header files: truncated and flipped
+    data: tuple[str, ...] = ()  # data files: truncated and zeroed (a one-file source: the target)
+    siblings: tuple[str, ...] = ()  # files removed, one at a time
+    header_bytes: int = 0  # for a file that is both header and data: the length of its header
+    spikeglx: bool = False  # root holds real .meta headers; the copy is a run built around them
+
+    def __post_init__(self) -> None:
+        if not self.headers and not self.data:
+            object.__setattr__(self, "data", (self.target,))
+
+    @property
+    def key(self) -> str:
+        return f"{self.fmt}/{self.name}"
+
+
+SOURCES = (
+    Source("intan", "rhd", "intan/IntanToNWB", "example_intan_file.rhd", header_bytes=2048),
+    Source("openephys-binary", "np-multiexp", OE, ".", (f"{OE_EXP}/structure.oebin", "Record Node 101/settings.xml"),
+           (f"{OE_PROBE}/continuous.dat", f"{OE_PROBE}/sample_numbers.npy", f"{OE_TTL}/sample_numbers.npy"),
+           (f"{OE_PROBE}/continuous.dat", "Record Node 101/experiment3/recording1/structure.oebin",
+            f"{OE_TTL}/states.npy")),
+    Source("openephys-binary", "spikes-events", "openephys_binary/oe_tools_v067_spikes_events", ".",
+           (f"{OE_SE}/structure.oebin",), (f"{OE_SPIKES}/waveforms.npy",
+           f"{OE_SE}/events/File_Reader-100.example_data/TTL/sample_numbers.npy"), (f"{OE_SPIKES}/clusters.npy",)),
+    Source("openephys-legacy", "v067", "openephys_legacy/v0.6.7_OpenEphys", "Record Node 101",
+           ("Record Node 101/settings.xml",), (f"{OE_LEGACY}_CH1.continuous", f"{OE_LEGACY}.events"),
+           (f"{OE_LEGACY}_CH2.continuous", f"{OE_LEGACY}.events", "Record Node 101/settings.xml"), 1024),
+    Source("neuralynx", "2kHz", "neuralynx/mne_testing_2kHz", ".", (), ("LAHC1.ncs", "Events.nev"),
+           ("LAHC2.ncs", "Events.nev"), 16384),
+    Source("blackrock", "ndi", "blackrock/ndi_matlab", "testData.ns2", (), ("testData.ns2", "testData.nev"),
+           ("testData.nev",), 2048),
+    Source("plexon", "16sp", "plexon/pyramid_plexon_sdk", "16sp_lfp_with_2coords.plx", header_bytes=8192),
+    Source("phy", "ms4-export", "phy/changlab_ms4_export", ".", ("params.py",),
+           ("spike_times.npy", "spike_clusters.npy"), ("spike_clusters.npy", "cluster_group.tsv")),
+    Source("brainvision", "mne", "brainvision/mne", "test.vhdr", ("test.vhdr", "test.vmrk"), ("test.eeg",),
+           ("test.vmrk", "test.eeg")),
+    Source("edf", "mne", "edf/mne", "test.edf", header_bytes=256 * 140),
+    Source("axon", "abf1", "abf", "05210017_vc_abf1.abf", header_bytes=2048),
+    Source("axon", "abf2", "abf", "16d22006_kim_gapfree.abf", header_bytes=2048),
+    Source("spike2", "smr", "spike2/spike2py", "motor_units.smr", header_bytes=4096),
+    Source("mcs-h5", "w8", "mcs_h5", "2014-02-27T08-30-03W8SpikeCutoutsAndTimestampsAndRawData.h5", header_bytes=2048),
+    Source("spikeglx", "np1-3B", "spikeglx_meta/np1_3B_g0", "Real_g0", (f"{SGLX}.ap.meta", f"{NIDQ}.meta"),
+           (f"{SGLX}.ap.bin", f"{NIDQ}.bin"), (f"{SGLX}.ap.meta", f"{SGLX}.ap.bin", f"{SGLX}.lf.meta", f"{NIDQ}.meta"),
+           spikeglx=True),
+    Source("spikeglx", "np2.4", "spikeglx_meta/np24_4shank", "Real_g0", (f"{SGLX}.ap.meta",), (f"{SGLX}.ap.bin",),
+           spikeglx=True),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Mutant:
+    source: Source
+    kind: str  # truncate-1, truncate-50, truncate-99, flip, zero-4k, remove, or "none" (the undamaged copy)
+    file: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.source.key}: {self.kind} {self.file}".rstrip()
+
+
+def mutants(source: Source) -> list[Mutant]:
+    """Every mutant of one source, in a fixed order."""
+    found: list[Mutant] = []
+    for file in dict.fromkeys(source.headers + source.data):
+        found += [Mutant(source, f"truncate-{p}", file) for p in (1, 50, 99)]
+    headed = [f for f in source.data if source.header_bytes and f not in source.headers]  # a header, then data
+    found += [Mutant(source, "flip", f) for f in (*source.headers, *headed)]
+    found += [Mutant(source, "zero-4k", f) for f in source.data]
+    found += [Mutant(source, "remove", f) for f in source.siblings]
+    return found
+
+
+QUICK = (  # the bounded run (tests/test_fuzz.py): a few mutants per format, as (source, kind, end of the file name)
+    ("intan/rhd", "truncate-1", ".rhd"), ("intan/rhd", "flip", ".rhd"),
+    ("openephys-binary/np-multiexp", "truncate-1", "structure.oebin"),
+    ("openephys-binary/np-multiexp", "remove", "continuous.dat"),
+    ("openephys-binary/spikes-events", "truncate-1", "structure.oebin"),
+    ("openephys-legacy/v067", "remove", "_CH2.continuous"), ("openephys-legacy/v067", "remove", "settings.xml"),
+    ("neuralynx/2kHz", "truncate-1", "Events.nev"), ("neuralynx/2kHz", "remove", "LAHC2.ncs"),
+    ("blackrock/ndi", "truncate-1", ".ns2"), ("blackrock/ndi", "flip", ".nev"), ("plexon/16sp", "truncate-1", ".plx"),
+    ("phy/ms4-export", "truncate-1", "params.py"), ("phy/ms4-export", "flip", "params.py"),
+    ("brainvision/mne", "truncate-1", ".vmrk"), ("brainvision/mne", "remove", ".eeg"),
+    ("edf/mne", "truncate-1", ".edf"), ("edf/mne", "flip", ".edf"), ("axon/abf1", "flip", ".abf"),
+    ("axon/abf2", "truncate-1", ".abf"), ("axon/abf2", "flip", ".abf"),  # converts: compared with the undamaged copy
+    ("spike2/smr", "truncate-1", ".smr"), ("mcs-h5/w8", "truncate-1", ".h5"), ("mcs-h5/w8", "flip", ".h5"),
+    ("spikeglx/np1-3B", "remove", ".ap.meta"), ("spikeglx/np2.4", "truncate-1", ".ap.bin"),
+)  # fmt: skip
+
+
+def quick(found: list[Mutant]) -> list[Mutant]:
+    """The bounded run's mutants: the first of `found` that matches each entry of QUICK."""
+    picked = [next((m for m in found if (m.source.key, m.kind) == (k, kind) and m.file.endswith(end)), None)
+              for k, kind, end in QUICK]  # fmt: skip
+    return [m for m in picked if m is not None]
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    """A writable copy (the shared files are read-only)."""
+    for folder, _, files in os.walk(src):
+        target = dst / Path(folder).relative_to(src)
+        target.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            shutil.copyfile(Path(folder) / f, target / f)
+
+
+def prepare(source: Source, into: Path) -> Path:
+    """The undamaged copy of `source` in `into`; returns the copy's root."""
+    copy = into / "src"
+    if source.spikeglx:
+        from nwbconvert.synthetic.spikeglx import write_spikeglx_from_meta
+
+        write_spikeglx_from_meta(copy, sorted((REALDATA / source.root).glob("*.meta")), seconds=0.2)
+    else:
+        _copy_tree(REALDATA / source.root, copy)
+    return copy
+
+
+def damage(m: Mutant, copy: Path) -> None:
+    """Apply one mutant to the copy, deterministically (seeded by the mutant's label)."""
+    path = copy / m.file
+    rng = random.Random(m.label)
+    if m.kind == "remove":
+        path.unlink()
+        return
+    data = bytearray(path.read_bytes())
+    header = len(data) if m.file in m.source.headers else min(m.source.header_bytes, len(data))
+    if m.kind.startswith("truncate-"):
+        data = data[: len(data) * int(m.kind.split("-")[1]) // 100]
+    elif m.kind == "flip":  # 8 bytes of the header changed
+        for pos in rng.sample(range(header), k=min(8, header)):
+            data[pos] ^= rng.randrange(1, 256)
+    elif m.kind == "zero-4k":  # a block of the data (after a file's own header) zeroed
+        start = 0 if m.file in m.source.headers else header
+        offset = rng.randrange(start, max(start + 1, len(data) - BLOCK))
+        data[offset : offset + BLOCK] = bytes(len(data[offset : offset + BLOCK]))
+    path.write_bytes(bytes(data))
+
+
+@dataclass
+class Result:
+    mutant: Mutant
+    outcome: str  # one of OUTCOMES or FAILURES
+    reasons: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+def contents(nwb: Path) -> dict[str, int]:
+    """What an NWB file holds, counted: series, samples, channels, event rows, units, spikes."""
+    import h5py
+
+    counts = dict.fromkeys(("series", "samples", "channels", "events", "units", "spikes"), 0)
+
+    def visit(name: str, obj: object) -> None:
+        if not isinstance(obj, h5py.Dataset) or name.startswith(("general", "specifications")):
+            return
+        parent = str(obj.parent.attrs.get("neurodata_type", ""))
+        if obj.name.endswith("/data") and parent.endswith("Series"):
+            counts["series"] += 1
+            counts["samples"] += obj.shape[0] if obj.shape else 1
+            counts["channels"] += obj.shape[1] if len(obj.shape) > 1 else 1
+        elif name.startswith(("events/", "intervals/")) and name.endswith("/id"):
+            counts["events"] += obj.shape[0]
+        elif name == "units/id":
+            counts["units"] = obj.shape[0]
+        elif name == "units/spike_times":
+            counts["spikes"] = obj.shape[0]
+
+    with h5py.File(nwb, "r") as f:
+        f.visititems(visit)
+    return counts
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()
+
+
+@dataclass
+class Run:
+    code: int | None  # None: killed at the timeout
+    out: str
+    counts: dict[str, int] | None
+    leftovers: list[str]
+    command: str
+
+    @property
+    def warnings(self) -> set[str]:  # what the conversion warned about
+        return {line for line in self.out.splitlines() if line.startswith("Warning:")}
+
+
+def convert(m: Mutant, work: Path, timeout: float, extra: tuple[str, ...]) -> Run:
+    """Copy, damage and convert one mutant with the real CLI; what it printed, wrote and left behind."""
+    copy = prepare(m.source, work)
+    if m.kind != "none":
+        damage(m, copy)
+    out, tmp = work / "out", work / "tmp"
+    for folder in (out, tmp):
+        folder.mkdir()
+    (work / "meta.yaml").write_text(METADATA)
+    before = _files(copy)
+    args = ["convert", str(copy / m.source.target), "-o", str(out / "x.nwb"), "-m", str(work / "meta.yaml"), *extra]
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {"COLUMNS": "200", "TMPDIR": str(tmp)}
+    command = f"{sys.executable} -m nwbconvert " + " ".join(f"'{a}'" if " " in a else a for a in args)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "nwbconvert", *args], capture_output=True, text=True, env=env, timeout=timeout
+        )
+        code, text = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        code, text = None, str(exc.stdout or "") + str(exc.stderr or "")
+    written = _files(out)
+    left = sorted(written - ({"x.nwb"} if code == 0 else set()))
+    left += [f"TMPDIR/{p}" for p in sorted(_files(tmp))] + [f"source/{p}" for p in sorted(_files(copy) - before)]
+    counts = contents(out / "x.nwb") if code == 0 and "x.nwb" in written else None
+    return Run(code, text, counts, left, command)
+
+
+def classify(m: Mutant, run: Run, baseline: Run | None) -> Result:
+    """The mutant's outcome: the first failure found, else how it was refused or converted. A warning counts
+    when the undamaged copy did not give it too."""
+    reasons: list[str] = []
+    warned = bool(run.warnings - (baseline.warnings if baseline else set()))
+    if run.code is None:
+        reasons.append("hang")
+    elif run.code == 70:
+        reasons.append("exit-70")
+    elif run.code not in (0, 3, 4):
+        reasons.append("other-exit")
+    elif run.code != 0 and ("Error:" not in run.out or "\n\n" in run.out[run.out.index("Error:") :].strip()):
+        reasons.append("unexplained")  # a refusal must say why, in one paragraph
+    if "Traceback" in run.out:
+        reasons.append("traceback")
+    names = sorted({x.group(0) for x in EXCEPTION_NAME.finditer(run.out)} - {"Traceback"})
+    if names:
+        reasons.append("exception-name")
+    if run.leftovers:
+        reasons.append("leftover")
+    base, got = (baseline.counts if baseline and not warned else None), run.counts or {}
+    lost = [f"{k} {n} -> {got[k]}" for k, n in base.items() if got and got[k] < n] if base else []
+    reasons += ["silent-loss"] if lost else []
+    error = next((line for line in run.out.splitlines() if line.startswith("Error:")), "")
+    detail = [f"exit {run.code}", *names, *run.leftovers, *lost]
+    if reasons:
+        outcome = reasons[0]
+    elif run.code in (3, 4):
+        outcome = "refused-clean"
+    else:
+        outcome = "converted-with-warning" if warned else "converted-complete"
+    return Result(m, outcome, [*reasons, *detail], error[:300])
+
+
+class Baselines:
+    """The undamaged copy of each source converted once (when a mutant of it converts), its contents counted."""
+
+    def __init__(self, timeout: float, extra: tuple[str, ...]) -> None:
+        self.timeout, self.extra = timeout, extra
+        self.done: dict[str, Run] = {}
+        self.locks: dict[str, threading.Lock] = {s.key: threading.Lock() for s in SOURCES}
+
+    def get(self, source: Source) -> Run:
+        with self.locks[source.key]:
+            if source.key not in self.done:
+                with tempfile.TemporaryDirectory(prefix="fuzz-base-") as work:
+                    self.done[source.key] = convert(Mutant(source, "none"), Path(work), self.timeout, self.extra)
+            return self.done[source.key]
+
+
+def run_one(m: Mutant, baselines: Baselines, keep: Path | None) -> Result:
+    """Convert one mutant in a temporary folder (kept under `keep` when given) and classify it."""
+    work = Path(tempfile.mkdtemp(prefix="fuzz-")) if keep is None else keep / re.sub(r"[^\w.-]+", "_", m.label)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    run = convert(m, work, baselines.timeout, baselines.extra)
+    if keep is None:
+        shutil.rmtree(work)
+    else:
+        print(f"{m.label}: kept in {work}\n  {run.command}", file=sys.stderr)
+    return classify(m, run, baselines.get(m.source) if run.code == 0 else None)
+
+
+def run_all(found: list[Mutant], baselines: Baselines, jobs: int, keep: Path | None) -> list[Result]:
+    """Every mutant, `jobs` at a time; each outcome on stderr as it comes, the results in the mutants' order."""
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        futures = {pool.submit(run_one, m, baselines, keep): i for i, m in enumerate(found)}
+        results: dict[int, Result] = {}
+        for n, future in enumerate(as_completed(futures), 1):
+            r = results[futures[future]] = future.result()
+            said = f" | {r.message[:240]}" if r.message else ""
+            print(f"[{n}/{len(found)}] {r.outcome}: {r.mutant.label}{said}", file=sys.stderr, flush=True)
+    return [results[i] for i in range(len(found))]
+
+
+def table(results: Iterable[Result], baselines: Baselines) -> str:
+    """Outcomes by format, as a Markdown table."""
+    counted: dict[str, Counter[str]] = {}
+    for r in results:
+        counted.setdefault(r.mutant.source.fmt, Counter())[r.outcome] += 1
+    rows = dict(sorted(counted.items())) | {"**all**": sum(counted.values(), Counter())}
+    columns = [c for c in (*OUTCOMES, *FAILURES) if rows["**all**"][c]]
+    lines = ["| format | mutants | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    lines += [f"| {f} | {row.total()} | " + " | ".join(str(row[c]) for c in columns) + " |" for f, row in rows.items()]
+    refused = [s.key for s in SOURCES if s.key in baselines.done and baselines.done[s.key].code != 0]
+    if refused:
+        lines.append(f"\nUndamaged copies that did not convert (no baseline to compare with): {', '.join(refused)}.")
+    return "\n".join(lines) + "\n"
+
+
+def report(results: list[Result]) -> str:
+    """Each failure: the mutant, why, the error line, and the command that reproduces it."""
+    lines = []
+    for r in results:
+        if r.outcome in FAILURES:
+            lines.append(f"- FAIL {r.outcome}: {r.mutant.label} ({'; '.join(r.reasons)})")
+            if r.message:
+                lines.append(f"    {r.message}")
+            lines.append(f"    reproduce: python {SELF} --only '{r.mutant.label}' --keep /tmp/fuzz-keep")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a few mutants per format (the bounded test's set)")
+    parser.add_argument("--format", action="append", help="only this reader's sources (repeatable)")
+    parser.add_argument("--only", help="only the mutant with this label (as a failure lists it)")
+    parser.add_argument("--jobs", type=int, default=2, help="conversions at once")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds before a conversion counts as a hang")
+    parser.add_argument("--stub", type=float, help="convert only the first SECONDS (default: everything)")
+    parser.add_argument("--markdown", type=Path, help="also write the table and the failures to this file")
+    parser.add_argument("--keep", type=Path, help="keep each damaged copy and its output under this folder")
+    args = parser.parse_args(argv)
+    if not REALDATA.exists():
+        print(f"{REALDATA} is missing: the real recordings live beside the project.", file=sys.stderr)
+        return 2
+    found = [m for s in SOURCES if not args.format or s.fmt in args.format for m in mutants(s)]
+    found = [m for m in (quick(found) if args.quick else found) if args.only in (None, m.label)]
+    extra = ("--no-validate",) if args.quick else ()
+    baselines = Baselines(args.timeout, extra + (("--stub", str(args.stub)) if args.stub else ()))
+    results = run_all(found, baselines, args.jobs, args.keep)
+    text, failures = table(results, baselines), report(results)
+    print(text + ("\nFailures:\n" + failures if failures else "\nNo failures.\n"))
+    if args.markdown:
+        args.markdown.write_text(text + ("\n## Failures\n\n" + failures if failures else "\nNo failures.\n"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
