@@ -93,7 +93,7 @@ class _LineProgress:
 
     def ended(self, outcome: SessionOutcome) -> None:
         self.done += 1
-        what = f"{outcome.error_family}: {_one_line(outcome.message, 100)}" if outcome.error_family else ""
+        what = f"exit {outcome.exit_code}: {_one_line(outcome.message, 100)}" if outcome.error_family else ""
         stderr.print(
             f"[{self.done}/{self.total}] {outcome.key} {outcome.status.value} ({outcome.seconds:.1f} s) {what}",
             markup=False,
@@ -153,7 +153,7 @@ def summary(result: BatchResult, jobs: Sequence[SessionJob], root: Path, engine:
         table.add_column(col, justify="right" if col == "seconds" else "left", overflow="fold")
     for o in result.outcomes:
         style = STATUS_STYLE[o.status]
-        error = f"{o.error_family}: {_one_line(o.message)}" if o.status is Status.FAILED else _one_line(o.message)
+        error = f"exit {o.exit_code}: {_one_line(o.message)}" if o.status is Status.FAILED else _one_line(o.message)
         table.add_row(
             escape(o.key),
             f"[{style}]{o.status.value}[/]",
