@@ -157,6 +157,8 @@ def test_the_library_text_stays_in_the_debug_traceback(tmp_path: Path) -> None:
 def test_explain_names_the_short_file_and_the_missing_field(tmp_path: Path) -> None:
     """Exceptions the libraries really raise, in plain words: numpy's memmap of a file shorter than asked, a
     header dict without a field, a Latin-1 byte in a UTF-8 header."""
+    import datetime
+
     import numpy as np
 
     from nwbconvert.readers.plain import explain
@@ -174,5 +176,20 @@ def test_explain_names_the_short_file_and_the_missing_field(tmp_path: Path) -> N
     with pytest.raises(UnicodeDecodeError) as latin:
         b"Unit=\xb5V".decode("utf-8")
     assert "not utf-8 text, at byte 5" in explain(latin.value, data)
-    for exc in (short.value, missing.value, latin.value):
+    with pytest.raises(ValueError, match="day is out of range") as date:
+        datetime.date(2020, 2, 31)
+    assert explain(date.value, data) == "the recording's date or time in the header is not a valid date"
+    for exc in (short.value, missing.value, latin.value, date.value):
         assert not EXCEPTION_NAME.search(explain(exc, tmp_path))
+
+
+def test_a_truncated_abf_is_refused_as_shorter_than_its_header_says(tmp_path: Path) -> None:
+    """neo's own words ('ABF header implies ... exceeds the file size') become the plain sentence."""
+    data = realdata("abf/16d22006_kim_gapfree.abf").read_bytes()
+    copy = tmp_path / "cut.abf"
+    copy.write_bytes(data[: len(data) // 100])
+    result = nwbconvert("convert", copy, "-o", tmp_path / "x.nwb", *SET)
+    assert result.returncode == 3, result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"{copy}: could not be read as Axon Binary File" in message
+    assert "the file is shorter than its header says" in message and not EXCEPTION_NAME.search(message), message
