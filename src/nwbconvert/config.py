@@ -26,10 +26,10 @@ from nwbconvert.config_schema import (
     SourceConfig,
     explain,
     json_schema,
+    known_keys,
     source_spec,
     where,
 )
-from nwbconvert.config_schema import _known_keys as known_keys
 from nwbconvert.errors import MetadataError, SourceError, UsageError
 from nwbconvert.metadata.layers import MAX_LISTED, Layer, UnknownKey, load_yaml, read_yaml, unknown_keys
 from nwbconvert.metadata.model import LIST_KEYS, MetadataLayer, all_keys, is_known_key

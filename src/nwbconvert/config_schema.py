@@ -171,7 +171,7 @@ def explain(err: Any, root: type[BaseModel] | None = None) -> str:
     """One pydantic error as a phrase; unknown keys get the keys `root` (default SessionConfig) accepts there."""
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
-        return unknown(str(loc[-1]), _known_keys(loc[:-1], root or SessionConfig))
+        return unknown(str(loc[-1]), known_keys(loc[:-1], root or SessionConfig))
     if err["type"] == "missing":
         return "is required"
     message = str(err["msg"]).removeprefix("Value error, ")
@@ -184,7 +184,7 @@ def unknown(key: str, known: list[str]) -> str:
     return f"not a known key ({f'did you mean {close[0]!r}?' if close else 'known keys: ' + ', '.join(known)})"
 
 
-def _known_keys(loc: Loc, root: type[BaseModel] | None = None) -> list[str]:
+def known_keys(loc: Loc, root: type[BaseModel] | None = None) -> list[str]:
     """Keys accepted by the mapping at `loc` (found by walking the models from `root`, default SessionConfig)."""
     model: type[BaseModel] | None = root or SessionConfig
     for part in loc:
