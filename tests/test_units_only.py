@@ -360,3 +360,23 @@ def test_openephys_legacy_spikes_beside_continuous_become_units(tmp_path: Path) 
     again = tmp_path / "again.nwb"
     _convert(folder, again)
     assert sorted(_units(again)) == names
+
+
+def test_openephys_legacy_spikes_file_cut_inside_a_record_is_an_incomplete_copy(tmp_path: Path) -> None:
+    folder = tmp_path / "Record Node 101"
+    shutil.copytree(realdata(LEGACY), folder)
+    first = int(np.fromfile(folder / "100_example-data_CH1.continuous", "<i8", count=1, offset=1024)[0])
+    spikes = folder / "STp104.0n0.spikes"
+    _spikes_file(spikes, 2, 50, first, seed=1)
+    record = 42 + 2 * 2 * 40 + 4 * 2 + 2 * 2 + 2  # bytes of one 2-channel record (the layout above)
+    assert (spikes.stat().st_size - 1024) == 50 * record
+    with spikes.open("r+b") as f:
+        f.truncate(1024 + 49 * record + 100)  # cut 100 bytes into the 50th record
+    out = tmp_path / "cut.nwb"
+    done = nwbconvert("convert", folder, "-o", out, *SETS, "--timezone", "UTC")
+    assert done.returncode == 3, done.stderr
+    assert "the copy looks incomplete" in done.stderr and "STp104.0n0.spikes" in done.stderr
+    assert "50 whole spike records" in done.stderr and not out.exists()
+    done = _convert(folder, out, "--allow-incomplete")
+    assert "STp104.0n0.spikes" in done.stderr  # the warning
+    assert sum(len(u["times"]) for u in _units(out).values()) == 49
