@@ -380,3 +380,20 @@ def test_openephys_legacy_spikes_file_cut_inside_a_record_is_an_incomplete_copy(
     done = _convert(folder, out, "--allow-incomplete")
     assert "STp104.0n0.spikes" in done.stderr  # the warning
     assert sum(len(u["times"]) for u in _units(out).values()) == 49
+
+
+def test_a_sorting_written_beside_its_recording_leaves_the_folder_to_the_recording_reader(tmp_path: Path) -> None:
+    from conftest import SAMPLE_DATA
+
+    folder = tmp_path / "run_imec0"
+    shutil.copytree(SAMPLE_DATA / "spikeglx" / "Sample_g0" / "Sample_g0_imec0", folder)
+    for item in realdata(PHY).iterdir():
+        shutil.copy(item, folder / item.name)
+    # Kilosort writes the sorting machine's absolute path of the data file it sorted
+    (folder / "params.py").write_text("dat_path = r'D:\\sorting\\Sample_g0_t0.imec0.ap.bin'\nsample_rate = 30000.0\n")
+    done = nwbconvert("convert", folder, "-o", tmp_path / "x.nwb", "--dry-run", "--json", *SETS, "--timezone", "UTC")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"]["plan"]["reader"] == "spikeglx"
+    (folder / "params.py").write_text("dat_path = 'elsewhere.bin'\nsample_rate = 30000.0\n")
+    done = nwbconvert("convert", folder, "-o", tmp_path / "x.nwb", "--dry-run", *SETS, "--timezone", "UTC")
+    assert done.returncode == 3 and "sorting-folder" in done.stderr and "spikeglx" in done.stderr  # ambiguous

@@ -8,6 +8,7 @@ each unit is linked to its peak channel (phy's `ch` column, else the peak of its
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,11 @@ def is_sorting_folder(path: Path) -> bool:
 
 
 def recording_beside(path: Path) -> bool:
-    """True when params.py's `dat_path` names a file that is there (the sorted recording was copied too)."""
-    dat = _params(path).get("dat_path", "")
-    return bool(dat) and (path / dat).is_file()
+    """True when params.py's `dat_path` names a file that is there (the sorted recording was copied too), by its
+    path or by its name alone (Kilosort often writes the sorting machine's absolute path, 'D:\\run\\x.ap.bin')."""
+    dat = _params(path).get("dat_path", "").strip("[]'\" ")
+    name = re.split(r"[\\/]", dat)[-1]
+    return bool(name) and ((path / dat).is_file() or (path / name).is_file())
 
 
 def read_alone(path: Path) -> SortingWithChannels:
