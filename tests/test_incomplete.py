@@ -535,3 +535,17 @@ def test_neuralynx_folder_without_events_file_is_a_warning(tmp_path: Path) -> No
     assert "has no Events.nev" in " ".join(result.stderr.split())
     notes = [n for n in provenance(out)["notes"] if n["what"] == "missing-file"]
     assert [n["expected"] for n in notes] == ["Events.nev"]
+
+
+def test_blackrock_event_packets_neo_drops_are_counted(tmp_path: Path) -> None:
+    """A damaged insertion-reason byte: neo files the packet under no event channel and drops it; the .nev's
+    packet count says an event is missing."""
+    folder = _blackrock(tmp_path)
+    nev = folder / "testData.nev"
+    data = bytearray(nev.read_bytes())
+    packets = np.frombuffer(bytes(data[3440:]), dtype=np.uint8).reshape(-1, 112)
+    first_event = int(np.flatnonzero((packets[:, 4] == 0) & (packets[:, 5] == 0))[0])  # packet id 0
+    data[3440 + first_event * 112 + 6] = 0  # its insertion reason
+    nev.write_bytes(bytes(data))
+    out = tmp_path / "out.nwb"
+    refused(convert(folder, out, "--dry-run"), "the events of testData.nev: expected 10 042 events", "found 10 041")
