@@ -13,7 +13,7 @@ class SortingFolderReader(ReaderBase):
     name = "sorting-folder"
     description = "Phy / Kilosort output folder without its recording (params.py, spike_times.npy)"
     suffixes = ()
-    # tests/test_units_only.py converts a real Phy export (and a Kilosort-labelled copy), checked against
+    # tests/test_sorting_folder.py converts a real Phy export (and a Kilosort-labelled copy), checked against
     # spikeinterface; "real" needs tests/test_formats.py to accept a real-file reader without samples
     verified = "unverified"
     input_kind = "folder"

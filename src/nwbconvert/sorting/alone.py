@@ -35,12 +35,18 @@ def is_sorting_folder(path: Path) -> bool:
     return path.is_dir() and (path / "params.py").is_file() and (path / "spike_times.npy").is_file()
 
 
+SORTER_FILES = frozenset({".npy", ".tsv", ".csv", ".py", ".pyc", ".mat", ".json", ".txt", ".log", ".yaml", ".yml"})
+
+
 def recording_beside(path: Path) -> bool:
-    """True when params.py's `dat_path` names a file that is there (the sorted recording was copied too), by its
-    path or by its name alone (Kilosort often writes the sorting machine's absolute path, 'D:\\run\\x.ap.bin')."""
+    """True when the folder holds more than a sorter's output: params.py's `dat_path` file (by its path, or by its
+    name alone: Kilosort often writes the sorting machine's absolute path, 'D:\\run\\x.ap.bin'), or any file that
+    is not one of a sorter's (a recording's .bin/.meta written beside its Kilosort output)."""
     dat = _params(path).get("dat_path", "").strip("[]'\" ")
     name = re.split(r"[\\/]", dat)[-1]
-    return bool(name) and ((path / dat).is_file() or (path / name).is_file())
+    if name and ((path / dat).is_file() or (path / name).is_file()):
+        return True
+    return any(p.is_file() and p.suffix.lower() not in SORTER_FILES for p in path.iterdir())
 
 
 def read_alone(path: Path) -> SortingWithChannels:
