@@ -315,3 +315,19 @@ def test_openephys_legacy_spikes_file_cut_inside_a_record_is_an_incomplete_copy(
     done = _convert(folder, out, "--allow-incomplete")
     assert "STp104.0n0.spikes" in done.stderr  # the warning
     assert sum(len(u["times"]) for u in _units(out).values()) == 49
+
+
+def test_spike_waveform_statistics_read_in_chunks_equal_the_whole(tmp_path: Path, monkeypatch: Any) -> None:
+    from nwbconvert.readers import openephys_spikes
+
+    spikes = tmp_path / "TTp104.0n1.spikes"
+    _spikes_file(spikes, 4, 101, 1000, seed=4)
+    whole = {u.name: u for u in openephys_spikes._legacy_spikes(spikes)}
+    monkeypatch.setattr(openephys_spikes, "CHUNK_SPIKES", 7)  # 101 spikes in chunks of 7
+    chunked = {u.name: u for u in openephys_spikes._legacy_spikes(spikes)}
+    assert sorted(whole) == sorted(chunked) == ["TTp104.0n1#0", "TTp104.0n1#1"]
+    for name, unit in whole.items():
+        np.testing.assert_allclose(chunked[name].waveform_mean_v, unit.waveform_mean_v, rtol=1e-12)
+        np.testing.assert_allclose(chunked[name].waveform_sd_v, unit.waveform_sd_v, rtol=1e-9)
+    records = np.fromfile(spikes, dtype="u1", offset=1024)
+    assert len(records) == 101 * (42 + 2 * 4 * 40 + 4 * 4 + 2 * 4 + 2)

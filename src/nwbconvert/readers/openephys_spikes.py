@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def binary_sorting(root: Path, recordings: list[Recording]) -> Sorting | None:
     """The spike detector's output (spikes/<electrode>/: timestamps, waveforms, clusters), which neo does not
     read: one unit per electrode and cluster, named as neo's legacy reader names them ('Stereotrode 1#0')."""
     times: dict[str, list[np.ndarray]] = {}
-    waves: dict[str, list[np.ndarray]] = {}
+    moments: dict[str, _Moments] = {}
     meta: dict[str, dict[str, Any]] = {}
     for folder, structure in _structures(root):
         for electrode in structure.get("spikes", []):
@@ -39,26 +40,26 @@ def binary_sorting(root: Path, recordings: list[Recording]) -> Sorting | None:
             stamps, wave = np.load(spikes / "timestamps.npy"), np.load(spikes / "waveforms.npy", mmap_mode="r")
             clusters = np.load(spikes / "clusters.npy") if (spikes / "clusters.npy").exists() else np.zeros(len(stamps))
             for cluster in np.unique(clusters):
-                name = f"{electrode['name']}#{int(cluster)}"
-                times.setdefault(name, []).append(np.asarray(stamps, dtype="float64")[clusters == cluster])
-                waves.setdefault(name, []).append(_volts(np.asarray(wave[clusters == cluster]), electrode))
+                name, index = f"{electrode['name']}#{int(cluster)}", np.flatnonzero(clusters == cluster)
+                times.setdefault(name, []).append(np.asarray(stamps, dtype="float64")[index])
+                for part in _chunks(index):
+                    moments.setdefault(name, _Moments()).add(_volts(np.asarray(wave[part]), electrode))
                 meta[name] = electrode
     if not times:
         return None
     linker = _SpikeLinker(recordings)
     units = []
     for name, parts in times.items():
-        order = np.argsort(np.concatenate(parts), kind="stable")
-        wave = np.concatenate(waves[name])  # (spikes, channels, samples), volts
         sources = [str(c.get("name", "")) for c in meta[name].get("source_channels", [])]
+        mean, sd = moments[name].mean_sd() if name in moments else (None, None)
         units.append(
             Unit(
                 name=name,
-                spike_times_s=np.concatenate(parts)[order],
+                spike_times_s=np.sort(np.concatenate(parts), kind="stable"),
                 channel_ids=linker.link(sources),
                 properties={"electrode": str(meta[name]["name"]), "source_channels": ", ".join(sources)},
-                waveform_mean_v=wave.mean(axis=0).T if len(wave) else None,
-                waveform_sd_v=wave.std(axis=0).T if len(wave) else None,
+                waveform_mean_v=mean,
+                waveform_sd_v=sd,
             )
         )
     rates = {float(e.get("sample_rate", 0)) for e in meta.values()}
@@ -93,6 +94,35 @@ def _with_electrodes(sorting: Sorting, electrodes: list[dict[str, Any]]) -> Sort
     )
     base = {f.name: getattr(sorting, f.name) for f in dataclasses.fields(sorting)} | {"units": units}
     return SortingWithChannels(**base, channels=tuple(channels.values()))
+
+
+CHUNK_SPIKES = 20_000  # waveforms read at a time: a tetrode's 40 samples are 26 MB as float64
+
+
+class _Moments:
+    """Running sums of waveforms (spikes, channels, samples) in volts, read in bounded chunks: mean and SD."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.total: np.ndarray | float = 0.0
+        self.squares: np.ndarray | float = 0.0
+
+    def add(self, volts: np.ndarray) -> None:
+        self.n += len(volts)
+        self.total = self.total + volts.sum(axis=0)
+        self.squares = self.squares + (volts**2).sum(axis=0)
+
+    def mean_sd(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(samples, channels) each, as NWB stores waveforms; None without spikes."""
+        if self.n == 0:
+            return None, None
+        mean = np.asarray(self.total) / self.n
+        return mean.T, np.sqrt(np.maximum(np.asarray(self.squares) / self.n - mean**2, 0.0)).T
+
+
+def _chunks(index: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(index), CHUNK_SPIKES):
+        yield index[start : start + CHUNK_SPIKES]
 
 
 def _volts(raw: np.ndarray, electrode: dict[str, Any]) -> np.ndarray:
@@ -158,25 +188,32 @@ def _legacy_spikes(path: Path) -> list[Unit]:
     samples M, sorted id, electrode id, channel, color, 2 PCA floats, rate, N*M uint16 samples (offset 32768),
     N float32 gains, N uint16 thresholds, recording number. Times are timestamp / rate (the .continuous clock)."""
     header = _legacy_header(path)
-    raw = np.fromfile(path, dtype="u1", offset=1024)
-    record = _record(raw)
-    if record is None:
+    record = _record(np.fromfile(path, dtype="u1", count=23, offset=1024))
+    whole = (path.stat().st_size - 1024) // record.itemsize if record is not None else 0
+    if record is None or whole == 0:
         return []  # an electrode that detected no spike: a header alone
-    records = raw[: len(raw) // record.itemsize * record.itemsize].view(record)
-    rate = float(header.get("sampleRate") or (records["rate"][0] if len(records) else 0) or 1.0)
+    records = np.memmap(path, dtype=record, mode="r", offset=1024, shape=(whole,))
+    rate = float(header.get("sampleRate") or records["rate"][0] or 1.0)
     name = re.sub(r"_\d+$", "", path.stem)
     units = []
     for sorted_id in np.unique(records["sorted_id"]):
-        keep = records[records["sorted_id"] == sorted_id]
-        microvolts = (keep["samples"].astype("float64") - 32768.0) * (1000.0 / keep["gains"][:, :, None])
-        volts = microvolts * 1e-6  # (spikes, channels, samples)
+        index = np.flatnonzero(records["sorted_id"] == sorted_id)
+        moments = _Moments()
+        for part in _chunks(index):
+            chunk = records[part]
+            microvolts = (chunk["samples"].astype("float64") - 32768.0) * (1000.0 / chunk["gains"][:, :, None])
+            moments.add(microvolts * 1e-6)  # (spikes, channels, samples)
+        mean, sd = moments.mean_sd()
         units.append(
             Unit(
                 name=f"{name}#{int(sorted_id)}",
-                spike_times_s=keep["timestamp"].astype("float64") / rate,
-                properties={"electrode": header.get("electrode", name), "electrode_id": int(keep["electrode"][0])},
-                waveform_mean_v=volts.mean(axis=0).T,
-                waveform_sd_v=volts.std(axis=0).T,
+                spike_times_s=records["timestamp"][index].astype("float64") / rate,
+                properties={
+                    "electrode": header.get("electrode", name),
+                    "electrode_id": int(records["electrode"][index[0]]),
+                },
+                waveform_mean_v=mean,
+                waveform_sd_v=sd,
             )
         )
     return units
