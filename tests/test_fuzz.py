@@ -193,3 +193,17 @@ def test_a_truncated_abf_is_refused_as_shorter_than_its_header_says(tmp_path: Pa
     message = " ".join(result.stderr.split())
     assert f"{copy}: could not be read as Axon Binary File" in message
     assert "the file is shorter than its header says" in message and not EXCEPTION_NAME.search(message), message
+
+
+def test_a_damaged_channel_file_of_a_folder_is_named(tmp_path: Path) -> None:
+    """Open Ephys legacy with a 4 KiB block of CH1 zeroed: neo finds its timestamps broken; the refusal names the
+    file and the damage, and nothing else of neo's text."""
+    source = next(s for s in fuzz.SOURCES if s.key == "openephys-legacy/v067")
+    mutant = next(m for m in fuzz.mutants(source) if m.kind == "zero-4k" and m.file.endswith("_CH1.continuous"))
+    copy = fuzz.prepare(source, tmp_path)
+    fuzz.damage(mutant, copy)
+    result = nwbconvert("convert", copy / source.target, "-o", tmp_path / "x.nwb", *SET)
+    assert result.returncode == 3, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "(the timestamps in 100_example-data_CH1.continuous are damaged: they jump, are zero or go back" in message
+    assert not EXCEPTION_NAME.search(message) and not (tmp_path / "x.nwb").exists(), message
