@@ -549,3 +549,20 @@ def test_blackrock_event_packets_neo_drops_are_counted(tmp_path: Path) -> None:
     nev.write_bytes(bytes(data))
     out = tmp_path / "out.nwb"
     refused(convert(folder, out, "--dry-run"), "the events of testData.nev: expected 10 042 events", "found 10 041")
+
+
+def test_a_check_that_cannot_parse_a_file_leaves_it_to_the_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check meeting a layout it does not know (here: one that fails) never fails a readable recording."""
+    import struct
+
+    from nwbconvert.pipeline import ConvertOptions, read_session
+    from nwbconvert.readers.complete import neuralynx
+
+    def broken(*args: object) -> list[object]:
+        raise struct.error("unpack requires a buffer of 8 bytes")
+
+    monkeypatch.setattr(neuralynx, "before", broken)
+    monkeypatch.setattr(neuralynx, "after", broken)
+    session = read_session(realdata("neuralynx/mne_testing_2kHz"), ConvertOptions())
+    assert [len(r.channels) for r in session.recordings] == [5]
+    assert not [n for n in session.notes if n.what in ("incomplete", "missing-channel", "missing-file")]

@@ -13,9 +13,9 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from nwbconvert.errors import SourceError
+from nwbconvert.errors import NwbConvertError, SourceError
 
 if TYPE_CHECKING:
     from nwbconvert.model import Session, SourceNote
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 Before = Callable[[Path, "ReadOptions", Sequence[str]], "list[SourceNote]"]
 Checked = tuple["Session", "list[SourceNote]"]  # the session (samples of a cut file re-read) and the shortfalls
 After = Callable[[Path, "Session", "ReadOptions", Sequence[str]], Checked]
+
+T = TypeVar("T")
 
 MODULES = {  # reader name -> module of this package with `before` and/or `after`
     "spikeglx": "spikeglx",
@@ -45,7 +47,8 @@ def read_checked(reader: Reader, path: Path, options: ReadOptions, streams: Sequ
     module = importlib.import_module(f"{__name__}.{name}")
     before: Before | None = getattr(module, "before", None)
     after: After | None = getattr(module, "after", None)
-    notes = before(path, options, streams) if before else []
+    none: list[SourceNote] = []
+    notes = _guarded(lambda: before(path, options, streams), none) if before else none
     try:
         session = reader.read(path, options)
     except SourceError as exc:
@@ -58,9 +61,21 @@ def read_checked(reader: Reader, path: Path, options: ReadOptions, streams: Sequ
             "files aside to convert the others."
         ) from exc
     if after is not None:
-        session, found_after = after(path, session, options, streams)
-        notes += found_after
+        read = session
+        session, found_after = _guarded(lambda: after(path, read, options, streams), (read, none))
+        notes = [*notes, *found_after]
     return replace(session, notes=session.notes + tuple(notes)) if notes else session
+
+
+def _guarded(check: Callable[[], T], fallback: T) -> T:
+    """A check's result; a check that cannot make sense of a damaged file (an unexpected layout) leaves the
+    file to the reader's own refusal instead of failing a conversion. Its shortfall errors pass."""
+    try:
+        return check()
+    except NwbConvertError:
+        raise
+    except Exception:
+        return fallback
 
 
 def stream_excluded(stream: str, streams: Sequence[str]) -> bool:
