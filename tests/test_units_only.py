@@ -119,6 +119,13 @@ def test_plexon_spikes_without_slow_channels_become_units_with_waveforms_and_eve
         np.testing.assert_allclose(units[name]["waveform_mean"], millivolts.mean(axis=0) * 1e-3, rtol=1e-6)
         np.testing.assert_allclose(units[name]["waveform_sd"], millivolts.std(axis=0) * 1e-3, rtol=1e-5, atol=1e-12)
     assert sum(len(u["times"]) for u in units.values()) == 9294
+    with h5py.File(out, "r") as f:  # one electrode per DSP channel (neo's unit id 'ch3#0': channel 3)
+        channel_names = [n.decode() for n in f["general/extracellular_ephys/electrodes/channel_name"][()]]
+        unit_names = [n.decode() for n in f["units/unit_name"][()]]
+        linked = [channel_names[row] for row in f["units/electrodes"][()]]
+    dsp = {str(r["name"]): str(r["id"]).split("#")[0] for r in rawio.header["spike_channels"]}
+    assert channel_names == [f"SPK0{i}" for i in range(1, 9)] and linked == unit_names
+    assert [dsp[n] for n in unit_names] == [f"ch{i}" for i in range(1, 9)]
     strobed = list(rawio.header["event_channels"]["name"]).index("Strobed")
     times, _, _ = rawio.get_event_timestamps(0, 0, strobed)
     np.testing.assert_allclose(_events(out)["EventsStrobed"], rawio.rescale_event_timestamp(times, "float64"))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nwbconvert.errors import SourceError
+from nwbconvert.model import Channel, Recording, Sorting
 from nwbconvert.readers.base import Match, head
 from nwbconvert.readers.neo_adapter import DEFAULT_POLICY, StreamPolicy
 from nwbconvert.readers.neo_reader import NeoReader
@@ -34,6 +35,13 @@ class PlexonReader(NeoReader):
         version = int(rawio.raw_annotations["blocks"][0].get("plexon_version", 0))
         return unit or ("mV" if version >= 105 else "V")
 
+    def sortings(self, path: Path, rawio: BaseRawIO, recordings: list[Recording]) -> tuple[Sorting, ...]:
+        """neo's units; in a file without slow channels to link them to, each DSP channel is an electrode."""
+        found = super().sortings(path, rawio, recordings)
+        if any(r.is_electrical for r in recordings):
+            return found
+        return tuple(_with_dsp_channels(s) for s in found)
+
     def probe(self, path: Path) -> Match:
         if path.is_file() and head(path, 4) == b"PLEX":
             return Match.CONTENT
@@ -50,6 +58,27 @@ class PlexonReader(NeoReader):
 
     def policy(self, path: Path, rawio: BaseRawIO) -> StreamPolicy:
         return StreamPolicy(kind=DEFAULT_POLICY.kind, series_name=DEFAULT_POLICY.series_name, unit=_unit)
+
+
+def _with_dsp_channels(sorting: Sorting) -> Sorting:
+    """The sorting with one electrode per DSP channel its units were found on (neo's unit id 'ch3#1': channel 3)."""
+    import dataclasses
+
+    from nwbconvert.sorting.alone import SortingWithChannels
+
+    channels: dict[str, Channel] = {}
+    units = []
+    for unit in sorting.units:
+        channel = str(unit.properties.get("source_id", "")).split("#")[0]
+        if not channel:
+            units.append(unit)
+            continue
+        channels.setdefault(channel, Channel(channel, unit.name.split("#")[0], 1.0, group="plexon"))
+        units.append(dataclasses.replace(unit, channel_ids=(channel,)))
+    if not channels:
+        return sorting
+    base = {f.name: getattr(sorting, f.name) for f in dataclasses.fields(sorting)} | {"units": tuple(units)}
+    return SortingWithChannels(**base, channels=tuple(channels.values()))
 
 
 def check_global_header(path: Path) -> None:

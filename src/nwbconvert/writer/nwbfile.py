@@ -12,7 +12,7 @@ from nwbconvert.model import Recording, Session, SignalKind, Sorting
 from nwbconvert.nwbtypes import LFP_GROUP, SeriesType, Timing
 from nwbconvert.plan import Plan, SeriesPlan
 from nwbconvert.provenance import Provenance
-from nwbconvert.units import volt_factor
+from nwbconvert.units import camel, volt_factor
 from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.electrodes import Electrodes
 from nwbconvert.writer.events import add_events
@@ -131,7 +131,7 @@ def _sorted_alone(sortings: tuple[Sorting, ...]) -> tuple[tuple[Sorting, ...], l
     for sorting in sortings:
         channels = getattr(sorting, "channels", ())
         if sorting.recording is None and channels:
-            name = f"sorting:{sorting.name}"
+            name = f"Units{camel(sorting.name)}"  # a stand-in's name: never a series, only a key (and a group name)
             probes.append(Recording(name, name, SignalKind.EXTRACELLULAR, "uV", 1.0, channels, (), device="probe"))
             sorting = replace(sorting, recording=name)
         out.append(sorting)
