@@ -179,7 +179,15 @@ def test_explain_names_the_short_file_and_the_missing_field(tmp_path: Path) -> N
     with pytest.raises(ValueError, match="day is out of range") as date:
         datetime.date(2020, 2, 31)
     assert explain(date.value, data) == "the recording's date or time in the header is not a valid date"
-    for exc in (short.value, missing.value, latin.value, date.value):
+    npy = tmp_path / "spike_times.npy"
+    np.save(npy, np.arange(241))
+    npy.write_bytes(npy.read_bytes()[:500])  # numpy: "Failed to read all data for array ... not fully written?"
+    with pytest.raises(ValueError, match="read all data") as half:
+        np.load(npy)
+    assert explain(half.value, tmp_path) == (
+        "a data file is shorter than its header says: the copy looks truncated or incompletely copied"
+    )
+    for exc in (short.value, missing.value, latin.value, date.value, half.value):
         assert not EXCEPTION_NAME.search(explain(exc, tmp_path))
 
 

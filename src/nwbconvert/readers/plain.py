@@ -79,8 +79,9 @@ def _by_type(exc: BaseException) -> str | None:
 _BY_TEXT: tuple[tuple[str, str], ...] = (  # (pattern in the library's text, what it means), first match wins
     (r"mmap length is greater than file size|buffer is smaller than requested|cannot mmap an empty",
      f"{{file}} {_SHORT}"),
-    (r"truncated|eof = \d+|end of file|unexpected eof|not enough data|premature end|exceeds the file size",
-     f"{{file}} {_SHORT}"),
+    (r"truncated|\beof\b|end of file|not enough data|premature end|exceeds the file size|not fully written|"
+     r"failed to read all data", f"{{file}} {_SHORT}"),
+    (r"pickled|allow_pickle", "{file} does not hold plain numbers where its header says it does: it is damaged"),
     (r"unpack requires a buffer|buffer size must be|read length|cannot read \d+ bytes",
      "{file} ends inside its header: the copy looks truncated or damaged"),
     (r"cannot reshape array|total size of new array|size must be a multiple|not a multiple|must be a divisor",
