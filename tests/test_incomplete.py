@@ -566,3 +566,11 @@ def test_a_check_that_cannot_parse_a_file_leaves_it_to_the_reader(monkeypatch: p
     session = read_session(realdata("neuralynx/mne_testing_2kHz"), ConvertOptions())
     assert [len(r.channels) for r in session.recordings] == [5]
     assert not [n for n in session.notes if n.what in ("incomplete", "missing-channel", "missing-file")]
+
+
+def test_openephys_binary_timestamps_shorter_than_sample_numbers_is_refused(tmp_path: Path) -> None:
+    folder = _openephys_binary(tmp_path)
+    timestamps = folder / PROBE_B / "timestamps.npy"
+    np.save(timestamps, np.load(timestamps)[:60])
+    result = convert(folder, tmp_path / "out.nwb", "--dry-run")
+    refused(result, str(timestamps), "expected 100 rows (as many as sample_numbers.npy), found 60 rows")

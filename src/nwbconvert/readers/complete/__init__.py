@@ -68,13 +68,16 @@ def read_checked(reader: Reader, path: Path, options: ReadOptions, streams: Sequ
 
 
 def _guarded(check: Callable[[], T], fallback: T) -> T:
-    """A check's result; a check that cannot make sense of a damaged file (an unexpected layout) leaves the
-    file to the reader's own refusal instead of failing a conversion. Its shortfall errors pass."""
+    """A check's result; a check that cannot make sense of a damaged file (an unexpected layout: a field that
+    does not parse, a structure cut short) leaves the file to the reader's own refusal instead of failing a
+    conversion. Its shortfall errors pass, and so do its own bugs."""
+    import struct
+
     try:
         return check()
     except NwbConvertError:
         raise
-    except Exception:
+    except (OSError, ValueError, KeyError, IndexError, struct.error):
         return fallback
 
 

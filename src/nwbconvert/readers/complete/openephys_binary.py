@@ -78,18 +78,26 @@ def _stream(stream: Path, n_channels: int, numbered: bool, options: ReadOptions)
     if missing:
         what = f"the files of continuous stream {stream.name}"
         return [shortfall(stream / missing[0], what, ", ".join(wanted), f"no {', '.join(missing)}", options)]
-    listed = stream / ("sample_numbers.npy" if numbered else "timestamps.npy")
-    try:
-        n_samples = int(np.load(listed, mmap_mode="r").shape[0])
-    except (ValueError, OSError, IndexError):
-        size = listed.stat().st_size
-        return [shortfall(listed, f"the sample list of {stream.name}", "a whole .npy array", f"{size} bytes", options)]
+    lengths: dict[str, int] = {}
+    for name in reversed(wanted[1:]):  # sample_numbers.npy (named first where equal), timestamps.npy: a row a sample
+        try:
+            lengths[name] = int(np.load(stream / name, mmap_mode="r").shape[0])
+        except (ValueError, OSError, IndexError):
+            found = plural((stream / name).stat().st_size, "byte")
+            return [shortfall(stream / name, f"the sample list of {stream.name}", "a whole .npy array", found, options)]
+    listed = max(lengths, key=lengths.__getitem__)
+    n_samples = lengths[listed]
+    short = min(lengths, key=lengths.__getitem__)
+    if lengths[short] < n_samples:
+        expected = f"{plural(n_samples, 'row')} (as many as {listed})"
+        found = plural(lengths[short], "row")
+        return [shortfall(stream / short, f"the {short} of {stream.name}", expected, found, options)]
     data = stream / "continuous.dat"
     row = 2 * n_channels
     size = data.stat().st_size
     if size >= n_samples * row:
         return []
-    expected = f"{plural(n_samples * row, 'byte')} ({plural(n_samples, 'sample')} in {listed.name})"
+    expected = f"{plural(n_samples * row, 'byte')} ({plural(n_samples, 'sample')} in {listed})"
     found = f"{plural(size, 'byte')} ({plural(size // row, 'whole sample')})"
     return [shortfall(data, f"the samples of {stream.name}", expected, found, options)]
 
