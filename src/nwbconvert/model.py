@@ -196,6 +196,7 @@ class Sorting:
     waveform_rate_hz: float | None = None  # sampling rate of the units' mean waveforms
     time_resolution_s: float | None = None  # smallest spike time step (1 / the spike clock's rate)
     description: str = ""
+    channels: tuple[Channel, ...] = ()  # read without a recording: the electrodes its units' channel_ids name
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ structure.oebin lists it. Legacy format: the .spikes files (a text header, then 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -80,8 +79,6 @@ def binary_sorting(root: Path, recordings: list[Recording]) -> Sorting | None:
 def _with_electrodes(sorting: Sorting, electrodes: list[dict[str, Any]]) -> Sorting:
     """Without a recorded series to link to, the units carry their electrodes' source channels (one electrode
     group per stereotrode or tetrode, as structure.oebin lists them)."""
-    from nwbconvert.sorting.alone import SortingWithChannels
-
     channels: dict[str, Channel] = {}
     for electrode in electrodes:
         for source in electrode.get("source_channels", []):
@@ -92,8 +89,7 @@ def _with_electrodes(sorting: Sorting, electrodes: list[dict[str, Any]]) -> Sort
         replace(u, channel_ids=tuple(n for n in str(u.properties["source_channels"]).split(", ") if n in channels))
         for u in sorting.units
     )
-    base = {f.name: getattr(sorting, f.name) for f in dataclasses.fields(sorting)} | {"units": units}
-    return SortingWithChannels(**base, channels=tuple(channels.values()))
+    return replace(sorting, units=units, channels=tuple(channels.values()))
 
 
 CHUNK_SPIKES = 20_000  # waveforms read at a time: a tetrode's 40 samples are 26 MB as float64

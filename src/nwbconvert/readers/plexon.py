@@ -64,8 +64,6 @@ def _with_dsp_channels(sorting: Sorting) -> Sorting:
     """The sorting with one electrode per DSP channel its units were found on (neo's unit id 'ch3#1': channel 3)."""
     import dataclasses
 
-    from nwbconvert.sorting.alone import SortingWithChannels
-
     channels: dict[str, Channel] = {}
     units = []
     for unit in sorting.units:
@@ -77,8 +75,7 @@ def _with_dsp_channels(sorting: Sorting) -> Sorting:
         units.append(dataclasses.replace(unit, channel_ids=(channel,)))
     if not channels:
         return sorting
-    base = {f.name: getattr(sorting, f.name) for f in dataclasses.fields(sorting)} | {"units": tuple(units)}
-    return SortingWithChannels(**base, channels=tuple(channels.values()))
+    return dataclasses.replace(sorting, units=tuple(units), channels=tuple(channels.values()))
 
 
 def check_global_header(path: Path) -> None:

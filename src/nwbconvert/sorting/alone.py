@@ -9,7 +9,6 @@ each unit is linked to its peak channel (phy's `ch` column, else the peak of its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,6 @@ from nwbconvert.model import Channel, Sorting, Unit
 from nwbconvert.sorting import _params, _peak_channels, _properties, formats
 
 ALONE = ("kilosort", "phy")  # the formats whose folders say their own sampling rate (params.py)
-
-
-@dataclass(frozen=True)
-class SortingWithChannels(Sorting):
-    """A sorting read without its recording, carrying the channels (electrodes) its units' channel_ids name.
-    (A `channels` field of `model.Sorting` would hold them as well; the writer reads it with getattr.)"""
-
-    channels: tuple[Channel, ...] = ()
 
 
 def is_sorting_folder(path: Path) -> bool:
@@ -49,7 +40,7 @@ def recording_beside(path: Path) -> bool:
     return any(p.is_file() and p.suffix.lower() not in SORTER_FILES for p in path.iterdir())
 
 
-def read_alone(path: Path) -> SortingWithChannels:
+def read_alone(path: Path) -> Sorting:
     """The units of a Phy/Kilosort folder, in seconds from the sorted data file's first sample."""
     import importlib.util
 
@@ -69,7 +60,7 @@ def read_alone(path: Path) -> SortingWithChannels:
             f"{path}: could not be read as {fmt.description} ({type(exc).__name__}: {exc}). Check that the sorter "
             "finished and every output file was copied."
         ) from exc
-    return SortingWithChannels(
+    return Sorting(
         name=fmt.name,
         source=str(path),
         units=units,

@@ -124,12 +124,12 @@ def _electrode_rows(
 
 
 def _sorted_alone(sortings: tuple[Sorting, ...]) -> tuple[tuple[Sorting, ...], list[Recording]]:
-    """Sortings read without a recording that carry their own channels (sorting.alone.SortingWithChannels): each
+    """Sortings read without a recording that carry their own channels (`Sorting.channels`): each
     gets a sample-less stand-in recording whose channels become electrode rows, and points its units at it."""
     probes: list[Recording] = []
     out = []
     for sorting in sortings:
-        channels = getattr(sorting, "channels", ())
+        channels = sorting.channels
         if sorting.recording is None and channels:
             name = f"Units{camel(sorting.name)}"  # a stand-in's name: never a series, only a key (and a group name)
             probes.append(Recording(name, name, SignalKind.EXTRACELLULAR, "uV", 1.0, channels, (), device="probe"))
