@@ -35,8 +35,11 @@ def test_a_sorting_folder_alone_becomes_a_units_only_file(tmp_path: Path, kiloso
 
     folder = _phy_copy(tmp_path, kilosort)
     out = tmp_path / "units.nwb"
-    _convert(folder, out)
+    done = _convert(folder, out)
     _no_acquisition(out)
+    assert "no sampled series" in done.stdout and "MB/s" not in done.stdout
+    info = nwbconvert("info", out)
+    assert info.returncode == 0 and "series    none" in info.stdout and "units     10" in info.stdout
     if kilosort:
         oracle = KiloSortSortingExtractor(folder, keep_good_only=False, remove_empty_units=False)
     else:

@@ -125,7 +125,10 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
         }
         _json("conversion", doc)
         return
-    stdout.print(_series_table(plan))
+    if plan.series:
+        stdout.print(_series_table(plan))
+    else:
+        stdout.print(f"{plan.source} ({plan.reader}): no sampled series, only what the source holds below")
     if plan.event_tables:
         stdout.print("events   " + ", ".join(f"{name} ({n})" for name, n in plan.event_tables.items()))
     if plan.sortings:
@@ -190,10 +193,8 @@ def _conversion_footer(result: ConversionResult) -> None:
             f"estimated file size {_size(plan.estimated_bytes)} (gzip)."
         )
     else:
-        rate = plan.raw_bytes / result.seconds / 1e6 if result.seconds else 0.0
-        stdout.print(
-            f"Wrote {result.output} ({_size(result.written_bytes)}) in {result.seconds:.1f} s, {rate:.0f} MB/s."
-        )
+        rate = f", {plan.raw_bytes / result.seconds / 1e6:.0f} MB/s" if result.seconds and plan.raw_bytes else ""
+        stdout.print(f"Wrote {result.output} ({_size(result.written_bytes)}) in {result.seconds:.1f} s{rate}.")
         if result.findings:
             counts = {sev: sum(f.severity is sev for f in result.findings) for sev in Severity}
             stdout.print(
@@ -273,7 +274,7 @@ def summary(s: FileSummary, as_json: bool) -> None:
             t.unit,
             t.compression,
         )
-    stdout.print(table)
+    stdout.print(table if s.series else "  series    none")
     stdout.print(f"  units     {s.n_units if s.n_units is not None else 'none'}")
     stdout.print("  tables    " + (", ".join(f"{t.name} ({t.n_rows} rows)" for t in s.tables) or "none"))
     if s.provenance:
