@@ -116,11 +116,13 @@ GENERATED_ELSEWHERE = {"axograph": "tests/test_axograph.py"}  # intracellular: c
 
 @dataclass(frozen=True)
 class RealFile:
-    """A real recording under ../shared/realdata and one stream as ../shared/realdata/MANIFEST.md reports it."""
+    """A real recording under ../shared/realdata and one stream as ../shared/realdata/MANIFEST.md reports it (or,
+    for a source of units alone, its number of units)."""
 
     path: str
-    rate_hz: float
-    n_channels: int
+    rate_hz: float = 0.0
+    n_channels: int = 0
+    units: int = 0  # a units-only source: no stream, this many units
 
 
 # exactly the readers marked "real": the real recording of each, detected and read below
@@ -136,6 +138,7 @@ REAL_FILES = {
     "edf": RealFile("edf/mne/test.edf", 512.0, 139),
     "mcs-h5": RealFile("mcs_h5/2014-02-27T08-30-03W8SpikeCutoutsAndTimestampsAndRawData.h5", 20000.0, 8),
     "axon": RealFile("abf/16d22006_kim_gapfree.abf", 10000.0, 2),
+    "sorting-folder": RealFile("phy/changlab_ms4_export", units=10),
 }
 # readers marked "real-headers": real .meta files, samples generated around them
 REAL_HEADERS = {"spikeglx": "spikeglx_meta/np1_3B_g0"}
@@ -340,7 +343,10 @@ def test_real_readers_detect_and_read_their_real_file(reader: str) -> None:
     found = detect(path)
     assert found.name == reader and found.verified == "real"
     session = found.read(path, ReadOptions(stub_seconds=0.01))
-    assert (case.rate_hz, case.n_channels) in _streams(session)
+    if case.units:
+        assert session.recordings == () and [len(s.units) for s in session.sortings] == [case.units]
+    else:
+        assert (case.rate_hz, case.n_channels) in _streams(session)
 
 
 @pytest.mark.parametrize("reader", sorted(REAL_HEADERS))

@@ -13,9 +13,7 @@ class SortingFolderReader(ReaderBase):
     name = "sorting-folder"
     description = "Phy / Kilosort output folder without its recording (params.py, spike_times.npy)"
     suffixes = ()
-    # tests/test_sorting_folder.py converts a real Phy export (and a Kilosort-labelled copy), checked against
-    # spikeinterface; "real" needs tests/test_formats.py to accept a real-file reader without samples
-    verified = "unverified"
+    verified = "real"  # the real Phy export in ../shared/realdata (tests/test_sorting_folder.py, test_formats.py)
     input_kind = "folder"
     note = "session_start_time must be given (a sorting holds none)"
 
