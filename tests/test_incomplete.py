@@ -555,8 +555,8 @@ def test_a_check_that_cannot_parse_a_file_leaves_it_to_the_reader(monkeypatch: p
     """A check meeting a layout it does not know (here: one that fails) never fails a readable recording."""
     import struct
 
+    import nwbconvert.readers.complete.neuralynx as neuralynx
     from nwbconvert.pipeline import ConvertOptions, read_session
-    from nwbconvert.readers.complete import neuralynx
 
     def broken(*args: object) -> list[object]:
         raise struct.error("unpack requires a buffer of 8 bytes")
