@@ -8,6 +8,7 @@ from typing import Any
 
 from nwbconvert.errors import UsageError
 from nwbconvert.model import Channel, Recording, Session
+from nwbconvert.readers.plain import explain
 
 HOW_TO_WRITE = (
     "Write one with probeinterface, e.g. `probeinterface.write_probeinterface('probe.json', probegroup)` "
@@ -60,7 +61,7 @@ def read_probe_file(path: Path) -> list[Any]:
         )
     except Exception as exc:
         raise UsageError(
-            f"--probe {path}: could not be read as a probeinterface {path.suffix} file ({type(exc).__name__}: {exc}). "
+            f"--probe {path}: could not be read as a probeinterface {path.suffix} file ({explain(exc, path)}). "
             f"Check that the file is complete and was written by probeinterface. {HOW_TO_WRITE}"
         ) from exc
     probes = list(group.probes)

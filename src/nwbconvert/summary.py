@@ -12,6 +12,7 @@ from typing import Any
 
 from nwbconvert.errors import SourceError
 from nwbconvert.output import is_zarr_store, size_bytes
+from nwbconvert.readers.plain import explain
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -89,7 +90,7 @@ def summarise(path: Path) -> FileSummary:
         raise
     except Exception as exc:
         raise SourceError(
-            f"{path}: could not be read as NWB ({type(exc).__name__}: {exc}). The file may be damaged or "
+            f"{path}: could not be read as NWB ({explain(exc, path)}). The file may be damaged or "
             "truncated; `nwbconvert validate` tells more."
         ) from exc
 

@@ -112,10 +112,7 @@ def read_sorting(path: Path, fmt: formats.SortingFormat, recording: Recording) -
     except (UsageError, SourceError):
         raise
     except Exception as exc:
-        raise SourceError(
-            f"{path}: could not be read as {fmt.description} ({type(exc).__name__}: {exc}). Check that the sorter "
-            "finished and every output file was copied."
-        ) from exc
+        raise fmt.unreadable(path, exc) from exc
     return Sorting(
         name=fmt.name,
         source=str(path),

@@ -56,10 +56,7 @@ def read_alone(path: Path) -> Sorting:
         peaks = _peak_channels(path, si_sorting) if channels else {}
         units = tuple(_unit(si_sorting, uid, rate, peaks, {c.id for c in channels}) for uid in si_sorting.unit_ids)
     except Exception as exc:
-        raise SourceError(
-            f"{path}: could not be read as {fmt.description} ({type(exc).__name__}: {exc}). Check that the sorter "
-            "finished and every output file was copied."
-        ) from exc
+        raise fmt.unreadable(path, exc) from exc
     return Sorting(
         name=fmt.name,
         source=str(path),

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nwbconvert.errors import SourceError
+
 
 @dataclass(frozen=True)
 class SortingFormat:
@@ -15,6 +17,16 @@ class SortingFormat:
     detect: Callable[[Path], bool]
     open: Callable[[Path, float], Any]  # (path, the paired recording's rate) -> spikeinterface BaseSorting
     requires: tuple[str, ...] = ()  # import names of optional packages
+
+    def unreadable(self, path: Path, exc: Exception) -> SourceError:
+        """The refusal of a sorter output spikeinterface could not read, in plain words (the library's text is in
+        the traceback --debug prints)."""
+        from nwbconvert.readers.plain import explain
+
+        return SourceError(
+            f"{path}: could not be read as {self.description} ({explain(exc, path)}). Check that the sorter "
+            "finished and every output file was copied."
+        )
 
 
 def _has(folder: Path, *names: str) -> bool:

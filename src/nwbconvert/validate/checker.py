@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from nwbconvert import interrupts
+from nwbconvert.readers.plain import explain
 from nwbconvert.validate.best_practice import best_practice_findings
 from nwbconvert.validate.dandi_ready import DandiHeader, dandi_findings, read_header
 from nwbconvert.validate.findings import FileReport, Finding, Severity, ValidationLayer
@@ -131,7 +132,7 @@ def _guarded(name: str, layer: ValidationLayer, path: Path, run: Callable[[Path]
                 name,
                 f"{layer.value}.failed",
                 layer,
-                f"The {layer.value} check could not read the file ({type(exc).__name__}: {exc}).",
+                f"The {layer.value} check could not read the file ({explain(exc, path)}).",
                 "The file is damaged or not NWB; copy or convert it again.",
             )
         ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nwbconvert.backends import store_suffix
+from nwbconvert.readers.plain import explain
 from nwbconvert.validate.dandi_ready import DandiHeader, read_header
 from nwbconvert.validate.findings import Finding, ValidationLayer
 
@@ -46,7 +47,7 @@ def store_problem(path: Path) -> Finding | None:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return error(
             "file.damaged",
-            f"Zarr cannot read the store's structure ({type(exc).__name__}: {exc}). The store is damaged.",
+            f"Zarr cannot read the store's structure ({explain(exc, path)}). The store is damaged.",
             "Copy or convert the store again.",
         )
     if missing:

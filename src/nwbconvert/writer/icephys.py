@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 from hdmf.data_utils import GenericDataChunkIterator
 
-from nwbconvert.errors import SourceError
 from nwbconvert.model import Channel, Recording, Segment
 from nwbconvert.nwbtypes import SeriesType
 from nwbconvert.plan import SeriesPlan
 from nwbconvert.units import ampere_factor, camel, volt_factor
 from nwbconvert.writer.chunking import layout
-from nwbconvert.writer.samples import Progress
+from nwbconvert.writer.samples import Progress, read_failed
 
 
 class SweepIterator(GenericDataChunkIterator):
@@ -48,10 +47,7 @@ class SweepIterator(GenericDataChunkIterator):
         try:
             data = self.segment.traces.read(start, stop, [self.column])[:, 0]
         except Exception as exc:
-            raise SourceError(
-                f"Reading samples {start}-{stop} of {self.label} from the source failed "
-                f"({type(exc).__name__}: {exc}). The recording may be truncated or damaged."
-            ) from exc
+            raise read_failed(self.label, start, stop, exc) from exc
         if self.progress is not None:
             self.progress(data.nbytes)
         return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -25,10 +26,17 @@ def read_pieces(
             try:
                 yield lo + a - start, segment.traces.read(a, b, channels)
             except Exception as exc:
-                raise SourceError(
-                    f"Reading samples {lo + a}-{lo + b} of {recording.name} from the source failed "
-                    f"({type(exc).__name__}: {exc}). The recording may be truncated or damaged."
-                ) from exc
+                raise read_failed(recording.name, lo + a, lo + b, exc) from exc
+
+
+def read_failed(series: str, start: int, stop: int, exc: Exception) -> SourceError:
+    """The error for samples the source could not give while they were written, in plain words."""
+    from nwbconvert.readers.plain import explain
+
+    return SourceError(
+        f"Reading samples {start}-{stop} of {series} from the source failed ({explain(exc, Path())}). The recording "
+        "may be truncated or damaged: check that every file of it was copied completely."
+    )
 
 
 def read_rows(recording: Recording, start: int, stop: int, channels: slice | None = None) -> np.ndarray:
