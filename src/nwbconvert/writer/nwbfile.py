@@ -193,13 +193,11 @@ class Hdf5Wrapping:
         self.progress, self.write, self.deferred = progress, write, deferred
 
     def traces(self, entry: SeriesPlan) -> Any:
-        from hdmf.backends.hdf5 import H5DataIO
-
         rec = entry.recording
         iterator = TracesIterator(rec, self.progress, self.write.chunk_bytes, deferred=self.write.direct)
         if self.write.direct:
             self.deferred.append(DeferredSeries(entry.data_path, rec, iterator.layout))
-        return H5DataIO(iterator, **self.write.dataset_options())
+        return self._chosen(iterator)
 
     def timestamps(self, rec: Recording) -> Any:
         from hdmf.backends.hdf5 import H5DataIO
@@ -207,9 +205,18 @@ class Hdf5Wrapping:
         return H5DataIO(TimestampsIterator(rec), compression="gzip", compression_opts=4)
 
     def sweep(self, iterator: GenericDataChunkIterator) -> Any:
+        return self._chosen(iterator)
+
+    def _chosen(self, iterator: GenericDataChunkIterator) -> Any:
+        """The iterator stored with the compression the user chose (hdmf's advice against lzf, which the
+        --compression help already gives, is not repeated as a Python warning)."""
+        import warnings
+
         from hdmf.backends.hdf5 import H5DataIO
 
-        return H5DataIO(iterator, **self.write.dataset_options())
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*compression may not be available", category=UserWarning)
+            return H5DataIO(iterator, **self.write.dataset_options())
 
 
 def _electrical_series(nwbfile: Any, entry: SeriesPlan, rows: list[int], wrapping: DataWrapping) -> Any:
