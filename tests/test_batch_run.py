@@ -247,7 +247,7 @@ def test_broken_session_fails_alone(tmp_path: Path) -> None:
     table = nwbconvert("batch", "study.yaml", "-o", out, *FAST, cwd=root)  # the table names the failure
     assert table.returncode == 1
     row = next(line for line in table.stdout.splitlines() if "sub-m1_ses-day1" in line)
-    assert "failed" in row and "SourceError" in row
+    assert "failed" in row and "exit 3:" in row and "Error" not in row
     assert "1 failed" in table.stdout and "1 skipped" in table.stdout
 
 

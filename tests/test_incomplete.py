@@ -490,9 +490,13 @@ def test_batch_counts_an_incomplete_session_failed_unless_allowed(tmp_path: Path
     assert len(metas) == 1
     metas[0].unlink()
 
+    messages: dict[str, str | None] = {}
+
     def run(out: Path, *args: str) -> dict[str, str]:
         done = nwbconvert("batch", "study.yaml", "-o", out, "--compression", "none", "--json", *args, cwd=root)
-        return {s["key"]: s["status"] for s in json.loads(done.stdout)["result"]["sessions"]}
+        sessions = json.loads(done.stdout)["result"]["sessions"]
+        messages.update({s["key"]: s["message"] for s in sessions})
+        return {s["key"]: s["status"] for s in sessions}
 
     failed = run(tmp_path / "refused")
     assert sorted(failed.values()) == ["converted", "failed"], failed
@@ -502,6 +506,11 @@ def test_batch_counts_an_incomplete_session_failed_unless_allowed(tmp_path: Path
     subject = key.split("_")[0]
     notes = provenance(tmp_path / "allowed" / subject / f"{key}_ecephys.nwb")["notes"]
     assert [(n["path"], n["found"]) for n in notes] == [(str(metas[0]), "no such file")]
+    # the batch summary says it too: the converted session's message is its warning, the other has none
+    assert messages[key] == f"Warning: {notes[0]['message']}"
+    assert [m for k, m in messages.items() if k != key] == [None]
+    log = (tmp_path / "allowed" / ".nwbconvert" / "logs" / f"{key}.log").read_text()
+    assert f"warning: {notes[0]['message']}" in log
 
 
 def test_openephys_binary_event_arrays_of_different_lengths_are_refused(tmp_path: Path) -> None:

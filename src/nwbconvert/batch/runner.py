@@ -126,7 +126,8 @@ def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> Sess
     finally:
         sink.clear()
     _log_result(result, log)
-    return SessionOutcome(job.key, Status.CONVERTED, job.output, path, seconds=time.perf_counter() - started)
+    warned = " ".join(f"Warning: {note.message}" for note in result.plan.session.notes)  # shown in the summary
+    return SessionOutcome(job.key, Status.CONVERTED, job.output, path, time.perf_counter() - started, message=warned)
 
 
 def family(exc: NwbConvertError) -> str:
@@ -161,6 +162,8 @@ def _log_result(result: ConversionResult, log: IO[str]) -> None:
         print(f"  units {name} ({n})", file=log)
     md = plan.metadata
     print(f"  session start {md.session_start_time.isoformat()}; subject {md.subject.subject_id}", file=log)
+    for note in plan.session.notes:
+        print(f"  warning: {note.message}", file=log)
     for f in result.findings:
         print(f"  {f.severity.value} {f.check_id} at {f.location}: {f.message}", file=log)
     print(f"{_now()} converted: {result.output} ({result.written_bytes} bytes) in {result.seconds:.1f} s", file=log)

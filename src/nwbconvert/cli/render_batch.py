@@ -93,7 +93,8 @@ class _LineProgress:
 
     def ended(self, outcome: SessionOutcome) -> None:
         self.done += 1
-        what = f"exit {outcome.exit_code}: {_one_line(outcome.message, 100)}" if outcome.error_family else ""
+        what = _one_line(outcome.message, 100)  # why it failed or was skipped, or its warnings
+        what = f"exit {outcome.exit_code}: {what}" if outcome.error_family else what
         stderr.print(
             f"[{self.done}/{self.total}] {outcome.key} {outcome.status.value} ({outcome.seconds:.1f} s) {what}",
             markup=False,
@@ -149,7 +150,7 @@ def summary(result: BatchResult, jobs: Sequence[SessionJob], root: Path, engine:
         _json("batch", doc)
         return
     table = Table(title=f"{root} ({engine})", title_justify="left")
-    for col in ("session", "status", "seconds", "output", "error", "log"):
+    for col in ("session", "status", "seconds", "output", "message", "log"):
         table.add_column(col, justify="right" if col == "seconds" else "left", overflow="fold")
     for o in result.outcomes:
         style = STATUS_STYLE[o.status]
