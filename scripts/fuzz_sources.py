@@ -235,10 +235,13 @@ class Run:
     counts: dict[str, int] | None
     leftovers: list[str]
     command: str
+    work: str = ""  # the mutant's temporary folder, left out of warnings so they compare across copies
 
     @property
-    def warnings(self) -> set[str]:  # what the conversion warned about
-        return {line for line in self.out.splitlines() if line.startswith("Warning:")}
+    def warnings(self) -> set[str]:
+        """What the conversion warned about, with the copy's folder left out (the undamaged copy's is another)."""
+        lines = (line for line in self.out.splitlines() if line.startswith("Warning:"))
+        return {line.replace(self.work, "<copy>") if self.work else line for line in lines}
 
 
 def convert(m: Mutant, work: Path, timeout: float, extra: tuple[str, ...]) -> Run:
@@ -265,7 +268,7 @@ def convert(m: Mutant, work: Path, timeout: float, extra: tuple[str, ...]) -> Ru
     left = sorted(written - ({"x.nwb"} if code == 0 else set()))
     left += [f"TMPDIR/{p}" for p in sorted(_files(tmp))] + [f"source/{p}" for p in sorted(_files(copy) - before)]
     counts = contents(out / "x.nwb") if code == 0 and "x.nwb" in written else None
-    return Run(code, text, counts, left, command)
+    return Run(code, text, counts, left, command, str(work))
 
 
 def classify(m: Mutant, run: Run, baseline: Run | None) -> Result:
