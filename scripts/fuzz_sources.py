@@ -238,8 +238,7 @@ class Run:
     work: str = ""  # the mutant's temporary folder, left out of warnings so they compare across copies
 
     @property
-    def warnings(self) -> set[str]:
-        """What the conversion warned about, with the copy's folder left out (the undamaged copy's is another)."""
+    def warnings(self) -> set[str]:  # what the conversion warned about, the copy's folder left out
         lines = (line for line in self.out.splitlines() if line.startswith("Warning:"))
         return {line.replace(self.work, "<copy>") if self.work else line for line in lines}
 
