@@ -108,6 +108,28 @@ def test_the_harness_names_every_failure_class() -> None:
     gaps = _run(0, "Warning: gaps found", base.counts)
     lost = _run(0, "Warning: gaps found", {**base.counts, "events": 0})
     assert fuzz.classify(m, lost, gaps).outcome == "silent-loss"
+    # and the same warning naming each copy's own folder is the same warning
+    moved = fuzz.Run(0, "Warning: /tmp/b/src/x.ncs: 2 gaps", {**base.counts, "events": 0}, [], "cmd", "/tmp/b")
+    assert (
+        fuzz.classify(
+            m, moved, fuzz.Run(0, "Warning: /tmp/a/src/x.ncs: 2 gaps", base.counts, [], "cmd", "/tmp/a")
+        ).outcome
+        == "silent-loss"
+    )
+
+
+def test_a_cut_no_header_can_reveal_is_its_own_outcome_not_a_pass() -> None:
+    """A BrainVision .eeg cut at a whole sample (its .vhdr declares no length): 'undeclared-shorter', shown apart;
+    the same loss from another damage, or with events lost too, stays a silent loss."""
+    source = next(s for s in fuzz.SOURCES if s.fmt == "brainvision")
+    base = _run(0, "Wrote", {"series": 1, "samples": 47400, "channels": 32, "events": 5, "units": 0, "spikes": 0})
+    shorter = _run(0, "Wrote", {**base.counts, "samples": 46926})
+    assert fuzz.classify(fuzz.Mutant(source, "truncate-99", "test.eeg"), shorter, base).outcome == "undeclared-shorter"
+    assert "undeclared-shorter" not in fuzz.FAILURES
+    assert fuzz.classify(fuzz.Mutant(source, "zero-4k", "test.eeg"), shorter, base).outcome == "silent-loss"
+    fewer_events = _run(0, "Wrote", {**base.counts, "samples": 46926, "events": 0})
+    assert fuzz.classify(fuzz.Mutant(source, "truncate-99", "test.eeg"), fewer_events, base).outcome == "silent-loss"
+    assert fuzz.classify(fuzz.Mutant(source, "truncate-99", "test.vmrk"), shorter, base).outcome == "silent-loss"
 
 
 def test_contents_counts_what_the_nwb_file_holds(tmp_path: Path) -> None:

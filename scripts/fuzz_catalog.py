@@ -1,0 +1,91 @@
+"""What scripts/fuzz_sources.py damages: the real recordings of ../shared/realdata a reader converts, the files of
+each to damage, and the bounded run's picks (tests/test_fuzz.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OE = "openephys_binary/aind_np_multiexp"
+OE_EXP = "Record Node 101/experiment1/recording1"
+OE_PROBE, OE_TTL = f"{OE_EXP}/continuous/Neuropix-PXI-100.ProbeB", f"{OE_EXP}/events/NI-DAQmx-103.PXIe-6341/TTL"
+OE_SE = "Record Node 105/experiment1/recording1"
+OE_SPIKES = f"{OE_SE}/spikes/Spike_Detector-104.example_data/Stereotrode 1"
+OE_LEGACY = "Record Node 101/100_example-data"
+SGLX, NIDQ = "Real_g0/Real_g0_imec0/Real_g0_t0.imec0", "Real_g0/Real_g0_t0.nidq"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One real recording: the folder copied, what is converted in the copy, and the files to damage."""
+
+    fmt: str  # the reader that converts it
+    name: str
+    root: str  # realdata-relative folder that is copied
+    target: str  # the path converted, relative to the copy ("." for the folder itself)
+    headers: tuple[str, ...] = ()  # header files: truncated and flipped
+    data: tuple[str, ...] = ()  # data files: truncated and zeroed (a one-file source: the target)
+    siblings: tuple[str, ...] = ()  # files removed, one at a time
+    header_bytes: int = 0  # for a file that is both header and data: the length of its header
+    spikeglx: bool = False  # root holds real .meta headers; the copy is a run built around them
+    undeclared: tuple[str, ...] = ()  # data files whose length no header declares: cut at a whole sample, the
+    # copy cannot be told from a shorter recording (outcome "undeclared-shorter", not a failure)
+
+    def __post_init__(self) -> None:
+        if not self.headers and not self.data:
+            object.__setattr__(self, "data", (self.target,))
+
+    @property
+    def key(self) -> str:
+        return f"{self.fmt}/{self.name}"
+
+
+SOURCES = (
+    Source("intan", "rhd", "intan/IntanToNWB", "example_intan_file.rhd", header_bytes=2048),
+    Source("openephys-binary", "np-multiexp", OE, ".", (f"{OE_EXP}/structure.oebin", "Record Node 101/settings.xml"),
+           (f"{OE_PROBE}/continuous.dat", f"{OE_PROBE}/sample_numbers.npy", f"{OE_TTL}/sample_numbers.npy"),
+           (f"{OE_PROBE}/continuous.dat", "Record Node 101/experiment3/recording1/structure.oebin",
+            f"{OE_TTL}/states.npy")),
+    Source("openephys-binary", "spikes-events", "openephys_binary/oe_tools_v067_spikes_events", ".",
+           (f"{OE_SE}/structure.oebin",), (f"{OE_SPIKES}/waveforms.npy",
+           f"{OE_SE}/events/File_Reader-100.example_data/TTL/sample_numbers.npy"), (f"{OE_SPIKES}/clusters.npy",)),
+    Source("openephys-legacy", "v067", "openephys_legacy/v0.6.7_OpenEphys", "Record Node 101",
+           ("Record Node 101/settings.xml",), (f"{OE_LEGACY}_CH1.continuous", f"{OE_LEGACY}.events"),
+           (f"{OE_LEGACY}_CH2.continuous", f"{OE_LEGACY}.events", "Record Node 101/settings.xml"), 1024),
+    Source("neuralynx", "2kHz", "neuralynx/mne_testing_2kHz", ".", (), ("LAHC1.ncs", "Events.nev"),
+           ("LAHC2.ncs", "Events.nev"), 16384),
+    Source("blackrock", "ndi", "blackrock/ndi_matlab", "testData.ns2", (), ("testData.ns2", "testData.nev"),
+           ("testData.nev",), 2048),
+    Source("plexon", "16sp", "plexon/pyramid_plexon_sdk", "16sp_lfp_with_2coords.plx", header_bytes=8192),
+    Source("phy", "ms4-export", "phy/changlab_ms4_export", ".", ("params.py",),
+           ("spike_times.npy", "spike_clusters.npy"), ("spike_clusters.npy", "cluster_group.tsv")),
+    Source("brainvision", "mne", "brainvision/mne", "test.vhdr", ("test.vhdr", "test.vmrk"), ("test.eeg",),
+           ("test.vmrk", "test.eeg"), undeclared=("test.eeg",)),
+    Source("edf", "mne", "edf/mne", "test.edf", header_bytes=256 * 140),
+    Source("axon", "abf1", "abf", "05210017_vc_abf1.abf", header_bytes=2048),
+    Source("axon", "abf2", "abf", "16d22006_kim_gapfree.abf", header_bytes=2048),
+    Source("spike2", "smr", "spike2/spike2py", "motor_units.smr", header_bytes=4096),
+    Source("mcs-h5", "w8", "mcs_h5", "2014-02-27T08-30-03W8SpikeCutoutsAndTimestampsAndRawData.h5", header_bytes=2048),
+    Source("spikeglx", "np1-3B", "spikeglx_meta/np1_3B_g0", "Real_g0", (f"{SGLX}.ap.meta", f"{NIDQ}.meta"),
+           (f"{SGLX}.ap.bin", f"{NIDQ}.bin"), (f"{SGLX}.ap.meta", f"{SGLX}.ap.bin", f"{SGLX}.lf.meta", f"{NIDQ}.meta"),
+           spikeglx=True),
+    Source("spikeglx", "np2.4", "spikeglx_meta/np24_4shank", "Real_g0", (f"{SGLX}.ap.meta",), (f"{SGLX}.ap.bin",),
+           spikeglx=True),
+)  # fmt: skip
+
+
+
+QUICK = (  # the bounded run (tests/test_fuzz.py): a few mutants per format, as (source, kind, end of the file name)
+    ("intan/rhd", "truncate-1", ".rhd"), ("intan/rhd", "flip", ".rhd"),
+    ("openephys-binary/np-multiexp", "truncate-1", "structure.oebin"),
+    ("openephys-binary/np-multiexp", "remove", "continuous.dat"),
+    ("openephys-binary/spikes-events", "truncate-1", "structure.oebin"),
+    ("openephys-legacy/v067", "remove", "_CH2.continuous"), ("openephys-legacy/v067", "remove", "settings.xml"),
+    ("neuralynx/2kHz", "truncate-1", "Events.nev"), ("neuralynx/2kHz", "remove", "LAHC2.ncs"),
+    ("blackrock/ndi", "truncate-1", ".ns2"), ("blackrock/ndi", "flip", ".nev"), ("plexon/16sp", "truncate-1", ".plx"),
+    ("phy/ms4-export", "truncate-1", "params.py"), ("phy/ms4-export", "flip", "params.py"),
+    ("brainvision/mne", "truncate-1", ".vmrk"), ("brainvision/mne", "remove", ".eeg"),
+    ("edf/mne", "truncate-1", ".edf"), ("edf/mne", "flip", ".edf"), ("axon/abf1", "flip", ".abf"),
+    ("axon/abf2", "truncate-1", ".abf"), ("axon/abf2", "flip", ".abf"),  # converts: compared with the undamaged copy
+    ("spike2/smr", "truncate-1", ".smr"), ("mcs-h5/w8", "truncate-1", ".h5"), ("mcs-h5/w8", "flip", ".h5"),
+    ("spikeglx/np1-3B", "remove", ".ap.meta"), ("spikeglx/np2.4", "truncate-1", ".ap.bin"),
+)  # fmt: skip
