@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -263,7 +265,8 @@ class SpikeGLXReader(NeoReader):
 
         class SpikeGLXRawIO(NeoSpikeGLXRawIO):  # named as neo's: the provenance names the rawio class
             def _parse_header(self) -> None:
-                super()._parse_header()
+                with _whole_values_only():
+                    super()._parse_header()
                 _split_sync_words(self)
 
         return SpikeGLXRawIO(dirname=str(self.rawio_path(path)))
@@ -275,3 +278,23 @@ class SpikeGLXReader(NeoReader):
             session = session.select_streams([stream, f"{stream}-SYNC"])
         recordings = tuple(replace(r, device=r.stream_id.split(".")[0].split("-")[0]) for r in session.recordings)
         return replace(session, recordings=recordings)
+
+
+@contextmanager
+def _whole_values_only() -> Iterator[None]:
+    """neo sizes each .bin from its length and refuses one that ends inside an int16 (a copy cut at an odd byte).
+    Such a copy is refused, or kept with --allow-incomplete, by readers/complete/spikeglx.py before neo opens it;
+    while neo parses the headers, its sizing counts only the whole values, so what is there can be read."""
+    import neo.rawio.spikeglxrawio as module
+
+    exact = module.get_memmap_shape
+
+    def whole(filename: str, dtype: Any, num_channels: int | None = None, offset: int = 0) -> tuple[int, ...]:
+        values = (Path(filename).stat().st_size - offset) // np.dtype(dtype).itemsize
+        return (values,) if num_channels is None else (values // num_channels, num_channels)
+
+    module.get_memmap_shape = whole
+    try:
+        yield
+    finally:
+        module.get_memmap_shape = exact
