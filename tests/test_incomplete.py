@@ -227,16 +227,35 @@ def _neuralynx(tmp_path: Path) -> Path:
     ],
     ids=["ncs-cut-record", "ncs-records-missing", "nev-cut-record"],
 )
-def test_neuralynx_cut_file_is_refused_naming_it(tmp_path: Path, name: str, size: int, expected: list[str]) -> None:
+def test_neuralynx_cut_file_is_refused_naming_it_then_left_out(
+    tmp_path: Path, name: str, size: int, expected: list[str]
+) -> None:
+    """Refused with the sizes; with --allow-incomplete the file neo cannot read beside the others is left out,
+    saying so, and the other channels equal neo's reading of the copy without it."""
+    from neo.rawio import NeuralynxRawIO
+
     folder = _neuralynx(tmp_path)
     assert (folder / name).stat().st_size == (16384 + 23 * 1044 if name.endswith(".ncs") else 16384 + 4 * 184)
     os.truncate(folder / name, size)
     out = tmp_path / "out.nwb"
     refused(convert(folder, out), str(folder / name), *expected)
-    result = convert(folder, out, "--allow-incomplete")  # neo refuses what is there (or sizes it wrongly)
-    assert result.returncode == 3
-    assert "cannot be read even with --allow-incomplete" in " ".join(result.stderr.split())
-    assert not out.exists()
+    result = convert(folder, out, "--allow-incomplete")
+    assert result.returncode == 0, result.stderr
+    assert f"{folder / name}: left out" in " ".join(result.stderr.split())
+    notes = provenance(out)["notes"]
+    assert [n["path"] for n in notes if n["what"] == "left-out"] == [str(folder / name)]
+    assert [n["path"] for n in notes if n["what"] == "incomplete"] == [str(folder / name)]
+    rawio = NeuralynxRawIO(dirname=str(folder), exclude_filenames=[name])
+    rawio.parse_header()
+    assert len(rawio.header["signal_channels"]) == (4 if name.endswith(".ncs") else 5)
+    expected_samples = np.concatenate([neo_chunk(rawio, 0, 0, s) for s in range(rawio.segment_count(0))])
+    (series,) = provenance(out)["series"]
+    np.testing.assert_array_equal(series_arrays(out, series)["data"], expected_samples)
+    events = sum(e["events"] for e in provenance(out)["event_channels"].values())
+    if name == "Events.nev":
+        assert events == 0  # the cut events file was left out with the warning above
+    else:
+        assert events > 0
 
 
 def test_neuralynx_removed_channel_file_is_a_warning_and_the_others_equal_neo(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from nwbconvert.errors import SourceError
 from nwbconvert.model import GAP_TOLERANCE, HeaderMetadata, Session, SourceNote, segment_gaps
 from nwbconvert.readers.base import Match, head
+from nwbconvert.readers.complete.neuralynx import unreadable
 from nwbconvert.readers.neo_reader import NeoReader
 
 if TYPE_CHECKING:
@@ -49,8 +50,9 @@ class NeuralynxReader(NeoReader):
         """neo's rawio; a single .ncs: neo takes its folder and the file's name."""
         from neo.rawio import NeuralynxRawIO
 
-        if path.is_dir():
-            return NeuralynxRawIO(dirname=str(path), gap_tolerance_ms=gap_tolerance_ms)
+        if path.is_dir():  # less the files neo cannot read with the others (`finish` says they were left out)
+            left_out = [p.name for p in unreadable(path)] or None
+            return NeuralynxRawIO(dirname=str(path), exclude_filenames=left_out, gap_tolerance_ms=gap_tolerance_ms)
         return NeuralynxRawIO(
             dirname=str(path.parent), include_filenames=[path.name], gap_tolerance_ms=gap_tolerance_ms
         )
@@ -70,7 +72,13 @@ class NeuralynxReader(NeoReader):
         return rawio
 
     def finish(self, path: Path, session: Session) -> Session:
-        """A note per stream whose segments leave gaps: how many, the longest, and that timestamps are written."""
+        """A note per file left out (an incomplete copy converted with --allow-incomplete), and per stream whose
+        segments leave gaps: how many, the longest, and that timestamps are written."""
+        left_out = [
+            SourceNote("left-out", str(p), f"{p}: left out: neo cannot read a file cut inside a record, or a channel "
+                       "shorter than the others of its rate, beside them; the other files converted.")
+            for p in unreadable(path)
+        ]  # fmt: skip
         found: dict[str, SourceNote] = {}
         for recording in session.recordings:
             rate = recording.sampling_rate_hz
@@ -82,7 +90,7 @@ class NeuralynxReader(NeoReader):
                     f"(longest {_duration(longest)}); written with timestamps"
                 )
                 found[recording.stream_id] = SourceNote("gaps", str(path), message)
-        return replace(session, notes=session.notes + tuple(found.values())) if found else session
+        return replace(session, notes=session.notes + tuple(left_out) + tuple(found.values()))
 
     def source_paths(self, path: Path) -> list[Path]:
         folder = path if path.is_dir() else path.parent

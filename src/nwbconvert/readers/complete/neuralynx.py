@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,34 +40,65 @@ def _rate(path: Path) -> str:
     return found.group(1).decode() if found else ""
 
 
+@dataclass(frozen=True)
+class Records:
+    """A .ncs or .nev file past its header: its whole records, the bytes of a cut one, its sampling rate (.ncs)."""
+
+    path: Path
+    whole: int
+    cut: int
+    rate: str
+
+
+def _records(files: list[Path]) -> tuple[list[Path], list[Records]]:
+    """The files shorter than their header (neo leaves them out without a word), and the records of the others."""
+    short, found = [], []
+    for file in files:
+        size = file.stat().st_size
+        if size < HEADER:
+            short.append(file)
+            continue
+        ncs = file.suffix.lower() == ".ncs"
+        whole, cut = divmod(size - HEADER, NCS_RECORD if ncs else NEV_RECORD)
+        found.append(Records(file, whole, cut, _rate(file) if ncs else ""))
+    return short, found
+
+
+def _shorter(found: list[Records]) -> list[tuple[Records, Records]]:
+    """Each whole .ncs with fewer records than the longest of its sampling rate, with that longest one."""
+    ncs = [r for r in found if r.path.suffix.lower() == ".ncs" and not r.cut]
+    longest: dict[str, Records] = {}
+    for r in ncs:
+        if r.whole > longest.get(r.rate, Records(r.path, -1, 0, r.rate)).whole:
+            longest[r.rate] = r
+    return [(r, longest[r.rate]) for r in ncs if r.whole < longest[r.rate].whole]
+
+
+def unreadable(path: Path) -> list[Path]:
+    """The files of a folder neo cannot read with the others: cut inside a record, or a .ncs shorter than the others
+    of its rate (refused by `before`; with --allow-incomplete the reader leaves them out, saying so)."""
+    if not path.is_dir():
+        return []
+    _, found = _records(_folder_files(path))
+    return [r.path for r in found if r.cut] + [r.path for r, _ in _shorter(found)]
+
+
 def before(path: Path, options: ReadOptions, streams: Sequence[str]) -> list[SourceNote]:
     """Whole records in every file, and the .ncs of one sampling rate equally long (neo refuses a cut record and
     mis-sizes channels of different lengths)."""
     notes: list[SourceNote] = []
-    longest: dict[str, tuple[int, Path]] = {}
-    counts: list[tuple[Path, int, str]] = []
-    for file in _folder_files(path):
-        record = NCS_RECORD if file.suffix.lower() == ".ncs" else NEV_RECORD
-        size = file.stat().st_size
-        if size < HEADER:  # neo leaves such a file out without a word
-            expected = f"a {number(HEADER)}-byte header, then records"
-            notes.append(shortfall(file, f"the header of {file.name}", expected, plural(size, "byte"), options))
-            continue
-        n, cut = divmod(size - HEADER, record)
-        if cut:
-            expected = f"whole {number(record)}-byte records after its {number(HEADER)}-byte header"
-            found = f"{plural(n, 'record')} and {plural(cut, 'byte')} of a cut one"
-            notes.append(shortfall(file, f"the records of {file.name}", expected, found, options))
-        if record == NCS_RECORD and not cut:
-            rate = _rate(file)
-            counts.append((file, n, rate))
-            if n > longest.get(rate, (-1, file))[0]:
-                longest[rate] = (n, file)
-    for file, n, rate in counts:
-        most, other = longest[rate]
-        if n < most:
-            expected = f"{plural(most, 'record')} (as many as {other.name}, of the same sampling rate)"
-            notes.append(shortfall(file, f"the samples of {file.name}", expected, plural(n, "record"), options))
+    short, found = _records(_folder_files(path))
+    for file in short:
+        expected, size = f"a {number(HEADER)}-byte header, then records", file.stat().st_size
+        notes.append(shortfall(file, f"the header of {file.name}", expected, plural(size, "byte"), options))
+    for r in (r for r in found if r.cut):
+        record = NCS_RECORD if r.path.suffix.lower() == ".ncs" else NEV_RECORD
+        expected = f"whole {number(record)}-byte records after its {number(HEADER)}-byte header"
+        found_text = f"{plural(r.whole, 'record')} and {plural(r.cut, 'byte')} of a cut one"
+        notes.append(shortfall(r.path, f"the records of {r.path.name}", expected, found_text, options))
+    for r, most in _shorter(found):
+        expected = f"{plural(most.whole, 'record')} (as many as {most.path.name}, of the same sampling rate)"
+        notes.append(shortfall(r.path, f"the samples of {r.path.name}", expected, plural(r.whole, "record"), options))
     return notes
 
 
