@@ -73,7 +73,6 @@ SOURCES = (
 )  # fmt: skip
 
 
-
 QUICK = (  # the bounded run (tests/test_fuzz.py): a few mutants per format, as (source, kind, end of the file name)
     ("intan/rhd", "truncate-1", ".rhd"), ("intan/rhd", "flip", ".rhd"),
     ("openephys-binary/np-multiexp", "truncate-1", "structure.oebin"),

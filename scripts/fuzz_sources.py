@@ -64,8 +64,6 @@ def mutants(source: Source) -> list[Mutant]:
     return found
 
 
-
-
 def quick(found: list[Mutant]) -> list[Mutant]:
     """The bounded run's mutants: the first of `found` that matches each entry of QUICK."""
     picked = [next((m for m in found if (m.source.key, m.kind) == (k, kind) and m.file.endswith(end)), None)
