@@ -227,3 +227,34 @@ def test_a_writer_whose_lock_was_taken_over_publishes_nothing(study: Path, tmp_p
 
     assert rerun(study, out) == {key: "converted", other: "skipped"}
     assert_valid(output_of(out, key))
+
+
+def test_the_last_safe_point_before_the_final_rename_asks_the_lock(tmp_path: Path) -> None:
+    """A lock lost at the very last moment (after every chunk, the validation and the flush) still publishes
+    nothing: the check just before the final rename asks the lock itself, not the watch's last poll."""
+    from conftest import COMPLETE_METADATA, SAMPLE_DATA
+    from nwbconvert import interrupts
+    from nwbconvert.pipeline import ConvertOptions, convert
+
+    source = SAMPLE_DATA / "spikeglx" / "Sample_g0"
+    options = ConvertOptions(set_values=COMPLETE_METADATA, timezone="UTC", stub_seconds=0.1)
+    asked: list[bool] = []
+
+    def always() -> bool:
+        asked.append(True)
+        return True
+
+    with interrupts.fenced(always):
+        convert(source, tmp_path / "first.nwb", options)
+    assert (tmp_path / "first.nwb").exists() and len(asked) >= 3
+    last = len(asked)  # the same conversion asks as often: lose the lock at its very last question
+    calls: list[int] = []
+
+    def lost_at_the_end() -> bool:
+        calls.append(1)
+        return len(calls) < last
+
+    with pytest.raises(KeyboardInterrupt), interrupts.fenced(lost_at_the_end):
+        convert(source, tmp_path / "second.nwb", options)
+    assert len(calls) == last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.nwb"]  # nothing published, nothing left

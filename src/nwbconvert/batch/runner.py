@@ -59,7 +59,8 @@ def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcom
     into the session's progress marker (see `started_by`).
 
     Fencing: should another run take the session's lock over meanwhile (see lock.py), this one stops at its
-    next safe point (its temporary output removed), records nothing and reports the session LOCKED."""
+    next safe point (its temporary output removed; every safe point asks the lock, the last one just before the
+    final rename), records nothing and reports the session LOCKED."""
     from nwbconvert.batch.lock import session_lock
     from nwbconvert.batch.manifest import decide, record
 
@@ -74,7 +75,7 @@ def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcom
             _append(log, f"{_now()} skipped: {reason} ({job.output})")
             return SessionOutcome(job.key, Status.SKIPPED, job.output, log, message=reason)
         log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as out:
+        with log.open("w") as out, interrupts.fenced(lock.owned):
             outcome = _convert(job, out, started, run_id)
             fenced = lock.lost or not lock.owned()  # checked last thing before recording the session
             if fenced:
