@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -27,26 +28,30 @@ class _State:
     notice = b""
     at_once_until_output = False  # the policy `install` set for `deferred` blocks
     until_output = False  # inside `deferred` with that policy: a signal raises at once until the output is begun
-    still_ours: Callable[[], bool] | None = None  # inside `fenced`: whether the work is still this process's
+
+
+_fence = threading.local()  # `fenced`: per thread (a Dask worker runs several sessions, each in its own thread)
 
 
 def check() -> None:
     """Raise KeyboardInterrupt if a stop was requested, or inside `fenced` if the work is no longer ours (call
     where stopping leaves nothing half-done: the last call is just before the output takes its final name)."""
-    if _State.requested or (_State.still_ours is not None and not _State.still_ours()):
+    still_ours = getattr(_fence, "still_ours", None)
+    if _State.requested or (still_ours is not None and not still_ours()):
         raise KeyboardInterrupt
 
 
 @contextmanager
 def fenced(still_ours: Callable[[], bool]) -> Iterator[None]:
-    """Inside the block every `check` also asks `still_ours` (a batch session's lock: batch/lock.py), so a run
-    whose session was taken over stops at its next safe point, at the latest just before its final rename."""
-    before = _State.still_ours
-    _State.still_ours = still_ours
+    """Inside the block every `check` of this thread also asks `still_ours` (a batch session's lock: lock.py), so
+    a run whose session was taken over stops at its next safe point, at the latest just before its final rename;
+    the other sessions of its process go on."""
+    before = getattr(_fence, "still_ours", None)
+    _fence.still_ours = still_ours
     try:
         yield
     finally:
-        _State.still_ours = before
+        _fence.still_ours = before
 
 
 def request() -> None:

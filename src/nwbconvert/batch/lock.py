@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,11 +74,10 @@ class SessionLock:
 
 
 @contextmanager
-def session_lock(output: Path, key: str, on_lost: Callable[[], None] | None = None) -> Iterator[SessionLock | None]:
+def session_lock(output: Path, key: str) -> Iterator[SessionLock | None]:
     """Hold the lock of session `key` (output file `output`): yields the lock, or None when a live run holds it.
-    While held, a thread checks every FENCE_POLL_S that it is still owned; once it is not, `lock.lost` is set and
-    `on_lost` called (again every 50 ms, until the block ends: e.g. `interrupts.request`, which the conversion
-    honours at its next safe point, the last one just before its output takes its final name)."""
+    While held, a thread checks every FENCE_POLL_S that it is still owned and sets `lock.lost` once it is not (the
+    conversion itself asks `lock.owned` at every safe point: `interrupts.fenced`)."""
     path = lock_path(output, key)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = _take(path)
@@ -86,7 +85,7 @@ def session_lock(output: Path, key: str, on_lost: Callable[[], None] | None = No
         yield None
         return
     stop = threading.Event()
-    watch = threading.Thread(target=_watch, args=(lock, stop, on_lost), name=f"lock {key}", daemon=True)
+    watch = threading.Thread(target=_watch, args=(lock, stop), name=f"lock {key}", daemon=True)
     watch.start()
     try:
         yield lock
@@ -162,15 +161,12 @@ def _identity() -> bytes:
     return json.dumps(doc).encode()
 
 
-def _watch(lock: SessionLock, stop: threading.Event, on_lost: Callable[[], None] | None) -> None:
-    """Check the lock every FENCE_POLL_S (refreshing it without flock); once lost, call `on_lost` until stopped."""
+def _watch(lock: SessionLock, stop: threading.Event) -> None:
+    """Check the lock every FENCE_POLL_S (refreshing it without flock) until it is lost or released."""
     beats = 0
     while not stop.wait(FENCE_POLL_S):
         if not lock.owned():
             lock.lost = True
-            while on_lost is not None and not stop.is_set():
-                on_lost()
-                stop.wait(0.05)
             return
         beats += 1
         if lock.fd is None and beats * FENCE_POLL_S >= HEARTBEAT_S:

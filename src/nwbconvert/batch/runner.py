@@ -67,7 +67,7 @@ def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcom
     log = log_path(job)
     started = time.perf_counter()
     fenced = False
-    with session_lock(job.output, job.key, on_lost=interrupts.request) as lock:
+    with session_lock(job.output, job.key) as lock:
         if lock is None:
             return SessionOutcome(job.key, Status.LOCKED, job.output, log, message="another run is converting it")
         convert_it, reason = decide(job, force)
@@ -83,7 +83,6 @@ def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcom
         if not fenced:
             record(job, outcome)
     if fenced:
-        interrupts.withdraw()  # the stop was this session's: the worker goes on with its next ones
         return SessionOutcome(job.key, Status.LOCKED, job.output, log, outcome.seconds, message=TAKEN_OVER)
     return outcome
 
