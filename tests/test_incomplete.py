@@ -232,8 +232,6 @@ def test_neuralynx_cut_file_is_refused_naming_it_then_left_out(
 ) -> None:
     """Refused with the sizes; with --allow-incomplete the file neo cannot read beside the others is left out,
     saying so, and the other channels equal neo's reading of the copy without it."""
-    from neo.rawio import NeuralynxRawIO
-
     folder = _neuralynx(tmp_path)
     assert (folder / name).stat().st_size == (16384 + 23 * 1044 if name.endswith(".ncs") else 16384 + 4 * 184)
     os.truncate(folder / name, size)
@@ -245,12 +243,7 @@ def test_neuralynx_cut_file_is_refused_naming_it_then_left_out(
     notes = provenance(out)["notes"]
     assert [n["path"] for n in notes if n["what"] == "left-out"] == [str(folder / name)]
     assert [n["path"] for n in notes if n["what"] == "incomplete"] == [str(folder / name)]
-    rawio = NeuralynxRawIO(dirname=str(folder), exclude_filenames=[name])
-    rawio.parse_header()
-    assert len(rawio.header["signal_channels"]) == (4 if name.endswith(".ncs") else 5)
-    expected_samples = np.concatenate([neo_chunk(rawio, 0, 0, s) for s in range(rawio.segment_count(0))])
-    (series,) = provenance(out)["series"]
-    np.testing.assert_array_equal(series_arrays(out, series)["data"], expected_samples)
+    assert_neuralynx_equal_neo(out, folder, 4 if name.endswith(".ncs") else 5, exclude=[name])
     events = sum(e["events"] for e in provenance(out)["event_channels"].values())
     if name == "Events.nev":
         assert events == 0  # the cut events file was left out with the warning above
@@ -258,9 +251,20 @@ def test_neuralynx_cut_file_is_refused_naming_it_then_left_out(
         assert events > 0
 
 
-def test_neuralynx_removed_channel_file_is_a_warning_and_the_others_equal_neo(tmp_path: Path) -> None:
+def assert_neuralynx_equal_neo(out: Path, folder: Path, channels: int, exclude: list[str] | None = None) -> None:
+    """The file's one series holds what neo reads from `folder` (less `exclude`): `channels` channels, every
+    segment."""
     from neo.rawio import NeuralynxRawIO
 
+    rawio = NeuralynxRawIO(dirname=str(folder), exclude_filenames=exclude)
+    rawio.parse_header()
+    assert len(rawio.header["signal_channels"]) == channels
+    expected = np.concatenate([neo_chunk(rawio, 0, 0, s) for s in range(rawio.segment_count(0))])
+    (series,) = provenance(out)["series"]
+    np.testing.assert_array_equal(series_arrays(out, series)["data"], expected)
+
+
+def test_neuralynx_removed_channel_file_is_a_warning_and_the_others_equal_neo(tmp_path: Path) -> None:
     folder = _neuralynx(tmp_path)
     (folder / "LAHC2.ncs").unlink()
     out = tmp_path / "out.nwb"
@@ -270,12 +274,7 @@ def test_neuralynx_removed_channel_file_is_a_warning_and_the_others_equal_neo(tm
     notes = [n for n in provenance(out)["notes"] if n["what"] == "missing-channel"]
     assert [n["found"] for n in notes] == ["1 missing"]
 
-    rawio = NeuralynxRawIO(dirname=str(folder))
-    rawio.parse_header()
-    assert len(rawio.header["signal_channels"]) == 4
-    expected = np.concatenate([neo_chunk(rawio, 0, 0, s) for s in range(rawio.segment_count(0))])
-    (name,) = provenance(out)["series"]
-    np.testing.assert_array_equal(series_arrays(out, name)["data"], expected)
+    assert_neuralynx_equal_neo(out, folder, 4)
 
 
 def test_blackrock_set_without_its_nev_is_a_warning_and_the_samples_equal_neo(tmp_path: Path) -> None:
