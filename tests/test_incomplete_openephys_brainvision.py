@@ -224,3 +224,23 @@ def test_openephys_binary_timestamps_shorter_than_sample_numbers_is_refused(tmp_
     np.save(timestamps, np.load(timestamps)[:60])
     result = convert(folder, tmp_path / "out.nwb", "--dry-run")
     refused(result, str(timestamps), "expected 100 rows (as many as sample_numbers.npy), found 60 rows")
+
+
+def test_brainvision_set_renamed_without_editing_its_header_is_complete(tmp_path: Path) -> None:
+    """The .vhdr still names test.eeg/test.vmrk, the files are run2.*: neo reads them by the header's own name,
+    and so does the completeness check (it refused the set as missing its data file)."""
+    from neo.rawio import BrainVisionRawIO
+
+    vhdr = _brainvision(tmp_path)
+    for suffix in (".vhdr", ".eeg", ".vmrk"):
+        vhdr.with_suffix(suffix).rename(vhdr.with_name("run2" + suffix))
+    renamed = vhdr.with_name("run2.vhdr")
+    out = tmp_path / "out.nwb"
+    result = convert(renamed, out)
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr and provenance(out)["notes"] == []
+    rawio = BrainVisionRawIO(filename=str(renamed))
+    rawio.parse_header()
+    assert_series_equal_neo(out, rawio)
+    renamed.with_suffix(".eeg").unlink()  # and a data file that is gone by either name is still missing
+    refused(convert(renamed, tmp_path / "again.nwb"), "the file run2.vhdr names (run2.eeg)", "no such file")

@@ -88,9 +88,14 @@ class Header:
         """The data or marker file the header names (`DataFile`, `MarkerFile`), or the header's own name with
         `suffix` when that one is missing (files renamed without editing the header, as neo does)."""
         common = common_section(self.found) or {}
-        named = next((v for k, v in common.items() if k.lower() == key.lower()), "")
-        candidate = self.path.parent / named if named else self.path.with_suffix(suffix)
-        return candidate if candidate.is_file() else self.path.with_suffix(suffix)
+        return named_file(self.path, next((v for k, v in common.items() if k.lower() == key.lower()), ""), suffix)
+
+
+def named_file(vhdr: Path, named: str, suffix: str) -> Path:
+    """The file a header names, or the header's own name with `suffix` when that one is not there (a set renamed
+    without editing its header: neo reads it so)."""
+    candidate = vhdr.parent / named if named else vhdr.with_suffix(suffix)
+    return candidate if candidate.is_file() else vhdr.with_suffix(suffix)
 
 
 def utf8(path: Path) -> bool:

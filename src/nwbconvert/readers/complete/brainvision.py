@@ -40,6 +40,7 @@ def _field(text: str, key: str) -> str:
 
 def read_header(path: Path) -> Header | None:
     from nwbconvert.readers.brainvision import _header_file
+    from nwbconvert.readers.brainvision_header import named_file
 
     vhdr = _header_file(path)
     if vhdr is None:
@@ -52,8 +53,8 @@ def read_header(path: Path) -> Header | None:
         n_channels = 0
     return Header(
         vhdr,
-        vhdr.parent / data if data else None,
-        vhdr.parent / markers if markers else None,
+        named_file(vhdr, data, ".eeg") if data else None,  # as the reader finds them (a renamed set too)
+        named_file(vhdr, markers, ".vmrk") if markers else None,
         n_channels,
         SAMPLE_BYTES.get(_field(text, "BinaryFormat").upper(), 0),
         _field(text, "DataOrientation").upper() in ("", "MULTIPLEXED"),
