@@ -4,6 +4,7 @@ the rename, then fsync of the folder; big writes are flushed while they run."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,9 @@ def test_writeback_flushes_while_the_writer_writes(tmp_path: Path, monkeypatch) 
             out.write(block)
             out.flush()
             writeback.wrote(len(block))
+        deadline = time.monotonic() + 10  # the flush thread runs beside the writer: give it its turn
+        while not any(kind == "fdatasync" for kind, _ in calls.events) and time.monotonic() < deadline:
+            time.sleep(0.01)
     flushes = [what for kind, what in calls.events if kind == "fdatasync"]
     assert 1 <= len(flushes) <= 4  # one per 2 MiB written, skipped when one is still running
     assert set(flushes) == {str(path)}
