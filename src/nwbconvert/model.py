@@ -15,6 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from nwbconvert.imaging import Imaging
+
 
 class LazyTraces(Protocol):
     """Raw samples of one segment, read on demand: shape (samples, channels)."""
@@ -251,6 +253,7 @@ class Session:
     events: tuple[EventChannel, ...] = ()
     sortings: tuple[Sorting, ...] = ()
     notes: tuple[SourceNote, ...] = ()  # warnings: gaps found, an incomplete copy kept with --allow-incomplete, ...
+    imaging: Imaging = field(default_factory=Imaging)  # planes, movies and segmentations (optical sources)
 
     def select_streams(self, stream_ids: list[str]) -> Session:
         """A copy holding only the recordings whose stream id or series name is in `stream_ids`."""

@@ -14,11 +14,8 @@ from pydantic import ValidationError
 from nwbconvert import interrupts
 from nwbconvert.errors import MetadataError, UsageError
 from nwbconvert.metadata.model import (
-    GROUPS,
     LIST_KEYS,
-    ElectrodeGroupLayer,
     MetadataLayer,
-    SubjectLayer,
     all_keys,
     is_known_key,
 )
@@ -70,27 +67,22 @@ def parse_set(pairs: list[str]) -> Layer:
 
 
 def merge(layers: list[Layer]) -> tuple[MetadataLayer, dict[str, str]]:
-    """Later layers win field by field; also returns which layer set each key."""
-    top: dict[str, Any] = {}
-    subject: dict[str, Any] = {}
-    groups: dict[str, dict[str, Any]] = {}
+    """Later layers win field by field, nested sections key by key; also returns which layer set each key
+    (dotted: "subject.species", "imaging_planes.Plane0.indicator")."""
+    data: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for layer in layers:
-        for key, value in layer.values.model_dump(exclude_unset=True, exclude_none=True).items():
-            if key == "subject":
-                for sub_key, sub_value in value.items():
-                    subject[sub_key] = sub_value
-                    origins[f"subject.{sub_key}"] = layer.origin
-            elif key == GROUPS:
-                for group, fields in value.items():
-                    for field, field_value in fields.items():
-                        groups.setdefault(group, {})[field] = field_value
-                        origins[f"{GROUPS}.{group}.{field}"] = layer.origin
-            else:
-                top[key] = value
-                origins[key] = layer.origin
-    merged_groups = {name: ElectrodeGroupLayer(**fields) for name, fields in groups.items()}
-    return MetadataLayer(**top, subject=SubjectLayer(**subject), electrode_groups=merged_groups), origins
+        _update(data, layer.values.model_dump(exclude_unset=True, exclude_none=True), layer.origin, origins, "")
+    return MetadataLayer.model_validate(data), origins
+
+
+def _update(target: dict[str, Any], values: dict[str, Any], origin: str, origins: dict[str, str], prefix: str) -> None:
+    for key, value in values.items():
+        if isinstance(value, dict):
+            _update(target.setdefault(key, {}), value, origin, origins, f"{prefix}{key}.")
+        else:
+            target[key] = value
+            origins[f"{prefix}{key}"] = origin
 
 
 MAX_LISTED = 10  # unknown keys named in one message; the rest are counted

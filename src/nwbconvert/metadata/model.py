@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -51,6 +51,37 @@ class ElectrodeGroupLayer(BaseModel):
     description: Text | None = None
 
 
+Unknown = Literal["unknown"]  # set explicitly by the user; nwbconvert never writes it on its own
+Wavelength = Annotated[float, Field(gt=0)] | Unknown  # nm
+
+
+class OpticalChannelLayer(BaseModel):
+    """What the metadata says about one optical channel of a plane (names as --dry-run shows them: Green, Red)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    emission_lambda: Wavelength | None = None  # nm
+    description: Text | None = None
+
+
+class ImagingPlaneLayer(BaseModel):
+    """What the metadata says about an imaging plane: under `ophys` for every plane, under
+    `imaging_planes.<plane>` for one (names as --dry-run shows them: Plane0)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    indicator: Text | None = None  # "GCaMP6f"
+    location: Text | None = None  # brain area, ideally an Allen CCF acronym
+    excitation_lambda: Wavelength | None = None  # nm
+    emission_lambda: Wavelength | None = None  # nm, for every channel of the plane
+    device: Text | None = None  # the microscope's name
+    grid_spacing: list[Annotated[float, Field(gt=0)]] | None = None  # µm per pixel: [x, y] or [x, y, z]
+    rate: Annotated[float, Field(gt=0)] | None = None  # Hz, for movies whose file gives none
+    description: Text | None = None
+    microscopy: Literal["two-photon", "one-photon"] | None = None  # which series the movies become
+    channels: dict[Text, OpticalChannelLayer] = Field(default_factory=dict)
+
+
 class MetadataLayer(BaseModel):
     """One layer of metadata; keys mirror pynwb's NWBFile and Subject arguments."""
 
@@ -67,27 +98,47 @@ class MetadataLayer(BaseModel):
     experiment_description: Text | None = None
     subject: SubjectLayer = Field(default_factory=SubjectLayer)
     electrode_groups: dict[Text, ElectrodeGroupLayer] = Field(default_factory=dict)  # by the recording's group name
+    ophys: ImagingPlaneLayer = Field(default_factory=ImagingPlaneLayer)  # every imaging plane of the session
+    imaging_planes: dict[Text, ImagingPlaneLayer] = Field(default_factory=dict)  # by plane name: Plane0
 
 
-LIST_KEYS = frozenset({"experimenter", "keywords"})
+LIST_KEYS = frozenset({"experimenter", "keywords", "grid_spacing"})
 
 
 GROUPS = "electrode_groups"
+PLANES = "imaging_planes"
+NESTED = ("subject", GROUPS, "ophys", PLANES)
+
+
+def _plane_keys(prefix: str) -> list[str]:
+    plane = [f"{prefix}.{k}" for k in ImagingPlaneLayer.model_fields if k != "channels"]
+    return plane + [f"{prefix}.channels.<channel>.{k}" for k in OpticalChannelLayer.model_fields]
 
 
 def all_keys() -> list[str]:
-    """Every key `--set` accepts; `<group>` stands for an electrode group name of the recording."""
-    top = [k for k in MetadataLayer.model_fields if k not in ("subject", GROUPS)]
+    """Every key `--set` accepts; `<group>`, `<plane>` and `<channel>` stand for names the source has."""
+    top = [k for k in MetadataLayer.model_fields if k not in NESTED]
     groups = [f"{GROUPS}.<group>.{k}" for k in ElectrodeGroupLayer.model_fields]
-    return top + [f"subject.{k}" for k in SubjectLayer.model_fields] + groups
+    subject = [f"subject.{k}" for k in SubjectLayer.model_fields]
+    return top + subject + groups + _plane_keys("ophys") + _plane_keys(f"{PLANES}.<plane>")
 
 
 def is_known_key(key: str) -> bool:
-    """A key of `all_keys()`, with any group name in place of `<group>`."""
+    """A key of `all_keys()`, with any name in place of `<group>`, `<plane>` and `<channel>`."""
     parts = key.split(".")
     if len(parts) == 3 and parts[0] == GROUPS and parts[1]:
         return parts[2] in ElectrodeGroupLayer.model_fields
+    if len(parts) >= 3 and parts[0] == PLANES and parts[1]:
+        return _is_plane_key(parts[2:])
+    if parts[0] == "ophys":
+        return _is_plane_key(parts[1:])
     return key in all_keys()
+
+
+def _is_plane_key(parts: list[str]) -> bool:
+    if len(parts) == 3 and parts[0] == "channels" and parts[1]:
+        return parts[2] in OpticalChannelLayer.model_fields
+    return len(parts) == 1 and parts[0] in ImagingPlaneLayer.model_fields and parts[0] != "channels"
 
 
 class Subject(SubjectLayer):
