@@ -1,0 +1,1 @@
+"""Imaging readers (roiextractors): movies and segmentations of optical physiology."""

@@ -1,0 +1,120 @@
+"""What every imaging reader shares: frames read through a roiextractors ImagingExtractor, stable names, and the
+Session an optical source becomes (no recordings; `Session.imaging`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nwbconvert.imaging import FrameTimes, Imaging, ImagingPlane, Movie, Segmentation
+from nwbconvert.model import Device, HeaderMetadata, Session, SourceFile, SourceNote
+from nwbconvert.provenance import describe_files
+
+OPHYS_EXTRA = "ophys"  # the pip extra that pulls roiextractors and the vendor packages it uses
+ROIEXTRACTORS = ("roiextractors", OPHYS_EXTRA)
+
+
+class ExtractorFrames:
+    """`imaging.LazyFrames` over a roiextractors ImagingExtractor: frames read only when asked, transposed from
+    roiextractors' (frame, height, width[, depth]) to NWB's (frame, x, y[, z])."""
+
+    def __init__(self, extractor: Any) -> None:
+        self._extractor = extractor
+        n = int(extractor.get_num_samples())
+        height, width, *depth = (int(v) for v in extractor.get_sample_shape())
+        self._shape = (n, width, height, *depth)
+        self._dtype = np.dtype(extractor.get_dtype())
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        frames = np.asarray(self._extractor.get_series(start_sample=start, end_sample=stop))
+        return np.swapaxes(frames, 1, 2).astype(self._dtype, copy=False)
+
+
+def channel_names(names: Sequence[str] | None, n: int) -> list[str]:
+    """Stable channel names: the header's names (CamelCase, as the series names use them), else Channel0, …"""
+    from nwbconvert.units import camel
+
+    found = [camel(str(name)) for name in names or ()]
+    if len(found) == n and all(found) and len(set(found)) == n:
+        return found
+    return [f"Channel{i}" for i in range(n)]
+
+
+def plane_name(index: int) -> str:
+    return f"Plane{index}"
+
+
+def movie_name(plane: ImagingPlane, channel: str) -> str:
+    """`TwoPhotonSeriesPlane0Green`: the series type, the plane, and the channel."""
+    return f"{plane.microscopy.series_type}{plane.name}{channel}"
+
+
+def segmentation_name(plane: str) -> str:
+    return f"PlaneSegmentation{plane}"
+
+
+def finite_rate(value: object) -> float | None:
+    """A frame rate the header gives, or None where it gives none (0, NaN, missing)."""
+    try:
+        rate = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return rate if math.isfinite(rate) and rate > 0 else None
+
+
+def times_of(extractor: Any, rate_hz: float | None) -> FrameTimes:
+    """A movie's frame times as its file gives them: its own time stamps when it has them, else its rate."""
+    native = extractor.get_native_timestamps() if hasattr(extractor, "get_native_timestamps") else None
+    if native is not None:
+        stamps = np.asarray(native, dtype="float64")
+        return FrameTimes(t_start_s=float(stamps[0]) if len(stamps) else 0.0, timestamps_s=stamps)
+    return FrameTimes(rate_hz=rate_hz)
+
+
+@dataclass(frozen=True)
+class OpticalSource:
+    """What an imaging reader found, before it becomes a Session."""
+
+    reader: str
+    reader_version: str
+    path: Path
+    planes: tuple[ImagingPlane, ...]
+    movies: tuple[Movie, ...] = ()
+    segmentations: tuple[Segmentation, ...] = ()
+    files: tuple[Path, ...] = ()  # every file read (checksummed into the provenance)
+    device: Device | None = None
+    header: HeaderMetadata = field(default_factory=HeaderMetadata)
+    notes: tuple[SourceNote, ...] = ()
+
+    def session(self) -> Session:
+        files: tuple[SourceFile, ...] = describe_files(p for p in (self.files or (self.path,)) if p.is_file())
+        return Session(
+            reader=self.reader,
+            reader_version=self.reader_version,
+            source=str(self.path),
+            recordings=(),
+            devices=(self.device,) if self.device is not None else (),
+            header=self.header,
+            source_files=files,
+            notes=self.notes,
+            imaging=Imaging(self.planes, self.movies, self.segmentations),
+        )
+
+
+def roiextractors_version() -> str:
+    from importlib.metadata import version
+
+    return f"roiextractors {version('roiextractors')}"
