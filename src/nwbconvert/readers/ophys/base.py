@@ -84,6 +84,24 @@ def times_of(extractor: Any, rate_hz: float | None) -> FrameTimes:
     return FrameTimes(rate_hz=rate_hz)
 
 
+def stubbed(extractor: Any, rate_hz: float | None, stub_seconds: float | None) -> Any:
+    """The extractor `--stub` keeps: the frames of the first `stub_seconds` (at least one), by the movie's own time
+    stamps when it has them, else its rate; the whole movie when neither is known or no stub is asked."""
+    if stub_seconds is None:
+        return extractor
+    n = int(extractor.get_num_samples())
+    native = extractor.get_native_timestamps() if hasattr(extractor, "get_native_timestamps") else None
+    if native is not None and len(native):
+        stamps = np.asarray(native, dtype="float64")
+        keep = int(np.searchsorted(stamps - stamps[0], stub_seconds, side="left"))
+    elif rate_hz is not None:
+        keep = round(stub_seconds * rate_hz)
+    else:
+        keep = n
+    keep = min(n, max(1, keep))
+    return extractor if keep == n else extractor.slice_samples(0, keep)
+
+
 @dataclass(frozen=True)
 class OpticalSource:
     """What an imaging reader found, before it becomes a Session."""
