@@ -1,0 +1,85 @@
+"""What the segmentation readers share: a roiextractors SegmentationExtractor's masks, traces, properties and
+summary images in NWB's axis order (x = width, y = height), and the ImagingPlane a segmentation refers to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, OpticalChannel, RoiTraces, TraceKind
+
+TRACE_KINDS = {kind.value: kind for kind in TraceKind}  # roiextractors' trace names are TraceKind's values
+
+
+def kept_frames(n_frames: int, rate_hz: float | None, stub_seconds: float | None) -> int:
+    """How many frames of traces to keep: all, or those of the first `stub_seconds` (at least one)."""
+    if stub_seconds is None or rate_hz is None:
+        return n_frames
+    return max(1, min(n_frames, round(stub_seconds * rate_hz)))
+
+
+def lazy_rows(data: Any, n: int) -> np.ndarray:
+    """The first `n` rows of a (frames, rois) trace: a memory map stays one (a view), anything else is read."""
+    if isinstance(data, np.ndarray):
+        return data[:n]
+    return np.asarray(data[:n])
+
+
+def extractor_traces(extractor: Any, n_frames: int | None = None) -> tuple[RoiTraces, ...]:
+    """Every ROI trace the extractor has, (frames, rois), in TraceKind order; background components (not ROIs)
+    are left out."""
+    found = {name: data for name, data in extractor.get_traces_dict().items() if data is not None}
+    out = []
+    for kind in TraceKind:
+        if kind.value in found:
+            data = found[kind.value]
+            out.append(RoiTraces(kind, lazy_rows(data, len(data) if n_frames is None else n_frames)))
+    return tuple(out)
+
+
+def extractor_properties(extractor: Any, skip: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The per-ROI properties roiextractors sets (CaImAn's is_accepted, snr, …) and their descriptions."""
+    values: dict[str, np.ndarray] = {}
+    descriptions: dict[str, str] = {}
+    for key in extractor.get_property_keys():
+        if key in skip:
+            continue
+        info = extractor.get_property_info(key)
+        values[key] = np.asarray(info.data)
+        descriptions[key] = info.description or key
+    return values, descriptions
+
+
+def extractor_images(extractor: Any) -> dict[str, np.ndarray]:
+    """Summary images (mean, correlation, …) transposed to (x, y); missing ones left out."""
+    return {name: np.asarray(img).T for name, img in extractor.get_images_dict().items() if img is not None}
+
+
+def image_masks(extractor: Any) -> np.ndarray:
+    """Every ROI's image mask, (rois, x, y), from roiextractors' (height, width, rois)."""
+    masks = np.asarray(extractor.get_roi_image_masks())
+    return np.transpose(masks, (2, 1, 0))
+
+
+def nwb_frame_shape(extractor: Any) -> tuple[int, int]:
+    """(x, y) = (width, height) of the frames the masks refer to (roiextractors gives (height, width))."""
+    height, width = (int(v) for v in tuple(extractor.get_frame_shape())[:2])
+    return width, height
+
+
+def segmentation_plane(
+    name: str, channels: tuple[str, ...], rate_hz: float | None, microscopy: Microscopy, tool: str
+) -> ImagingPlane:
+    """The plane a segmentation refers to: its rate and channels as the tool's output says, nothing invented."""
+    return ImagingPlane(
+        name=name,
+        channels=tuple(OpticalChannel(c) for c in channels),
+        rate_hz=rate_hz,
+        description=f"The imaging plane {tool} segmented.",
+        microscopy=microscopy,
+    )
+
+
+def trace_times(rate_hz: float | None) -> FrameTimes:
+    return FrameTimes(rate_hz=rate_hz)
