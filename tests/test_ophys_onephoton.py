@@ -1,0 +1,101 @@
+"""Movie readers through roiextractors: Inscopix .isxd (a real file, and its TIFF twin read with tifffile), UCLA
+Miniscope V4 folders, Scanbox .sbx + .mat and Femtonics .mesc (files the project writes in the vendor's layout).
+Oracle: roiextractors' own extractor on the same file (frames transposed to NWB's (frame, x, y) order)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import realdata
+from nwbconvert.imaging import Imaging, Microscopy, Movie
+from nwbconvert.options import ConvertOptions
+from nwbconvert.pipeline import read_session
+from nwbconvert.readers.base import Match
+from nwbconvert.readers.registry import detect
+
+ISXD = "ophys/inscopix/ideas_toolbox/movie_part2_108x123x63.isxd"
+ISXD_TIFF = "ophys/tiff/ideas_toolbox/movie_part2_108x123x63.tiff"
+
+
+def _imaging(path: Path, stub_seconds: float | None = None) -> Imaging:
+    session = read_session(path, ConvertOptions(stub_seconds=stub_seconds))
+    assert not session.recordings
+    return session.imaging
+
+
+def _same_frames(movie: Movie, oracle: object, picks: tuple[int, ...] | None = None) -> None:
+    """Sampled frames read through the Movie equal roiextractors' get_series, transposed to (frame, x, y)."""
+    n = movie.n_frames
+    for start in picks or (0, n // 2, n - 1):
+        stop = min(n, start + 2)
+        expected = np.swapaxes(np.asarray(oracle.get_series(start_sample=start, end_sample=stop)), 1, 2)  # type: ignore[attr-defined]
+        got = movie.frames.read(start, stop)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+# --- Inscopix ---------------------------------------------------------------------------------------------------
+
+
+def test_inscopix_real_movie_against_roiextractors_and_its_tiff_twin() -> None:
+    import tifffile
+    from roiextractors import InscopixImagingExtractor
+
+    path = realdata(ISXD)
+    assert detect(path).name == "inscopix"
+    imaging = _imaging(path)
+    (plane,) = imaging.planes
+    (movie,) = imaging.movies
+    assert plane.name == "Plane0" and plane.microscopy is Microscopy.ONE_PHOTON
+    assert [c.name for c in plane.channels] == ["Channel0"]
+    assert movie.name == "OnePhotonSeriesPlane0Channel0" and movie.plane == "Plane0"
+    oracle = InscopixImagingExtractor(file_path=path)
+    assert oracle.get_image_shape() == (123, 108)  # (height, width)
+    assert movie.n_frames == oracle.get_num_samples() == 63
+    assert movie.frame_shape == (108, 123)  # (x, y)
+    assert movie.dtype == np.dtype("float32") == oracle.get_dtype()
+    assert plane.rate_hz == pytest.approx(10.0) and movie.times.rate_hz == pytest.approx(
+        oracle.get_sampling_frequency()
+    )
+    assert movie.times.timestamps_s is None and movie.times.t_start_s == 0.0
+    assert plane.grid_spacing_um == (3.0, 3.0) and plane.origin_um == (60.0, 15.0)  # the footer's spacingInfo (µm)
+    _same_frames(movie, oracle, (0, 1, 31, 62))
+    twin = tifffile.imread(realdata(ISXD_TIFF))  # (frames, height, width)
+    np.testing.assert_array_equal(movie.frames.read(0, movie.n_frames), np.swapaxes(twin, 1, 2))
+
+
+def test_inscopix_stub_keeps_the_first_seconds() -> None:
+    (movie,) = _imaging(realdata(ISXD), stub_seconds=1.0).movies
+    assert movie.n_frames == 10 and movie.frame_shape == (108, 123)
+
+
+def test_inscopix_probe_claims_movies_and_leaves_cell_sets(tmp_path: Path) -> None:
+    import isx
+
+    from nwbconvert.readers.ophys.inscopix import ISXD_CELL_SET, ISXD_MOVIE, InscopixReader, isxd_type
+
+    timing = isx.Timing(num_samples=4, period=isx.Duration.from_msecs(50))
+    spacing = isx.Spacing(num_pixels=(6, 5))
+    cells = isx.CellSet.write(str(tmp_path / "cells.isxd"), timing, spacing)
+    cells.set_cell_data(0, np.ones((6, 5), np.float32), np.arange(4, dtype=np.float32), "C0")
+    cells.flush()
+    movie = isx.Movie.write(str(tmp_path / "movie.isxd"), timing, spacing, np.uint16)
+    frames = np.arange(4 * 6 * 5, dtype=np.uint16).reshape(4, 6, 5)
+    for i, frame in enumerate(frames):
+        movie.set_frame_data(i, frame)
+    movie.flush()
+    del cells, movie
+    reader = InscopixReader()
+    assert isxd_type(tmp_path / "cells.isxd") == ISXD_CELL_SET
+    assert isxd_type(tmp_path / "movie.isxd") == ISXD_MOVIE
+    assert reader.probe(tmp_path / "cells.isxd") == Match.NO
+    assert reader.probe(tmp_path / "movie.isxd") == Match.CONTENT
+    (tmp_path / "empty.isxd").write_bytes(b"")
+    assert reader.probe(tmp_path / "empty.isxd") == Match.SUFFIX
+    (written,) = _imaging(tmp_path / "movie.isxd").movies
+    assert written.frame_shape == (5, 6) and written.dtype == np.dtype("uint16")
+    assert written.times.rate_hz == pytest.approx(20.0)
+    np.testing.assert_array_equal(written.frames.read(0, 4), np.swapaxes(frames, 1, 2))
