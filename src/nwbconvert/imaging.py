@@ -129,7 +129,8 @@ class TraceKind(str, Enum):
 
     @property
     def series_name(self) -> str:
-        return {"dff": "DfOverF"}.get(self.value, self.value.capitalize())
+        """The RoiResponseSeries' name, before its plane: RoiResponseSeries (raw), Neuropil, …, DfOverF."""
+        return {"dff": "DfOverF", "raw": "RoiResponseSeries"}.get(self.value, self.value.capitalize())
 
     @property
     def container(self) -> str:

@@ -13,6 +13,7 @@ from nwbconvert.errors import SourceError
 from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Channel, Recording, Segment, Session
 from nwbconvert.nwbtypes import SeriesType, Timing, series_group, series_type, timing
+from nwbconvert.plan_imaging import ImagingPlan, MoviePlan, plan_imaging
 from nwbconvert.units import camel
 from nwbconvert.writer.compression import deflate, shuffled
 from nwbconvert.writer.places import check_electrode_groups
@@ -91,6 +92,7 @@ class Plan:
     session: Session = field(repr=False, compare=False)  # devices, events and units are written from it
     event_tables: dict[str, int] = field(default_factory=dict)  # EventsTable name -> events (empty ones not written)
     sortings: dict[str, int] = field(default_factory=dict)  # sorting name -> units
+    imaging: ImagingPlan = field(default_factory=ImagingPlan)  # planes, movies, segmentations (plan_imaging.py)
 
     def of_type(self, *types: SeriesType) -> list[SeriesPlan]:
         return [s for s in self.series if s.neurodata_type in types]
@@ -106,7 +108,7 @@ class Plan:
             "estimated_bytes": self.estimated_bytes,
             "event_tables": self.event_tables,
             "sortings": self.sortings,
-        }
+        } | ({"imaging": self.imaging.to_json()} if self.imaging.planes else {})
 
 
 def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
@@ -116,16 +118,19 @@ def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
     used = {s.name for s in continuous}
     sweeps = [s for r in session.recordings if series_type(r.kind, r.unit).is_clamp for s in _sweeps(r, used)]
     series = tuple(continuous + sweeps)
+    imaging = plan_imaging(session.imaging, metadata)  # every missing imaging value at once, before any frame
+    estimated = sum(round(r.nbytes * _compression_ratio(r)) for r in session.recordings)
     return Plan(
         session.reader,
         session.source,
         series,
         metadata,
-        raw_bytes=sum(s.raw_bytes for s in series),
-        estimated_bytes=sum(round(r.nbytes * _compression_ratio(r)) for r in session.recordings),
+        raw_bytes=sum(s.raw_bytes for s in series) + imaging.raw_bytes,
+        estimated_bytes=estimated + sum(round(m.raw_bytes * _movie_ratio(m)) for m in imaging.movies),
         session=session,
         event_tables={e.name: len(e) for e in session.events if len(e)},
         sortings={s.name: len(s.units) for s in session.sortings},
+        imaging=imaging,
     )
 
 
@@ -195,3 +200,17 @@ def _compression_ratio(rec: Recording) -> float:
     if sample.nbytes == 0:
         return 1.0
     return len(deflate()(shuffled([(0, sample)], sample.shape, sample.dtype), 4)) / sample.nbytes
+
+
+def _movie_ratio(movie: MoviePlan) -> float:
+    """gzip ratio of the movie's first frame (shuffled and deflated as the writer does)."""
+    if movie.n_frames == 0 or movie.movie.frame_bytes == 0:
+        return 1.0
+    try:
+        frame = movie.movie.frames.read(0, 1).reshape(1, -1)
+    except (OSError, ValueError) as exc:
+        raise SourceError(
+            f"{movie.name}: its first frame could not be read from the source ({exc}); the movie may be truncated "
+            "or damaged: copy it again from where it was recorded."
+        ) from exc
+    return len(deflate()(shuffled([(0, frame)], frame.shape, frame.dtype), 4)) / frame.nbytes

@@ -11,11 +11,13 @@ from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Recording, Session, SignalKind, Sorting
 from nwbconvert.nwbtypes import LFP_GROUP, SeriesType, Timing
 from nwbconvert.plan import Plan, SeriesPlan
+from nwbconvert.plan_imaging import MoviePlan
 from nwbconvert.provenance import Provenance
 from nwbconvert.units import camel, volt_factor
 from nwbconvert.writer.compression import WriteOptions
 from nwbconvert.writer.electrodes import Electrodes
 from nwbconvert.writer.events import add_events
+from nwbconvert.writer.frames import MovieIterator, MovieRows
 from nwbconvert.writer.parallel import DeferredSeries
 from nwbconvert.writer.samples import Progress
 from nwbconvert.writer.traces import TimestampsIterator, TracesIterator
@@ -59,6 +61,10 @@ def build_nwbfile(
         from nwbconvert.writer.icephys import add_intracellular
 
         add_intracellular(nwbfile, sweeps, devices, progress, wrap.sweep)
+    if plan.imaging.planes:
+        from nwbconvert.writer.ophys import add_imaging
+
+        add_imaging(nwbfile, plan.imaging, wrap)
     add_events(nwbfile, plan.session.events)
     add_units(nwbfile, sortings, _unit_rows(electrical, probes, rows))
     return nwbfile
@@ -185,6 +191,10 @@ class DataWrapping(Protocol):
         """The `data` of one intracellular sweep."""
         ...
 
+    def movie(self, entry: MoviePlan) -> Any:
+        """The `data` of a TwoPhotonSeries / OnePhotonSeries, written at `entry.data_path`."""
+        ...
+
 
 class Hdf5Wrapping:
     """HDF5: traces declared for a later parallel fill (gzip, none), or streamed through HDF5's filters."""
@@ -196,7 +206,7 @@ class Hdf5Wrapping:
         rec = entry.recording
         iterator = TracesIterator(rec, self.progress, self.write.chunk_bytes, deferred=self.write.direct)
         if self.write.direct:
-            self.deferred.append(DeferredSeries(entry.data_path, rec, iterator.layout))
+            self.deferred.append(DeferredSeries.of_recording(entry.data_path, rec, iterator.layout))
         return self._chosen(iterator)
 
     def timestamps(self, rec: Recording) -> Any:
@@ -205,6 +215,13 @@ class Hdf5Wrapping:
         return H5DataIO(TimestampsIterator(rec), compression="gzip", compression_opts=4)
 
     def sweep(self, iterator: GenericDataChunkIterator) -> Any:
+        return self._chosen(iterator)
+
+    def movie(self, entry: MoviePlan) -> Any:
+        iterator = MovieIterator(entry.movie, self.progress, self.write.chunk_bytes, deferred=self.write.direct)
+        if self.write.direct:
+            rows = MovieRows(entry.movie)
+            self.deferred.append(DeferredSeries(entry.data_path, rows, iterator.layout, entry.frame_shape))
         return self._chosen(iterator)
 
     def _chosen(self, iterator: GenericDataChunkIterator) -> Any:

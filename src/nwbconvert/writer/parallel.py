@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -29,13 +29,88 @@ from nwbconvert.writer.samples import Progress, read_pieces
 T = TypeVar("T")
 
 
+class RowSource(Protocol):
+    """What a deferred dataset is filled from, as rows: a recording's samples × channels, or a movie's frames ×
+    pixels (a chunk of whole frames holds the same bytes as those rows: C order)."""
+
+    @property
+    def n_rows(self) -> int: ...
+
+    @property
+    def n_cols(self) -> int: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes one row costs to read from the source."""
+        ...
+
+    def prefetch(self, start: int, stop: int) -> None: ...
+
+    def pieces(self, start: int, stop: int, cols: slice, piece_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Rows [start, stop) of columns `cols`, as (offset from `start`, rows) pieces of at most `piece_rows`."""
+        ...
+
+
+@dataclass(frozen=True)
+class RecordingRows:
+    """A recording's samples (all segments, in time order) as rows."""
+
+    recording: Recording
+
+    @property
+    def n_rows(self) -> int:
+        return self.recording.n_samples
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.recording.channels)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.recording.dtype
+
+    @property
+    def row_bytes(self) -> int:
+        return self.recording.row_bytes
+
+    def prefetch(self, start: int, stop: int) -> None:
+        self.recording.prefetch(start, stop)
+
+    def pieces(self, start: int, stop: int, cols: slice, piece_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        return read_pieces(self.recording, start, stop, cols, piece_rows)
+
+
 @dataclass(frozen=True)
 class DeferredSeries:
-    """A traces dataset created empty by hdmf, to be filled here."""
+    """A bulk dataset created empty by hdmf, to be filled here: (rows, cols) chunks, or for a movie
+    (`frame_shape` set) chunks of whole frames stored at (frame, 0, 0[, 0])."""
 
     dataset: str  # HDF5 path, e.g. /acquisition/ElectricalSeriesImec0AP/data
-    recording: Recording
+    rows: RowSource
     layout: Layout
+    frame_shape: tuple[int, ...] = ()  # a movie's (x, y[, z]); () for traces
+
+    @classmethod
+    def of_recording(cls, dataset: str, recording: Recording, layout: Layout) -> DeferredSeries:
+        return cls(dataset, RecordingRows(recording), layout)
+
+    @property
+    def recording(self) -> Recording:
+        """The recording a traces dataset is filled from (a movie has none)."""
+        if not isinstance(self.rows, RecordingRows):
+            raise TypeError(f"{self.dataset} is filled from a movie, not a recording")
+        return self.rows.recording
+
+    def dataset_offset(self, offset: tuple[int, int]) -> tuple[int, ...]:
+        """Where a chunk at (row, col) sits in the dataset: the same for traces, (frame, 0, …) for a movie."""
+        return (offset[0], *(0 for _ in self.frame_shape)) if self.frame_shape else offset
+
+    def chunk_block(self, data: np.ndarray) -> np.ndarray:
+        """Rows as the dataset holds them: a movie's rows reshaped into frames."""
+        return data.reshape(len(data), *self.frame_shape) if self.frame_shape else data
 
 
 @dataclass(frozen=True)
@@ -50,7 +125,7 @@ class Chunk:
 def chunk_grid(item: DeferredSeries) -> Iterator[Chunk]:
     """Every chunk of a series in storage order: time blocks, each across all channel groups."""
     chunk_t, chunk_c = item.layout.chunk
-    n_samples, n_channels = item.recording.n_samples, len(item.recording.channels)
+    n_samples, n_channels = item.rows.n_rows, item.rows.n_cols
     for t0 in range(0, n_samples, chunk_t):
         for c0 in range(0, n_channels, chunk_c):
             yield Chunk((t0, c0), min(chunk_t, n_samples - t0), min(chunk_c, n_channels - c0))
@@ -85,14 +160,14 @@ class ChunkReader:
         self.item = item
         self._lock = threading.Lock()
         self._block = item.layout.chunk[0]
-        self._ahead = max(1, READ_AHEAD_BYTES // (self._block * item.recording.row_bytes)) * self._block
-        item.recording.prefetch(0, self._ahead)
+        self._ahead = max(1, READ_AHEAD_BYTES // (self._block * max(1, item.rows.row_bytes))) * self._block
+        item.rows.prefetch(0, self._ahead)
 
     def pieces(self, chunk: Chunk) -> Iterator[tuple[int, np.ndarray]]:
-        (t0, c0), recording = chunk.offset, self.item.recording
+        (t0, c0), rows = chunk.offset, self.item.rows
         if c0 == 0:
-            recording.prefetch(t0 + self._ahead, t0 + self._ahead + self._block)
-        source = read_pieces(recording, t0, t0 + chunk.rows, slice(c0, c0 + chunk.cols), self.item.layout.piece_rows)
+            rows.prefetch(t0 + self._ahead, t0 + self._ahead + self._block)
+        source = rows.pieces(t0, t0 + chunk.rows, slice(c0, c0 + chunk.cols), self.item.layout.piece_rows)
         while True:
             with self._lock:
                 piece = next(source, None)
@@ -115,10 +190,20 @@ def fill(path: Path, series: list[DeferredSeries], options: WriteOptions, progre
         filler = Filler(options, pool, writeback, progress)
         for item in series:
             dataset = f[item.dataset]
-            filler.fill(item, dataset.dtype, dataset.id.write_direct_chunk)
+            filler.fill(item, dataset.dtype, _direct_put(dataset, item))
 
 
 Put = Callable[[tuple[int, int], Encoded], None]  # stores one encoded chunk at its (sample, channel) offset
+
+
+def _direct_put(dataset: Any, item: DeferredSeries) -> Put:
+    """Stores encoded chunks with HDF5's direct chunk write, at the dataset's offset of each (a movie's: frames)."""
+    write_chunk = dataset.id.write_direct_chunk
+
+    def put(offset: tuple[int, int], encoded: Encoded) -> None:
+        write_chunk(item.dataset_offset(offset), encoded)
+
+    return put
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ PENDING = "/nwbconvert_pending"  # private group of the datasets being filled; g
 
 def suits(plan: Plan, options: WriteOptions) -> bool:
     """Uncompressed traces, and nothing else in the file reads samples while pynwb writes (intracellular sweeps
-    do: vendor readers need not be thread-safe)."""
-    if options.compression != "none" or not plan.series:
+    do: vendor readers need not be thread-safe). Movies are filled after pynwb writes (writer/parallel.py)."""
+    if options.compression != "none" or not plan.series or plan.imaging.movies:
         return False
     return not any(s.neurodata_type.is_clamp for s in plan.series)
 
@@ -44,7 +44,7 @@ def suits(plan: Plan, options: WriteOptions) -> bool:
 def planned_series(plan: Plan, options: WriteOptions) -> list[DeferredSeries]:
     """The traces datasets pynwb will declare (see writer.nwbfile), with their chunk layout."""
     return [
-        DeferredSeries(s.data_path, s.recording, traces_layout(s.recording, options.chunk_bytes))
+        DeferredSeries.of_recording(s.data_path, s.recording, traces_layout(s.recording, options.chunk_bytes))
         for s in plan.series
         if not s.neurodata_type.is_clamp
     ]

@@ -30,8 +30,10 @@ from hdmf.data_utils import GenericDataChunkIterator
 from nwbconvert.errors import UsageError
 from nwbconvert.model import Recording
 from nwbconvert.plan import Plan, SeriesPlan
+from nwbconvert.plan_imaging import MoviePlan
 from nwbconvert.provenance import Provenance
 from nwbconvert.writer.compression import WriteOptions
+from nwbconvert.writer.frames import MovieIterator, MovieRows
 from nwbconvert.writer.parallel import Chunk, ChunkReader, DeferredSeries, chunk_grid, in_order
 from nwbconvert.writer.samples import Progress
 from nwbconvert.writer.traces import TimestampsIterator, TracesIterator
@@ -80,7 +82,7 @@ class ZarrWrapping:
     def traces(self, entry: SeriesPlan) -> Any:
         rec = entry.recording
         iterator = TracesIterator(rec, self.progress, self.write.chunk_bytes, deferred=True)
-        self.deferred.append(DeferredSeries(entry.data_path, rec, iterator.layout))
+        self.deferred.append(DeferredSeries.of_recording(entry.data_path, rec, iterator.layout))
         return _data_io(iterator, iterator.layout.chunk, codecs(self.write, rec.dtype))
 
     def timestamps(self, rec: Recording) -> Any:
@@ -91,6 +93,13 @@ class ZarrWrapping:
 
     def sweep(self, iterator: GenericDataChunkIterator) -> Any:
         return _data_io(iterator, iterator.chunk_shape, codecs(self.write, iterator.dtype))
+
+    def movie(self, entry: MoviePlan) -> Any:
+        iterator = MovieIterator(entry.movie, self.progress, self.write.chunk_bytes, deferred=True)
+        self.deferred.append(
+            DeferredSeries(entry.data_path, MovieRows(entry.movie), iterator.layout, entry.frame_shape)
+        )
+        return _data_io(iterator, iterator.chunk_shape, codecs(self.write, entry.movie.dtype))
 
 
 def write_zarr(plan: Plan, provenance: Provenance, path: Path, write: WriteOptions, progress: Progress | None) -> None:
@@ -132,14 +141,17 @@ def _fill_one(
     reader = ChunkReader(item)
 
     def store(chunk: Chunk) -> None:
-        data = np.empty((chunk.rows, chunk.cols), dtype=item.recording.dtype)
+        data = np.empty((chunk.rows, chunk.cols), dtype=item.rows.dtype)
         for row, part in reader.pieces(chunk):
             data[row : row + len(part)] = part
         t0, c0 = chunk.offset
-        array[t0 : t0 + chunk.rows, c0 : c0 + chunk.cols] = data  # one whole chunk (or an edge): zarr encodes it
+        if item.frame_shape:  # a movie's chunk: whole frames
+            array[t0 : t0 + chunk.rows] = item.chunk_block(data)
+        else:  # one whole chunk (or an edge): zarr encodes it
+            array[t0 : t0 + chunk.rows, c0 : c0 + chunk.cols] = data
 
     def stored(chunk: Chunk, _: None) -> None:
         if progress is not None:
-            progress(chunk.rows * chunk.cols * item.recording.dtype.itemsize)  # where Ctrl-C/SIGTERM stops
+            progress(chunk.rows * chunk.cols * item.rows.dtype.itemsize)  # where Ctrl-C/SIGTERM stops
 
     in_order(((chunk, partial(store, chunk)) for chunk in chunk_grid(item)), pool, threads + 1, stored)
