@@ -1,0 +1,183 @@
+"""Segmentations (suite2p, CaImAn, CNMF-E, EXTRACT, Minian, Inscopix cell sets) read by detection into
+`Session.imaging`: names, ROI counts, masks, traces, properties, images and rates. Oracle: roiextractors reading the
+same files (real ones from ../shared/realdata, generated ones in the tools' layouts), masks and images converted
+from its (height, width) order to NWB's (x, y) here, with numpy only."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import realdata
+from nwbconvert.imaging import MaskKind, Microscopy, Segmentation, TraceKind
+from nwbconvert.options import ConvertOptions
+from nwbconvert.pipeline import read_session
+from nwbconvert.readers.registry import detect
+
+SUITE2P = "ophys/suite2p/fissa_example"
+CAIMAN = "ophys/caiman/ideas_toolbox/sample_cellset_msr_1.hdf5"
+KINDS = {k.value for k in TraceKind}
+
+
+def _read(path: Path, **options: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_session(path, ConvertOptions(**options))
+
+
+def _traces(seg: Segmentation) -> dict[str, np.ndarray]:
+    return {t.kind.value: np.asarray(t.data) for t in seg.traces}
+
+
+def _assert_traces_equal(seg: Segmentation, oracle: Any, n_frames: int | None = None) -> None:
+    expected = {k: np.asarray(v) for k, v in oracle.get_traces_dict().items() if v is not None and k in KINDS}
+    got = _traces(seg)
+    assert set(got) == set(expected)
+    for kind, data in expected.items():
+        np.testing.assert_array_equal(got[kind], data[:n_frames])
+
+
+def _assert_pixel_masks_equal(seg: Segmentation, oracle: Any) -> None:
+    """roiextractors' pixel masks are rows of (y, x, weight); NWB's are (x, y, weight)."""
+    expected = oracle.get_roi_pixel_masks()
+    assert seg.mask_kind is MaskKind.PIXEL and len(seg.pixel_masks) == len(expected)
+    for got, rows in zip(seg.pixel_masks, expected):
+        np.testing.assert_array_equal(got, np.asarray(rows)[:, [1, 0, 2]])
+
+
+def _assert_image_masks_equal(seg: Segmentation, oracle: Any) -> None:
+    """roiextractors' image masks are (height, width, rois); NWB's (rois, x, y)."""
+    assert seg.mask_kind is MaskKind.IMAGE and seg.image_masks is not None
+    np.testing.assert_array_equal(seg.image_masks, np.asarray(oracle.get_roi_image_masks()).transpose(2, 1, 0))
+
+
+# suite2p ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["parent", "suite2p", "plane0"])
+def test_real_suite2p_is_detected_from_each_folder(where: str) -> None:
+    root = realdata(SUITE2P)
+    path = {"parent": root, "suite2p": root / "suite2p", "plane0": root / "suite2p" / "plane0"}[where]
+    assert detect(path).name == "suite2p"
+
+
+def test_real_suite2p_equals_roiextractors() -> None:
+    from roiextractors import Suite2pSegmentationExtractor
+
+    root = realdata(SUITE2P)
+    session = _read(root)
+    imaging = session.imaging
+    assert session.reader == "suite2p" and not imaging.movies
+    (plane,) = imaging.planes
+    assert plane.name == "Plane0" and plane.rate_hz == 1.0 and plane.microscopy is Microscopy.TWO_PHOTON
+    assert plane.indicator is None and plane.location is None and plane.excitation_lambda_nm is None
+    (seg,) = imaging.segmentations
+    assert seg.name == "PlaneSegmentationPlane0" and seg.plane == "Plane0" and seg.tool == "suite2p"
+    assert seg.n_rois == 23 and seg.n_frames == 864 and seg.frame_shape == (156, 176)
+    assert seg.times.rate_hz == 1.0
+    oracle = Suite2pSegmentationExtractor(root / "suite2p", plane_name="plane0", channel_name="chan1")
+    assert list(seg.roi_ids) == oracle.get_roi_ids()
+    _assert_pixel_masks_equal(seg, oracle)
+    _assert_traces_equal(seg, oracle)
+    assert {t.kind for t in seg.traces} == {TraceKind.RAW, TraceKind.NEUROPIL, TraceKind.DECONVOLVED}
+    assert all(isinstance(t.data, np.memmap) for t in seg.traces)  # F.npy, Fneu.npy, spks.npy stay on disk
+    iscell = np.load(root / "suite2p" / "plane0" / "iscell.npy")
+    np.testing.assert_array_equal(seg.properties["iscell"], oracle.get_property("iscell", oracle.get_roi_ids()) > 0)
+    np.testing.assert_array_equal(seg.properties["iscell_probability"], iscell[:, 1])
+    assert int(seg.properties["iscell"].sum()) == 21
+    stat = np.load(root / "suite2p" / "plane0" / "stat.npy", allow_pickle=True)
+    for key in ("npix", "compact", "skew", "radius", "aspect_ratio", "footprint", "std"):
+        np.testing.assert_array_equal(seg.properties[key], [roi[key] for roi in stat])
+        assert seg.property_descriptions[key]
+    np.testing.assert_array_equal(seg.properties["center_x"], oracle.roi_locations[1])
+    for name, image in oracle.get_images_dict().items():
+        np.testing.assert_array_equal(seg.images[name], np.asarray(image).T)
+    ops = oracle.options
+    assert set(seg.images) == {"mean", "correlation", "max"}
+    np.testing.assert_array_equal(seg.images["max"][2:154, 2:174], ops["max_proj"].T)
+
+
+def test_generated_suite2p_every_plane_and_channel(tmp_path: Path) -> None:
+    from roiextractors import Suite2pSegmentationExtractor
+
+    from nwbconvert.synthetic.ophys_suite2p import write_suite2p_folder
+
+    root = write_suite2p_folder(tmp_path, n_planes=2, two_channels=True)
+    assert Suite2pSegmentationExtractor.get_available_planes(root) == ["plane0", "plane1"]
+    assert Suite2pSegmentationExtractor.get_available_channels(root) == ["chan1", "chan2"]
+    assert detect(tmp_path).name == "suite2p"
+    imaging = _read(tmp_path).imaging
+    assert [p.name for p in imaging.planes] == ["Plane0", "Plane1"]
+    assert all([c.name for c in p.channels] == ["Chan1", "Chan2"] and p.rate_hz == 7.5 for p in imaging.planes)
+    names = [s.name for s in imaging.segmentations]
+    assert names == [
+        "PlaneSegmentationPlane0",
+        "PlaneSegmentationPlane0Chan2",
+        "PlaneSegmentationPlane1",
+        "PlaneSegmentationPlane1Chan2",
+    ]
+    for seg in imaging.segmentations:
+        plane = f"plane{seg.plane[-1]}"
+        channel = "chan2" if seg.name.endswith("Chan2") else "chan1"
+        oracle = Suite2pSegmentationExtractor(root, plane_name=plane, channel_name=channel)
+        assert seg.n_rois == oracle.get_num_rois() == 5 + int(seg.plane[-1]) and seg.frame_shape == (48, 32)
+        _assert_pixel_masks_equal(seg, oracle)
+        _assert_traces_equal(seg, oracle)
+        folder = root / plane
+        np.testing.assert_array_equal(seg.properties["iscell_probability"], np.load(folder / "iscell.npy")[:, 1])
+        np.testing.assert_array_equal(seg.properties["redcell"], np.load(folder / "redcell.npy")[:, 0] > 0)
+        images = oracle.get_images_dict()
+        np.testing.assert_array_equal(seg.images["mean"], images["mean"].T)
+        if channel == "chan1":
+            np.testing.assert_array_equal(seg.images["correlation"], images["correlation"].T)
+            assert "max" in seg.images
+        else:
+            assert set(seg.images) == {"mean"} and {t.kind for t in seg.traces} == {TraceKind.RAW, TraceKind.NEUROPIL}
+
+
+def test_suite2p_plane_folder_reads_that_plane_and_stub_keeps_the_first_seconds(tmp_path: Path) -> None:
+    from nwbconvert.synthetic.ophys_suite2p import write_suite2p_folder
+
+    root = write_suite2p_folder(tmp_path, n_planes=3, two_channels=False)
+    imaging = _read(root / "plane2", stub_seconds=2.0).imaging
+    assert [p.name for p in imaging.planes] == ["Plane2"] and [c.name for c in imaging.planes[0].channels] == ["Chan1"]
+    (seg,) = imaging.segmentations
+    assert seg.name == "PlaneSegmentationPlane2" and seg.n_rois == 7
+    assert seg.n_frames == 15  # 2 s at 7.5 Hz
+    np.testing.assert_array_equal(_traces(seg)["raw"], np.load(root / "plane2" / "F.npy").T[:15])
+
+
+# CaImAn ----------------------------------------------------------------------------------------------------------
+
+
+def test_real_caiman_equals_roiextractors() -> None:
+    from roiextractors import CaimanSegmentationExtractor
+
+    path = realdata(CAIMAN)
+    assert detect(path).name == "caiman"
+    imaging = _read(path).imaging
+    (plane,) = imaging.planes
+    assert plane.name == "Plane0" and plane.rate_hz == pytest.approx(20.0152, abs=1e-4)
+    assert plane.microscopy is Microscopy.ONE_PHOTON  # CaImAn ran as CNMF-E (params/init/center_psf)
+    (seg,) = imaging.segmentations
+    assert seg.name == "PlaneSegmentationPlane0" and seg.tool == "CaImAn"
+    assert seg.n_rois == 5 and seg.n_frames == 100 and seg.frame_shape == (640, 400)
+    oracle = CaimanSegmentationExtractor(path)
+    _assert_image_masks_equal(seg, oracle)
+    _assert_traces_equal(seg, oracle)
+    assert {t.kind for t in seg.traces} == {TraceKind.RAW, TraceKind.DENOISED, TraceKind.DECONVOLVED}
+    ids = oracle.get_roi_ids()
+    for key in ("is_accepted", "snr", "r_values"):
+        np.testing.assert_array_equal(seg.properties[key], oracle.get_property(key, ids))
+    assert seg.properties["is_accepted"].dtype == bool and seg.properties["is_accepted"].all()
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(seg.properties["bl"], f["estimates/bl"][()])
+        c = f["estimates/C"][()]
+        np.testing.assert_array_equal(_traces(seg)["raw"], (c + f["estimates/YrA"][()]).T)
+        np.testing.assert_array_equal(_traces(seg)["denoised"], c.T)
