@@ -47,6 +47,24 @@ class TableSummary:
 
 
 @dataclass(frozen=True)
+class PlaneSummary:
+    name: str
+    indicator: str
+    location: str
+    excitation_lambda_nm: float | None
+    device: str
+    channels: list[str]
+
+
+@dataclass(frozen=True)
+class SegmentationSummary:
+    name: str  # processing/ophys/ImageSegmentation/<name>
+    imaging_plane: str
+    n_rois: int
+    columns: list[str]
+
+
+@dataclass(frozen=True)
 class FileSummary:
     path: str
     size_bytes: int
@@ -66,6 +84,8 @@ class FileSummary:
     n_units: int | None
     tables: list[TableSummary]
     provenance: dict[str, Any] | None
+    imaging_planes: list[PlaneSummary]
+    segmentations: list[SegmentationSummary]
 
 
 def summarise(path: Path) -> FileSummary:
@@ -149,7 +169,26 @@ def _summarise(path: Path, nwb: Any) -> FileSummary:
         n_units=len(nwb.units) if nwb.units is not None else None,
         tables=tables,
         provenance=provenance,
+        imaging_planes=[_plane(p) for p in nwb.imaging_planes.values()],
+        segmentations=[_segmentation(t) for t in nwb.objects.values() if type(t).__name__ == "PlaneSegmentation"],
     )
+
+
+def _plane(plane: Any) -> PlaneSummary:
+    excitation = float(plane.excitation_lambda)
+    return PlaneSummary(
+        name=plane.name,
+        indicator=plane.indicator,
+        location=plane.location,
+        excitation_lambda_nm=excitation if excitation == excitation else None,  # NaN: set "unknown"
+        device=plane.device.name,
+        channels=[c.name for c in plane.optical_channel],
+    )
+
+
+def _segmentation(table: Any) -> SegmentationSummary:
+    columns = [c for c in table.colnames if c not in ("pixel_mask", "image_mask", "voxel_mask")]
+    return SegmentationSummary(table.name, table.imaging_plane.name, len(table), columns)
 
 
 def _is_series(obj: Any) -> bool:

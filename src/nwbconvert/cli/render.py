@@ -127,7 +127,11 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
         return
     if plan.series:
         stdout.print(_series_table(plan))
-    else:
+    if plan.imaging.planes:
+        from nwbconvert.cli.render_imaging import imaging_tables
+
+        imaging_tables(plan.imaging)
+    if not plan.series and not plan.imaging.movies:
         stdout.print(f"{plan.source} ({plan.reader}): no sampled series, only what the source holds below")
     if plan.event_tables:
         stdout.print("events   " + ", ".join(f"{name} ({n})" for name, n in plan.event_tables.items()))
@@ -275,6 +279,10 @@ def summary(s: FileSummary, as_json: bool) -> None:
             t.compression,
         )
     stdout.print(table if s.series else "  series    none")
+    if s.imaging_planes or s.segmentations:
+        from nwbconvert.cli.render_imaging import imaging_summary
+
+        imaging_summary(s)
     stdout.print(f"  units     {s.n_units if s.n_units is not None else 'none'}")
     stdout.print("  tables    " + (", ".join(f"{t.name} ({t.n_rows} rows)" for t in s.tables) or "none"))
     if s.provenance:
