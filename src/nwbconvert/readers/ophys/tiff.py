@@ -1,0 +1,304 @@
+"""Plain multi-page TIFF movies (one file, or a folder of numbered files), read page by page with tifffile.
+
+A plain TIFF is one that no vendor claims: ScanImage, OME-TIFF (Bruker, Micro-Manager) and Micro-Manager TIFFs are
+left to their own readers (`tiff_kind`). Every page is a frame; an ImageJ hyperstack's channels and slices become
+channels and planes. The file gives no frame rate (ImageJ's `finterval` aside): `ophys.rate` must.
+
+Frames are read page by page (`TiffPages`): roiextractors' TiffImagingExtractor reads a whole file into memory when
+it cannot memory-map it (compressed pages), so it is not used for frames.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nwbconvert.errors import SourceError
+from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
+from nwbconvert.model import Device, Session
+from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
+from nwbconvert.readers.ophys.base import OPHYS_EXTRA, OpticalSource, channel_names, finite_rate, movie_name
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+TIFF_MAGICS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+SCANIMAGE_2016_MAGIC = b"\x01\x03\x03\x07"  # ScanImage BigTIFF header block at offset 16 (little-endian 0x07030301)
+
+
+def is_tiff(path: Path) -> bool:
+    return path.is_file() and head(path, 4) in TIFF_MAGICS
+
+
+@dataclass(frozen=True)
+class TiffHead:
+    """What the first page of a TIFF says, read once per file (`tiff_head`)."""
+
+    kind: str  # "scanimage", "ome", "micromanager", "imagej" or "plain"
+    description: str
+    software: str
+
+
+@lru_cache(maxsize=32)
+def _tiff_head(path: Path, mtime_ns: int) -> TiffHead | None:
+    import tifffile
+
+    if head(path, 20)[16:20] == SCANIMAGE_2016_MAGIC:
+        return TiffHead("scanimage", "", "SI.")
+    try:
+        with tifffile.TiffFile(path, _multifile=False) as tif:
+            page = tif.pages.first
+            description, software = page.description, page.software
+            if page.is_scanimage:
+                kind = "scanimage"
+            elif page.is_ome or tif.is_ome:
+                kind = "ome"
+            elif page.is_micromanager or tif.is_micromanager or "MicroManager" in software:
+                kind = "micromanager"
+            else:
+                kind = "imagej" if page.is_imagej else "plain"
+            return TiffHead(kind, description, software)
+    except Exception:  # a damaged TIFF is no content match; reading it says what is wrong
+        return None
+
+
+def tiff_head(path: Path) -> TiffHead | None:
+    """The first page's kind and texts, or None when `path` is no readable TIFF; never raises."""
+    if not is_tiff(path):
+        return None
+    try:
+        return _tiff_head(path, path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+class TiffPages:
+    """`imaging.LazyFrames` over chosen pages of TIFF files: frame i is page `pages[i]` of file `files[file[i]]`.
+    Only the pages asked for are decoded (compressed pages too); the files stay open between reads."""
+
+    def __init__(
+        self,
+        files: tuple[Path, ...],
+        file_index: np.ndarray,
+        page_index: np.ndarray,
+        page_shape: tuple[int, int],
+        dtype: np.dtype,
+    ) -> None:
+        self.files = files
+        self.file_index = np.asarray(file_index, dtype=np.int64)
+        self.page_index = np.asarray(page_index, dtype=np.int64)
+        height, width = page_shape
+        self._shape = (len(self.page_index), int(width), int(height))
+        self._dtype = np.dtype(dtype)
+        self._open: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    def first(self, n: int) -> TiffPages:
+        """The first `n` frames (a --stub)."""
+        height, width = self._shape[2], self._shape[1]
+        return TiffPages(self.files, self.file_index[:n], self.page_index[:n], (height, width), self._dtype)
+
+    def _file(self, index: int) -> Any:
+        import tifffile
+
+        if index not in self._open:
+            self._open[index] = tifffile.TiffFile(self.files[index], _multifile=False)
+        return self._open[index]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        stop = min(stop, self._shape[0])
+        out = np.empty((max(0, stop - start), self._shape[2], self._shape[1]), dtype=self._dtype)
+        with self._lock:
+            for i, frame in enumerate(range(start, stop)):
+                page = self._file(int(self.file_index[frame])).pages[int(self.page_index[frame])]
+                out[i] = page.asarray()
+        return np.swapaxes(out, 1, 2)
+
+    def close(self) -> None:
+        for tif in self._open.values():
+            tif.close()
+        self._open.clear()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def stub_count(n: int, times: FrameTimes, stub_seconds: float | None) -> int:
+    """How many of `n` frames a --stub of `stub_seconds` keeps (at least one; all when the rate is unknown)."""
+    if stub_seconds is None:
+        return n
+    if times.timestamps_s is not None and len(times.timestamps_s):
+        keep = int(np.searchsorted(times.timestamps_s - times.timestamps_s[0], stub_seconds, side="left"))
+    elif times.rate_hz is not None:
+        keep = round(stub_seconds * times.rate_hz)
+    else:
+        keep = n
+    return min(n, max(1, keep))
+
+
+@dataclass(frozen=True)
+class TiffLayout:
+    """How the pages of a TIFF movie map to time, planes and channels (ImageJ hyperstacks; else all time)."""
+
+    n_pages: int
+    page_shape: tuple[int, int]  # (height, width)
+    dtype: np.dtype
+    n_time: int
+    n_planes: int = 1
+    n_channels: int = 1
+    rate_hz: float | None = None
+    grid_spacing_um: tuple[float, float] | None = None
+
+    def pages_of(self, plane: int, channel: int) -> np.ndarray:
+        """Page numbers of the frames of one plane and channel (ImageJ order: channel, slice, frame)."""
+        t = np.arange(self.n_time)
+        return (t * self.n_planes + plane) * self.n_channels + channel
+
+
+def _layout(tif: Any) -> TiffLayout:
+    """Pages, frame shape and dtype of an open TIFF, and ImageJ's hyperstack axes, rate and pixel size."""
+    page = tif.pages.first
+    if page.samplesperpixel != 1 or page.ndim != 2:
+        raise SourceError(
+            f"{tif.filehandle.path}: its pages are {page.shape} {page.photometric.name} images, not grayscale "
+            "frames: a calcium-imaging movie has one value per pixel."
+        )
+    n_pages = len(tif.pages)
+    ij = tif.imagej_metadata or {}
+    channels = int(ij.get("channels", 1) or 1)
+    planes = int(ij.get("slices", 1) or 1) if int(ij.get("frames", 1) or 1) > 1 else 1
+    if n_pages % (channels * planes):
+        channels, planes = 1, 1
+    rate = finite_rate(1.0 / float(ij["finterval"])) if float(ij.get("finterval", 0) or 0) > 0 else None
+    spacing = None
+    if ij and str(ij.get("unit", "")).lower() in {"micron", "um", "µm", "\\u00b5m"}:
+        xres, yres = page.tags.get("XResolution"), page.tags.get("YResolution")
+        if xres is not None and yres is not None and xres.value[0] and yres.value[0]:
+            spacing = (xres.value[1] / xres.value[0], yres.value[1] / yres.value[0])
+    return TiffLayout(
+        n_pages,
+        (int(page.shape[0]), int(page.shape[1])),
+        np.dtype(page.dtype),
+        n_pages // (channels * planes),
+        planes,
+        channels,
+        rate,
+        spacing,
+    )
+
+
+def numbered_tiffs(folder: Path) -> list[Path]:
+    """The TIFF files at the top of `folder` whose names differ only by a number, in numeric order (empty if the
+    folder holds no such series of at least two files)."""
+    try:
+        files = [p for p in folder.iterdir() if p.suffix.lower() in TIFF_SUFFIXES and not p.name.startswith(".")]
+    except OSError:
+        return []
+    pattern = re.compile(r"^(.*?)(\d+)(\D*)$")
+    parsed = [(pattern.match(p.stem), p) for p in files]
+    stems = {(m.group(1), m.group(3), p.suffix.lower()) for m, p in parsed if m}
+    if len(files) < 2 or len(stems) != 1 or any(m is None for m, _ in parsed):
+        return []
+    return [p for m, p in sorted(parsed, key=lambda mp: int(mp[0].group(2)))]  # type: ignore[union-attr]
+
+
+class TiffReader(ReaderBase):
+    name = "tiff"
+    description = "multi-page TIFF movie (one file, or a folder of numbered TIFF files)"
+    suffixes = TIFF_SUFFIXES
+    requires = (("tifffile", OPHYS_EXTRA),)
+    verified = "real"  # tests/test_ophys_tiff.py reads the real BigTIFF movie of ../shared/realdata
+    input_kind = "file or folder"
+    note = "ophys.rate (a plain TIFF holds no frame rate)"
+    unreadable_advice = "It may be truncated or damaged; check that the whole file was copied."
+
+    def probe(self, path: Path) -> Match:
+        """SUFFIX for a .tif/.tiff no vendor claims (ScanImage, OME, Micro-Manager: NO), or a folder of numbered
+        plain TIFF files."""
+        if path.is_dir():
+            files = numbered_tiffs(path)
+            found = tiff_head(files[0]) if files else None
+            return Match.SUFFIX if found is not None and found.kind in {"plain", "imagej"} else Match.NO
+        if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
+            return Match.NO
+        found = tiff_head(path)
+        return Match.SUFFIX if found is None or found.kind in {"plain", "imagej"} else Match.NO
+
+    def read(self, path: Path, options: ReadOptions) -> Session:
+        import tifffile
+
+        files = tuple(numbered_tiffs(path)) if path.is_dir() else (path,)
+        if not files:
+            raise SourceError(f"{path}: holds no numbered TIFF files (movie_0001.tif, movie_0002.tif, ...).")
+        with self.reading(path):
+            layouts = []
+            for file in files:
+                with tifffile.TiffFile(file, _multifile=False) as tif:
+                    layouts.append(_layout(tif))
+        first = layouts[0]
+        for file, layout in zip(files, layouts):
+            if (layout.page_shape, layout.dtype, layout.n_planes, layout.n_channels) != (
+                first.page_shape,
+                first.dtype,
+                first.n_planes,
+                first.n_channels,
+            ):
+                raise SourceError(
+                    f"{file}: its frames are {layout.page_shape} {layout.dtype}, those of {files[0].name} "
+                    f"{first.page_shape} {first.dtype}: the files are not parts of one movie."
+                )
+        return _session(self.name, path, files, layouts, options)
+
+
+def _session(
+    reader: str, path: Path, files: tuple[Path, ...], layouts: list[TiffLayout], options: ReadOptions
+) -> Session:
+    """One plane per slice and one movie per slice × channel, the files' pages one after another."""
+    from importlib.metadata import version
+
+    first = layouts[0]
+    names = channel_names(None, first.n_channels)
+    planes: list[ImagingPlane] = []
+    movies: list[Movie] = []
+    times = FrameTimes(rate_hz=first.rate_hz)
+    for p in range(first.n_planes):
+        plane = ImagingPlane(
+            name=f"Plane{p}",
+            channels=tuple(OpticalChannel(n, "TIFF channel") for n in names),
+            rate_hz=first.rate_hz,
+            device="Microscope",
+            description=f"Imaging plane {p} of {path.name}",
+            grid_spacing_um=first.grid_spacing_um,
+            microscopy=Microscopy.TWO_PHOTON,
+        )
+        planes.append(plane)
+        for c, channel in enumerate(names):
+            file_index = np.concatenate([np.full(lay.n_time, i) for i, lay in enumerate(layouts)])
+            page_index = np.concatenate([lay.pages_of(p, c) for lay in layouts])
+            frames = TiffPages(files, file_index, page_index, first.page_shape, first.dtype)
+            keep = stub_count(frames.shape[0], times, options.stub_seconds)
+            frames = frames.first(keep) if keep < frames.shape[0] else frames
+            movies.append(
+                Movie(movie_name(plane, channel), plane.name, channel, frames, times, f"Frames of {path.name}")
+            )
+    return OpticalSource(
+        reader=reader,
+        reader_version=f"tifffile {version('tifffile')}",
+        path=path,
+        planes=tuple(planes),
+        movies=tuple(movies),
+        files=files,
+        device=Device("Microscope", "The microscope that recorded the TIFF movie (the file does not name it)"),
+    ).session()
