@@ -99,3 +99,74 @@ def test_inscopix_probe_claims_movies_and_leaves_cell_sets(tmp_path: Path) -> No
     assert written.frame_shape == (5, 6) and written.dtype == np.dtype("uint16")
     assert written.times.rate_hz == pytest.approx(20.0)
     np.testing.assert_array_equal(written.frames.read(0, 4), np.swapaxes(frames, 1, 2))
+
+
+# --- UCLA Miniscope ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def miniscope(tmp_path: Path) -> Path:
+    from nwbconvert.synthetic.ophys_miniscope import write_miniscope
+
+    return write_miniscope(tmp_path / "session", n_frames=12, frames_per_file=5, width=40, height=24)
+
+
+@pytest.mark.parametrize("level", ["device", "session"])
+def test_miniscope_folder_against_roiextractors(miniscope: Path, level: str) -> None:
+    import pandas as pd
+    from roiextractors import MiniscopeImagingExtractor
+
+    from nwbconvert.synthetic.ophys_miniscope import DEVICE, miniscope_frames
+
+    device = miniscope / DEVICE
+    path = device if level == "device" else miniscope
+    assert detect(path).name == "miniscope"
+    session = read_session(path, ConvertOptions())
+    (plane,) = session.imaging.planes
+    (movie,) = session.imaging.movies
+    assert plane.microscopy is Microscopy.ONE_PHOTON and plane.device == DEVICE
+    assert movie.name == "OnePhotonSeriesPlane0Channel0"
+    oracle = MiniscopeImagingExtractor(folder_path=device)
+    assert movie.n_frames == oracle.get_num_samples() == 12
+    assert oracle.get_image_shape() == (24, 40) and movie.frame_shape == (40, 24)
+    assert movie.dtype == np.dtype("uint8") == oracle.get_dtype()
+    stamps = pd.read_csv(device / "timeStamps.csv")["Time Stamp (ms)"].to_numpy() / 1000.0
+    assert movie.times.timestamps_s is not None and movie.times.rate_hz is None
+    np.testing.assert_array_equal(movie.times.timestamps_s, stamps)
+    assert plane.rate_hz == pytest.approx(oracle.get_sampling_frequency())
+    _same_frames(movie, oracle, (0, 4, 5, 10))  # across the .avi files' boundaries (5 frames each)
+    np.testing.assert_array_equal(movie.frames.read(0, 12), np.swapaxes(miniscope_frames(12, 40, 24), 1, 2))
+    assert session.header.session_start_time is not None and session.header.session_start_time.year == 2024
+    assert "gain Low" in plane.description and "LED power (0-100) 12" in plane.description
+
+
+def test_miniscope_stub_and_missing_stamps(miniscope: Path) -> None:
+    from nwbconvert.synthetic.ophys_miniscope import DEVICE
+
+    (movie,) = _imaging(miniscope, stub_seconds=0.2).movies
+    assert (
+        movie.n_frames == 6 and movie.times.timestamps_s is not None and len(movie.times.timestamps_s) == 6
+    )  # < 0.2 s
+    (miniscope / DEVICE / "timeStamps.csv").unlink()
+    (movie,) = _imaging(miniscope).movies  # the device's frameRate setting, with no time stamps to measure one
+    assert movie.times.rate_hz == 30.0 and movie.times.timestamps_s is None and movie.n_frames == 12
+
+
+def test_miniscope_probe_leaves_behavior_cameras_and_counts_stamps(miniscope: Path) -> None:
+    import json
+    import shutil
+
+    from nwbconvert.errors import SourceError
+    from nwbconvert.readers.ophys.miniscope import MiniscopeReader
+    from nwbconvert.synthetic.ophys_miniscope import DEVICE
+
+    camera = miniscope / "BehavCam_1"
+    shutil.copytree(miniscope / DEVICE, camera)
+    meta = json.loads((camera / "metaData.json").read_text())
+    (camera / "metaData.json").write_text(json.dumps({**meta, "deviceType": "WebCam-1280x720"}))
+    assert MiniscopeReader().probe(camera) == Match.NO
+    assert MiniscopeReader().probe(miniscope / DEVICE / "0.avi") == Match.NO
+    stamps = miniscope / DEVICE / "timeStamps.csv"
+    stamps.write_text("".join(stamps.read_text().splitlines(keepends=True)[:-1]))
+    with pytest.raises(SourceError, match=r"11 rows but the \.avi files hold 12 frames"):
+        read_session(miniscope, ConvertOptions())
