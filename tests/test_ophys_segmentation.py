@@ -181,3 +181,61 @@ def test_real_caiman_equals_roiextractors() -> None:
         c = f["estimates/C"][()]
         np.testing.assert_array_equal(_traces(seg)["raw"], (c + f["estimates/YrA"][()]).T)
         np.testing.assert_array_equal(_traces(seg)["denoised"], c.T)
+
+
+# CNMF-E and EXTRACT (.mat v7.3) ------------------------------------------------------------------------------------
+
+
+def _one_segmentation(path: Path, tool: str, **options: Any) -> tuple[Any, Segmentation]:
+    imaging = _read(path, **options).imaging
+    (plane,) = imaging.planes
+    (seg,) = imaging.segmentations
+    assert plane.name == "Plane0" and seg.name == "PlaneSegmentationPlane0" and seg.tool == tool
+    assert not imaging.movies
+    return plane, seg
+
+
+def test_generated_cnmfe_equals_roiextractors(tmp_path: Path) -> None:
+    import scipy.io
+    from roiextractors import CnmfeSegmentationExtractor
+
+    from nwbconvert.synthetic.ophys_matlab import write_cnmfe_mat
+
+    path = write_cnmfe_mat(tmp_path / "cnmfe.mat", n_rois=4, n_frames=30, height=24, width=32, rate=10.0)
+    assert scipy.io.matlab.matfile_version(str(path)) == (2, 0)  # MATLAB v7.3 (HDF5)
+    assert detect(path).name == "cnmfe"
+    plane, seg = _one_segmentation(path, "CNMF-E")
+    assert plane.rate_hz == pytest.approx(10.0) and plane.microscopy is Microscopy.ONE_PHOTON
+    oracle = CnmfeSegmentationExtractor(path)
+    assert seg.n_rois == oracle.get_num_rois() == 4 and seg.n_frames == 30 and seg.frame_shape == (32, 24)
+    _assert_image_masks_equal(seg, oracle)
+    _assert_traces_equal(seg, oracle)
+    np.testing.assert_array_equal(seg.images["correlation"], oracle.get_image("correlation").T)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["extract-1.1", "legacy"])
+def test_generated_extract_equals_roiextractors(tmp_path: Path, legacy: bool) -> None:
+    from roiextractors import ExtractSegmentationExtractor
+
+    from nwbconvert.synthetic.ophys_matlab import write_extract_mat, write_legacy_extract_mat
+
+    if legacy:
+        path = write_legacy_extract_mat(tmp_path / "extract.mat", n_rois=3, n_frames=20, rate=5.0)
+    else:
+        path = write_extract_mat(tmp_path / "extract.mat", n_rois=4, n_frames=30, preprocess=True)
+    assert detect(path).name == "extract"
+    plane, seg = _one_segmentation(path, "EXTRACT")
+    oracle = ExtractSegmentationExtractor(path, sampling_frequency=12.5)
+    assert seg.n_rois == oracle.get_num_rois() and seg.frame_shape == (32, 24)
+    _assert_image_masks_equal(seg, oracle)
+    _assert_traces_equal(seg, oracle)
+    if legacy:
+        assert plane.rate_hz == pytest.approx(5.0) and {t.kind for t in seg.traces} == {TraceKind.RAW}
+        np.testing.assert_array_equal(seg.images["correlation"], oracle.get_image("correlation").T)
+    else:
+        assert plane.rate_hz is None  # EXTRACT >= 1.0 saves no rate: nwbconvert invents none
+        assert {t.kind for t in seg.traces} == {TraceKind.DFF}  # config.preprocess: ΔF/F
+        np.testing.assert_array_equal(seg.images["max"], oracle.get_image("max_image").T)
+        np.testing.assert_array_equal(seg.images["summary_image"], oracle.get_image("summary_image").T)
+        plane, _ = _one_segmentation(path, "EXTRACT", set_values=("source.rate=12.5",))
+        assert plane.rate_hz == 12.5

@@ -3,13 +3,15 @@ summary images in NWB's axis order (x = width, y = height), and the ImagingPlane
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, OpticalChannel, RoiTraces, TraceKind
 
-TRACE_KINDS = {kind.value: kind for kind in TraceKind}  # roiextractors' trace names are TraceKind's values
+IMAGE_NAMES = {"max_image": "max"}  # roiextractors' summary image names that differ from nwbconvert's
 
 
 def kept_frames(n_frames: int, rate_hz: float | None, stub_seconds: float | None) -> int:
@@ -52,8 +54,9 @@ def extractor_properties(extractor: Any, skip: tuple[str, ...] = ()) -> tuple[di
 
 
 def extractor_images(extractor: Any) -> dict[str, np.ndarray]:
-    """Summary images (mean, correlation, …) transposed to (x, y); missing ones left out."""
-    return {name: np.asarray(img).T for name, img in extractor.get_images_dict().items() if img is not None}
+    """Summary images (mean, correlation, max, …) transposed to (x, y); missing ones left out."""
+    images = extractor.get_images_dict().items()
+    return {IMAGE_NAMES.get(name, name): np.asarray(img).T for name, img in images if img is not None}
 
 
 def image_masks(extractor: Any) -> np.ndarray:
@@ -83,3 +86,38 @@ def segmentation_plane(
 
 def trace_times(rate_hz: float | None) -> FrameTimes:
     return FrameTimes(rate_hz=rate_hz)
+
+
+MAT73_OFFSET = 512  # a MATLAB v7.3 .mat file is HDF5 after a 512-byte user block ("MATLAB 7.3 MAT-file, …")
+
+
+@lru_cache(maxsize=16)
+def _mat_groups(path: Path, mtime_ns: int) -> tuple[tuple[str, frozenset[str]], ...]:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return tuple(
+                (name, frozenset(f[name].keys()) if isinstance(f[name], h5py.Group) else frozenset())
+                for name in f
+                if "#" not in name
+            )
+    except Exception:  # a damaged file is no match
+        return ()
+
+
+def mat_groups(path: Path) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The root variables of a v7.3 .mat file (HDF5), in h5py's order, each with the names its struct holds;
+    empty for anything else (a v5 .mat, a damaged file). Never raises; reads only the root's names."""
+    from nwbconvert.readers.base import head
+    from nwbconvert.readers.catalog_hdf5 import HDF5_MAGIC
+
+    if path.suffix.lower() != ".mat" or not path.is_file():
+        return ()
+    start = head(path, MAT73_OFFSET + len(HDF5_MAGIC))
+    if HDF5_MAGIC not in (start[:8], start[MAT73_OFFSET:]):
+        return ()
+    try:
+        return _mat_groups(path, path.stat().st_mtime_ns)
+    except OSError:
+        return ()
