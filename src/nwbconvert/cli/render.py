@@ -131,7 +131,7 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
         from nwbconvert.cli.render_imaging import imaging_tables
 
         imaging_tables(plan.imaging)
-    if not plan.series and not plan.imaging.movies:
+    if not plan.series and not plan.imaging.planes:
         stdout.print(f"{plan.source} ({plan.reader}): no sampled series, only what the source holds below")
     if plan.event_tables:
         stdout.print("events   " + ", ".join(f"{name} ({n})" for name, n in plan.event_tables.items()))
