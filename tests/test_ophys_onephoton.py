@@ -148,8 +148,10 @@ def test_miniscope_stub_and_missing_stamps(miniscope: Path) -> None:
         movie.n_frames == 6 and movie.times.timestamps_s is not None and len(movie.times.timestamps_s) == 6
     )  # < 0.2 s
     (miniscope / DEVICE / "timeStamps.csv").unlink()
-    (movie,) = _imaging(miniscope).movies  # the device's frameRate setting, with no time stamps to measure one
+    session = read_session(miniscope, ConvertOptions())
+    (movie,) = session.imaging.movies  # the device's frameRate setting, with no time stamps to measure one
     assert movie.times.rate_hz == 30.0 and movie.times.timestamps_s is None and movie.n_frames == 12
+    assert [n.what for n in session.notes] == ["no-timestamps"]
 
 
 def test_miniscope_probe_leaves_behavior_cameras_and_counts_stamps(miniscope: Path) -> None:
@@ -170,3 +172,70 @@ def test_miniscope_probe_leaves_behavior_cameras_and_counts_stamps(miniscope: Pa
     stamps.write_text("".join(stamps.read_text().splitlines(keepends=True)[:-1]))
     with pytest.raises(SourceError, match=r"11 rows but the \.avi files hold 12 frames"):
         read_session(miniscope, ConvertOptions())
+
+
+# --- Scanbox ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given", ["sbx", "mat", "folder"])
+def test_scanbox_against_roiextractors(tmp_path: Path, given: str) -> None:
+    from roiextractors import SbxImagingExtractor
+
+    from nwbconvert.synthetic.ophys_scanbox import RESFREQ, scanbox_frames, write_scanbox
+
+    sbx = write_scanbox(tmp_path / "scan", n_frames=8, rows=24, cols=40)
+    path = {"sbx": sbx, "mat": sbx.with_suffix(".mat"), "folder": sbx.parent}[given]
+    assert detect(path).name == "scanbox"
+    imaging = _imaging(path)
+    (plane,) = imaging.planes
+    (movie,) = imaging.movies
+    assert plane.microscopy is Microscopy.TWO_PHOTON and [c.name for c in plane.channels] == ["PMT0"]
+    assert movie.name == "TwoPhotonSeriesPlane0PMT0"
+    oracle = SbxImagingExtractor(file_path=sbx)
+    assert movie.n_frames == oracle.get_num_samples() == 8
+    assert tuple(int(v) for v in oracle.get_image_shape()) == (24, 40) and movie.frame_shape == (40, 24)
+    assert movie.dtype == np.dtype("uint16") == oracle.get_dtype()
+    # roiextractors rounds the rate down to a whole number; the info's own value is resfreq / lines (unidirectional)
+    assert plane.rate_hz == pytest.approx(RESFREQ / 24) and int(plane.rate_hz) == oracle.get_sampling_frequency()
+    assert movie.times.rate_hz == plane.rate_hz and plane.excitation_lambda_nm == 920.0
+    _same_frames(movie, oracle, (0, 3, 7))
+    np.testing.assert_array_equal(movie.frames.read(0, 8), np.swapaxes(scanbox_frames(8, 24, 40), 1, 2))
+    (stub,) = _imaging(path, stub_seconds=3 / plane.rate_hz).movies
+    assert stub.n_frames == 3
+    np.testing.assert_array_equal(stub.frames.read(0, 3), movie.frames.read(0, 3))
+
+
+def test_scanbox_volume_scan_is_one_plane_per_optotune_position(tmp_path: Path) -> None:
+    from roiextractors import SbxImagingExtractor
+
+    from nwbconvert.synthetic.ophys_scanbox import RESFREQ, scanbox_frames, write_scanbox
+
+    sbx = write_scanbox(tmp_path, n_frames=6, rows=24, cols=40, planes=3)
+    imaging = _imaging(sbx)
+    assert [p.name for p in imaging.planes] == ["Plane0", "Plane1", "Plane2"]
+    assert [m.name for m in imaging.movies] == [f"TwoPhotonSeriesPlane{k}PMT0" for k in range(3)]
+    frames = scanbox_frames(6, 24, 40, planes=3)  # acquisition order: plane 0, 1, 2 of volume 0, then volume 1, …
+    for k, movie in enumerate(imaging.movies):
+        assert movie.n_frames == 6 and movie.frame_shape == (40, 24)
+        assert movie.times.rate_hz == pytest.approx(RESFREQ / 24 / 3)
+        assert movie.times.t_start_s == pytest.approx(k * 24 / RESFREQ)
+        np.testing.assert_array_equal(movie.frames.read(1, 5), np.swapaxes(frames[k::3][1:5], 1, 2))
+    _same_frames(imaging.movies[0], SbxImagingExtractor(file_path=sbx), (0, 4))  # roiextractors reads plane 0
+    (short,) = {m.n_frames for m in _imaging(sbx, stub_seconds=2 / (RESFREQ / 24 / 3)).movies}
+    assert short == 2
+
+
+def test_scanbox_probe_needs_the_pair(tmp_path: Path) -> None:
+    from scipy.io import savemat
+
+    from nwbconvert.readers.ophys.scanbox import ScanboxReader
+    from nwbconvert.synthetic.ophys_scanbox import write_scanbox
+
+    sbx = write_scanbox(tmp_path / "scan")
+    reader = ScanboxReader()
+    assert reader.probe(sbx) == Match.CONTENT and reader.probe(sbx.with_suffix(".mat")) == Match.CONTENT
+    savemat(tmp_path / "other.mat", {"neuron": np.zeros(3)})
+    (tmp_path / "other.sbx").write_bytes(b"\0" * 16)
+    assert reader.probe(tmp_path / "other.mat") == Match.NO and reader.probe(tmp_path / "other.sbx") == Match.SUFFIX
+    sbx.with_suffix(".mat").unlink()
+    assert reader.probe(sbx) == Match.SUFFIX and reader.probe(sbx.parent) == Match.NO

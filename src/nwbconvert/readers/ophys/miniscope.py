@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nwbconvert.errors import SourceError
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
-from nwbconvert.model import Device, HeaderMetadata, Session
+from nwbconvert.model import Device, HeaderMetadata, Session, SourceNote
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions
 from nwbconvert.readers.ophys.base import (
     ROIEXTRACTORS,
@@ -78,6 +79,7 @@ class MiniscopeDevice:
     movie: Movie
     device: Device
     files: tuple[Path, ...]
+    notes: tuple[SourceNote, ...] = ()
 
 
 def _description(meta: dict[str, Any]) -> str:
@@ -135,6 +137,7 @@ class MiniscopeReader(ReaderBase):
             files=tuple(dict.fromkeys(files)),
             device=devices[0].device,
             header=header,
+            notes=tuple(n for d in devices for n in d.notes),
         )
         return source.session()
 
@@ -143,6 +146,7 @@ class MiniscopeReader(ReaderBase):
 
         meta = _meta(folder) or {}
         stamps = folder / STAMPS
+        notes: tuple[SourceNote, ...] = ()
         with self.reading(folder):
             if stamps.is_file():
                 extractor = MiniscopeImagingExtractor(folder_path=folder)
@@ -154,7 +158,10 @@ class MiniscopeReader(ReaderBase):
                 rate = _nominal_rate(meta)
                 if rate is None:
                     raise SourceError(f"{folder}: {STAMPS} is missing and metaData.json gives no frameRate.")
-                extractor = MiniscopeImagingExtractor(folder_path=folder, sampling_frequency=rate)
+                notes = (_no_stamps(folder, rate),)
+                with warnings.catch_warnings():  # said once, as the note below
+                    warnings.simplefilter("ignore", UserWarning)
+                    extractor = MiniscopeImagingExtractor(folder_path=folder, sampling_frequency=rate)
                 n = extractor.get_num_samples()
                 keep = n if options.stub_seconds is None else min(n, max(1, round(options.stub_seconds * rate)))
                 extractor = extractor if keep == n else extractor.slice_samples(0, keep)
@@ -176,7 +183,15 @@ class MiniscopeReader(ReaderBase):
         device = Device(name, str(meta.get("deviceType", "")), self.manufacturer)
         avis = sorted(folder.glob("*.avi"), key=lambda p: (len(p.stem), p.stem))
         files = (*avis, *(p for p in (folder / META, stamps) if p.is_file()))
-        return MiniscopeDevice(plane, movie, device, files)
+        return MiniscopeDevice(plane, movie, device, files, notes)
+
+
+def _no_stamps(folder: Path, rate: float) -> SourceNote:
+    message = (
+        f"{folder}: {STAMPS} is missing: the frames are timed at the device's frame-rate setting ({rate:g} Hz), "
+        "not at the times they were taken (dropped frames go unnoticed)."
+    )
+    return SourceNote("no-timestamps", str(folder), message)
 
 
 def _check_stamps(folder: Path, extractor: Any) -> None:
