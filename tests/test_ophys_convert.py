@@ -176,3 +176,16 @@ def test_dry_run_names_planes_segmentations_and_their_rois(tmp_path: Path) -> No
     assert [(s["name"], s["rois"], s["frames"]) for s in imaging["segmentations"]] == [
         ("PlaneSegmentationPlane0", 23, 864)
     ]
+
+
+@pytest.mark.parametrize("compression", ["lzf", "blosc-zstd", "none"])
+def test_every_compression_stores_the_same_frames(tmp_path: Path, compression: str) -> None:
+    import h5py
+    import hdf5plugin  # noqa: F401  (the blosc filter, for reading)
+    import tifffile
+
+    out = tmp_path / f"{compression}.nwb"
+    _convert(realdata(ISXD), out, "--compression", compression, "--jobs", "2")
+    with h5py.File(out, "r") as f:
+        data = f["acquisition/OnePhotonSeriesPlane0Channel0/data"]
+        np.testing.assert_array_equal(data[:], tifffile.imread(realdata(BIGTIFF)).transpose(0, 2, 1))  # the twin
