@@ -239,3 +239,42 @@ def test_generated_extract_equals_roiextractors(tmp_path: Path, legacy: bool) ->
         np.testing.assert_array_equal(seg.images["summary_image"], oracle.get_image("summary_image").T)
         plane, _ = _one_segmentation(path, "EXTRACT", set_values=("source.rate=12.5",))
         assert plane.rate_hz == 12.5
+
+
+# Minian -----------------------------------------------------------------------------------------------------------
+
+
+def test_generated_minian_equals_roiextractors(tmp_path: Path) -> None:
+    import zarr
+    from roiextractors import MinianSegmentationExtractor
+
+    from nwbconvert.synthetic.ophys_minian import write_minian_folder
+
+    folder = write_minian_folder(tmp_path / "minian", n_units=3, n_frames=25, height=20, width=28)
+    assert detect(folder).name == "minian"
+    plane, seg = _one_segmentation(folder, "Minian")
+    assert plane.microscopy is Microscopy.ONE_PHOTON and plane.rate_hz is None  # times from timeStamps.csv
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        oracle = MinianSegmentationExtractor(folder)
+        stamps = oracle.get_native_timestamps()
+    assert list(seg.roi_ids) == [2, 5, 8] == list(zarr.open(str(folder / "A.zarr"), mode="r")["unit_id"][:])
+    assert seg.n_rois == 3 and seg.n_frames == 25 and seg.frame_shape == (28, 20)
+    np.testing.assert_array_equal(seg.times.timestamps_s, stamps)
+    masks = oracle.get_roi_image_masks(roi_ids=[0, 1, 2])  # roiextractors keys Minian's masks by position
+    np.testing.assert_array_equal(seg.image_masks, np.asarray(masks).transpose(2, 1, 0))
+    _assert_traces_equal(seg, oracle)
+    assert {t.kind for t in seg.traces} == {TraceKind.DENOISED, TraceKind.BASELINE, TraceKind.DECONVOLVED}
+    np.testing.assert_array_equal(seg.images["max"], oracle.get_image("maximum_projection").T)
+    stub = _read(folder, stub_seconds=0.5).imaging.segmentations[0]
+    assert stub.n_frames == int(np.searchsorted(stamps, stamps[0] + 0.5)) == len(stub.times.timestamps_s)
+
+
+def test_minian_without_timestamps_takes_the_rate_given(tmp_path: Path) -> None:
+    from nwbconvert.synthetic.ophys_minian import write_minian_folder
+
+    folder = write_minian_folder(tmp_path / "minian", timestamps=False)
+    plane, seg = _one_segmentation(folder, "Minian")
+    assert plane.rate_hz is None and seg.times.rate_hz is None and seg.times.timestamps_s is None
+    plane, seg = _one_segmentation(folder, "Minian", set_values=("source.rate=30",))
+    assert plane.rate_hz == 30.0 and seg.times.rate_hz == 30.0

@@ -11,7 +11,10 @@ import numpy as np
 
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, OpticalChannel, RoiTraces, TraceKind
 
-IMAGE_NAMES = {"max_image": "max"}  # roiextractors' summary image names that differ from nwbconvert's
+IMAGE_NAMES = {
+    "max_image": "max",
+    "maximum_projection": "max",
+}  # roiextractors' summary image names that differ from nwbconvert's
 
 
 def kept_frames(n_frames: int, rate_hz: float | None, stub_seconds: float | None) -> int:
