@@ -113,6 +113,10 @@ def plan_imaging(imaging: Imaging, metadata: NwbMetadata) -> ImagingPlan:
     key = "ophys" if len(imaging.planes) == 1 else None
     planes = tuple(_plane(p, metadata, problems, key or f"imaging_planes.{p.name}") for p in imaging.planes)
     movies = tuple(_movie(m, planes, problems) for m in imaging.movies)
+    for seg in imaging.segmentations:
+        untimed = seg.traces and seg.times.timestamps_s is None and seg.times.rate_hz is None
+        if untimed and next(p for p in planes if p.name == seg.plane).rate_hz is None:
+            problems.append(f"the traces of {seg.name} have no frame rate in their files (ophys.rate, in Hz)")
     if problems:
         raise MetadataError(
             "The imaging metadata is incomplete, and nothing was written: "
