@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
+from nwbconvert.errors import SourceError
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
 from nwbconvert.model import Device, HeaderMetadata, Session
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
@@ -205,9 +206,9 @@ class BrukerReader(ReaderBase):
             xml = folder / f"{folder.name}.xml"
             if not xml.is_file():
                 found = ", ".join(p.name for p in folder.glob("*.xml") if is_pvscan(p))
-                raise ValueError(
-                    f"the PrairieView XML must be named after its folder ({xml.name}); found {found or 'none'}: "
-                    "rename the folder or the XML so that they match"
+                raise SourceError(
+                    f"{folder}: roiextractors reads a PrairieView folder's XML only when it is named after the "
+                    f"folder ({xml.name}); found {found or 'none'}. Rename the folder or the XML so that they match."
                 )
             return self._read(folder, xml, read_header(xml), options)
 

@@ -15,6 +15,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from nwbconvert.errors import SourceError
 from nwbconvert.imaging import ImagingPlane, Microscopy, Movie, OpticalChannel
 from nwbconvert.model import Device, HeaderMetadata, Session, SourceNote
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head

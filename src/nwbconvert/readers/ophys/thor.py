@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from nwbconvert.errors import SourceError
 from nwbconvert.imaging import ImagingPlane, Microscopy, Movie, OpticalChannel
 from nwbconvert.model import Device, HeaderMetadata, Session, SourceNote
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
@@ -87,7 +88,7 @@ def first_tiff(folder: Path, channels: tuple[str, ...]) -> Path:
     if not tiffs:
         raws = sorted(folder.glob("Image*.raw"))
         hint = f" (it holds {raws[0].name}: ThorImageLS saved raw data; export it to TIFF first)" if raws else ""
-        raise FileNotFoundError(f"no TIFF file beside {EXPERIMENT} in {folder}{hint}")
+        raise SourceError(f"{folder}: holds no TIFF file beside its {EXPERIMENT}{hint}.")
     own = [p for p in tiffs if channels and p.name.startswith(channels[0])]
     return (own or tiffs)[0]
 
