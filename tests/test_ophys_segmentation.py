@@ -278,3 +278,35 @@ def test_minian_without_timestamps_takes_the_rate_given(tmp_path: Path) -> None:
     assert plane.rate_hz is None and seg.times.rate_hz is None and seg.times.timestamps_s is None
     plane, seg = _one_segmentation(folder, "Minian", set_values=("source.rate=30",))
     assert plane.rate_hz == 30.0 and seg.times.rate_hz == 30.0
+
+
+# Inscopix cell set ------------------------------------------------------------------------------------------------
+
+
+def test_generated_inscopix_cellset_equals_isx_and_roiextractors(tmp_path: Path) -> None:
+    import isx
+    from roiextractors import InscopixSegmentationExtractor
+
+    from nwbconvert.synthetic.ophys_inscopix_cellset import write_inscopix_cellset
+
+    path = write_inscopix_cellset(tmp_path / "cells.isxd", n_cells=3, n_frames=20, height=24, width=32)
+    assert detect(path).name == "inscopix-cellset"
+    movie = realdata("ophys/inscopix/ideas_toolbox/movie_part2_108x123x63.isxd")
+    assert detect(movie).name == "inscopix"  # the movie stays with the movie reader
+    plane, seg = _one_segmentation(path, "Inscopix")
+    assert plane.rate_hz == pytest.approx(20.0) and plane.microscopy is Microscopy.ONE_PHOTON
+    cells = isx.CellSet.read(str(path))
+    assert seg.n_rois == cells.num_cells == 3 and seg.n_frames == 20 and seg.frame_shape == (32, 24)
+    for i in range(3):  # isx: (rows, columns) images; NWB pixel masks (x, y, weight)
+        image = cells.get_cell_image_data(i)
+        ys, xs = np.nonzero(image)
+        got = {(int(x), int(y)): w for x, y, w in seg.pixel_masks[i]}
+        assert got == {(int(x), int(y)): pytest.approx(float(image[y, x])) for y, x in zip(ys, xs)}
+        np.testing.assert_array_equal(_traces(seg)["raw"][:, i], cells.get_cell_trace_data(i))
+    oracle = InscopixSegmentationExtractor(path)
+    _assert_pixel_masks_equal(seg, oracle)
+    np.testing.assert_array_equal(_traces(seg)["raw"], oracle.get_traces().T)  # roiextractors: (rois, frames)
+    assert list(seg.properties["cell_name"]) == oracle.get_roi_ids() == ["C00", "C01", "C02"]
+    assert list(seg.properties["cell_status"]) == ["accepted", "rejected", "accepted"]
+    stub = _read(path, stub_seconds=0.25).imaging.segmentations[0]
+    assert stub.n_frames == 5
