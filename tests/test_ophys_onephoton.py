@@ -239,3 +239,59 @@ def test_scanbox_probe_needs_the_pair(tmp_path: Path) -> None:
     assert reader.probe(tmp_path / "other.mat") == Match.NO and reader.probe(tmp_path / "other.sbx") == Match.SUFFIX
     sbx.with_suffix(".mat").unlink()
     assert reader.probe(sbx) == Match.SUFFIX and reader.probe(sbx.parent) == Match.NO
+
+
+# --- Femtonics --------------------------------------------------------------------------------------------------
+
+
+def test_femtonics_every_unit_is_a_plane_against_roiextractors(tmp_path: Path) -> None:
+    from roiextractors import FemtonicsImagingExtractor
+
+    from nwbconvert.synthetic.ophys_femtonics import START_POSIX, UNITS, femtonics_frames, write_femtonics
+
+    path = write_femtonics(tmp_path / "session.mesc")
+    assert detect(path).name == "femtonics"
+    session = read_session(path, ConvertOptions())
+    imaging = session.imaging
+    assert [p.name for p in imaging.planes] == ["Plane0", "Plane1"]
+    assert [p.description.split(":")[0] for p in imaging.planes] == ["MSession_0/MUnit_0", "MSession_0/MUnit_1"]
+    assert [m.name for m in imaging.movies] == [
+        "TwoPhotonSeriesPlane0UG",
+        "TwoPhotonSeriesPlane0UR",
+        "TwoPhotonSeriesPlane1UG",
+    ]
+    assert session.header.session_start_time is not None
+    assert session.header.session_start_time.timestamp() == pytest.approx(START_POSIX + 0.25)
+    for movie in imaging.movies:
+        j = int(movie.plane[-1])
+        unit, k = UNITS[j], ["UG", "UR"].index(movie.channel)
+        plane = imaging.plane(movie.plane)
+        oracle = FemtonicsImagingExtractor(path, "MSession_0", f"MUnit_{j}", movie.channel)
+        assert movie.n_frames == oracle.get_num_samples() == unit.n_frames
+        assert oracle.get_image_shape() == (unit.rows, unit.cols) and movie.frame_shape == (unit.cols, unit.rows)
+        assert movie.dtype == np.dtype("uint16") == oracle.get_dtype()
+        assert movie.times.rate_hz == pytest.approx(oracle.get_sampling_frequency()) == plane.rate_hz
+        assert movie.times.t_start_s == unit.after_s  # on the clock of the first unit's measurement date
+        assert plane.grid_spacing_um == (unit.pixel_um, unit.pixel_um) and plane.origin_um == (-12.5, -12.5)
+        _same_frames(movie, oracle, (0, 2, unit.n_frames - 1))
+        np.testing.assert_array_equal(
+            movie.frames.read(0, unit.n_frames), np.swapaxes(femtonics_frames(j, k, unit), 1, 2)
+        )
+
+
+def test_femtonics_one_unit_stub_and_probe(tmp_path: Path) -> None:
+    from nwbconvert.readers.ophys.femtonics import FemtonicsReader
+    from nwbconvert.synthetic.maxwell import write_maxwell
+    from nwbconvert.synthetic.ophys_femtonics import write_femtonics
+
+    path = write_femtonics(tmp_path / "session.mesc")
+    options = ConvertOptions(set_values=("source.unit=MSession_0/MUnit_1",))
+    session = read_session(path, options)
+    assert [m.name for m in session.imaging.movies] == ["TwoPhotonSeriesPlane0UG"]
+    assert session.imaging.movies[0].times.t_start_s == 0.0 and session.imaging.movies[0].n_frames == 5
+    assert {m.n_frames for m in _imaging(path, stub_seconds=0.1).movies} == {3, 2}  # 30.96 and 15.5 frames/s
+    reader = FemtonicsReader()
+    other = write_maxwell(tmp_path / "other.raw.h5")
+    assert reader.probe(other) == Match.NO and reader.probe(path) == Match.CONTENT
+    renamed = path.rename(tmp_path / "session.h5")
+    assert detect(renamed).name == "femtonics"  # decided on content, whatever the suffix
