@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from nwbconvert.align import Alignment
 from nwbconvert.config_schema import (
     TAGS,
     ConfigOptions,
@@ -147,6 +148,7 @@ class ConfigJob:
     output: Path | None
     options: ConvertOptions
     layers: tuple[Layer, ...]
+    alignments: tuple[Alignment, ...] = ()  # `align:` entries (align.py)
 
 
 def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJob:
@@ -169,7 +171,9 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJo
         jobs=opts.jobs,
         chunk_mb=opts.chunk_mb,
     )
-    return ConfigJob(specs, output or config.output, given_wins(cli, from_config), tuple(metadata_layers(path, config)))
+    alignments = tuple(Alignment(a.target, a.channel, a.label) for a in config.align)
+    layers = tuple(metadata_layers(path, config))
+    return ConfigJob(specs, output or config.output, given_wins(cli, from_config), layers, alignments)
 
 
 def convert_config(
@@ -181,7 +185,8 @@ def convert_config(
     job = config_job(path, cli, output)
     if job.output is None and not job.options.dry_run:
         raise UsageError(f"{path}: no output: give -o/--output, or `output: sub-m1_ses-1_ecephys.nwb` in the config.")
-    return convert_sources(job.sources, job.output or Path("unused.nwb"), job.options, progress, job.layers)
+    output_path = job.output or Path("unused.nwb")
+    return convert_sources(job.sources, output_path, job.options, progress, job.layers, job.alignments)
 
 
 def _named_paths(config: SessionConfig) -> Iterator[tuple[Loc, Path]]:

@@ -121,6 +121,24 @@ class SourceConfig(Model):
     )
 
 
+class AlignConfig(Model):
+    """Frames timed by another source's pulses: one event of `channel` per frame of each series of `target`."""
+
+    target: str = Field(
+        description="What is timed: a source's `name` (every movie and segmentation it brings) or one series as "
+        "--dry-run shows it, e.g. TwoPhotonSeriesPlane0Green."
+    )
+    channel: str = Field(
+        description="The event channel whose events are the frames, as --dry-run shows it (with its source's "
+        "name appended), e.g. EventsXD1Nidq."
+    )
+    label: str | None = Field(
+        None,
+        description="Only the channel's events with this label, e.g. 'XD1 ON' (rising edges of SpikeGLX line "
+        "XD1); default: every event of the channel.",
+    )
+
+
 class ConfigOptions(Model):
     stub_seconds: float | None = Field(None, gt=0, description="Write only the first seconds of each stream.")
     allow_incomplete: bool | None = Field(
@@ -158,6 +176,11 @@ class SessionConfig(Model):
         default_factory=dict, alias="set", description="Metadata by dotted key, as --set gives it: subject.age: P90D."
     )
     timezone: Zone | None = Field(None, description="IANA zone of header times without one, e.g. Europe/Berlin.")
+    align: list[AlignConfig] = Field(
+        default_factory=list,
+        description="Frame times from another source's event channel (e.g. a frame-trigger TTL line on a NI-DAQ): "
+        "one pulse per frame; counts that differ are an error.",
+    )
     options: ConfigOptions = Field(default_factory=ConfigOptions)
 
 

@@ -6,8 +6,9 @@ difference of its header start from that one, so each series keeps its own rate 
 was recorded. Sources are never concatenated end to end. A header start without a zone is placed in
 `timezone` before comparing; a source whose start is unknown must be given one (`start_time:` in the config).
 
-Names: series, event tables, sortings and electrode groups must be unique in one file. A source given a
-`name` gets it appended to every name it brings (ElectricalSeriesImec0AP -> ElectricalSeriesImec0APRig2,
+Names: series, event tables, sortings, electrode groups, imaging planes and segmentations must be unique in one
+file; imaging movies and segmentations are shifted like series. A source given a `name` gets it appended to
+every name it brings (ElectricalSeriesImec0AP -> ElectricalSeriesImec0APRig2,
 device imec0 -> imec0Rig2), so names are stable across runs. A name still shared by two sources is an error
 naming both: nothing is renamed silently. Identical devices (same name, description, manufacturer) are one.
 """
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from nwbconvert.errors import MetadataError, UsageError
+from nwbconvert.imaging import FrameTimes, Imaging
 from nwbconvert.metadata.dandi import parse_timezone
 from nwbconvert.model import Device, HeaderMetadata, Recording, Session, SourceFile
 
@@ -69,6 +71,7 @@ def merge_sessions(parts: Sequence[Part], timezone: str | None) -> Merged:
         source_files=_files(shifted),
         events=tuple(e for s in shifted for e in s.events),
         sortings=tuple(u for s in shifted for u in s.sortings),
+        imaging=_joined_imaging([s.imaging for s in shifted]),
         notes=tuple(n for s in shifted for n in s.notes),
     )
     return Merged(session, offsets, read)
@@ -114,6 +117,7 @@ def _named(session: Session, name: str) -> Session:
         devices=tuple(replace(d, name=d.name + name) for d in session.devices),
         events=tuple(replace(e, name=e.name + name) for e in session.events),
         sortings=sortings,
+        imaging=_named_imaging(session.imaging, name),
     )
 
 
@@ -153,6 +157,7 @@ def _shift(session: Session, offset_s: float) -> Session:
             replace(s, units=tuple(replace(u, spike_times_s=u.spike_times_s + offset_s) for u in s.units))
             for s in session.sortings
         ),
+        imaging=_shift_imaging(session.imaging, offset_s),
     )
 
 
@@ -169,6 +174,8 @@ def _check_unique(sessions: list[Session]) -> None:
         names = {("series", r.name) for r in s.recordings}
         names |= {("electrode group", c.group) for r in s.recordings for c in r.channels if c.group != "default"}
         names |= {("event table", e.name) for e in s.events} | {("sorting", u.name) for u in s.sortings}
+        names |= {("imaging plane", p.name) for p in s.imaging.planes} | {("series", m.name) for m in s.imaging.movies}
+        names |= {("segmentation", g.name) for g in s.imaging.segmentations}
         for key in sorted(names):
             j = owners.setdefault(key, i)
             if j != i:
@@ -184,6 +191,36 @@ def _check_unique(sessions: list[Session]) -> None:
             + ". Give each such source a name in the config (e.g. name: Run2): it is appended to every series, "
             "event table, sorting, electrode group and device name of that source (ElectricalSeriesImec0APRun2)."
         )
+
+
+def _named_imaging(imaging: Imaging, name: str) -> Imaging:
+    """Append `name` to every imaging plane, movie and segmentation name (and to the plane and device they name)."""
+    return Imaging(
+        planes=tuple(replace(p, name=p.name + name, device=p.device and p.device + name) for p in imaging.planes),
+        movies=tuple(replace(m, name=m.name + name, plane=m.plane + name) for m in imaging.movies),
+        segmentations=tuple(replace(g, name=g.name + name, plane=g.plane + name) for g in imaging.segmentations),
+    )
+
+
+def _shift_imaging(imaging: Imaging, offset_s: float) -> Imaging:
+    return Imaging(
+        planes=imaging.planes,
+        movies=tuple(replace(m, times=_shift_times(m.times, offset_s)) for m in imaging.movies),
+        segmentations=tuple(replace(g, times=_shift_times(g.times, offset_s)) for g in imaging.segmentations),
+    )
+
+
+def _shift_times(times: FrameTimes, offset_s: float) -> FrameTimes:
+    stamps = None if times.timestamps_s is None else times.timestamps_s + offset_s
+    return replace(times, t_start_s=times.t_start_s + offset_s, timestamps_s=stamps)
+
+
+def _joined_imaging(parts: Sequence[Imaging]) -> Imaging:
+    return Imaging(
+        planes=tuple(p for i in parts for p in i.planes),
+        movies=tuple(m for i in parts for m in i.movies),
+        segmentations=tuple(g for i in parts for g in i.segmentations),
+    )
 
 
 def _files(sessions: list[Session]) -> tuple[SourceFile, ...]:

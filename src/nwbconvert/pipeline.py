@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -25,6 +26,7 @@ from nwbconvert.validate.findings import Finding, Severity
 from nwbconvert.writer.chunking import READ_AHEAD_BYTES
 
 if TYPE_CHECKING:
+    from nwbconvert.align import Alignment
     from nwbconvert.merge import Merged
 
 __all__ = ["ConversionResult", "ConvertOptions", "SourceSpec", "convert", "convert_sources", "read_session"]
@@ -60,14 +62,16 @@ def convert_sources(
     options: ConvertOptions,
     progress: ProgressSink | None = None,
     layers: Sequence[Layer] = (),
+    alignments: Sequence[Alignment] = (),
 ) -> ConversionResult:
     """Convert one or more sources into one NWB file on one clock (merge.py); `layers` (e.g. from a session
-    config) go between the headers and `options`' metadata files. Nothing appears at `output` unless complete."""
+    config) go between the headers and `options`' metadata files; `alignments` time series by another source's
+    pulses (align.py). Nothing appears at `output` unless complete."""
     started = time.perf_counter()
     specs, out, backend = checked(options, sources, output)
     if not out.dry_run:
         check_destination(output, out.overwrite)
-    merged = read_sources(specs, out.timezone)
+    merged = read_sources(specs, out.timezone, alignments)
     backend.check_session(merged.session)
     metadata = resolve_metadata(merged.session, out, layers)  # before any sample is written
     plan = make_plan(merged.session, metadata)
@@ -124,15 +128,20 @@ def read_source(spec: SourceSpec) -> Session:
     return session
 
 
-def read_sources(specs: Sequence[SourceSpec], timezone: str | None) -> Merged:
-    """Every source read, then merged into one session on one clock."""
+def read_sources(specs: Sequence[SourceSpec], timezone: str | None, alignments: Sequence[Alignment] = ()) -> Merged:
+    """Every source read, then merged into one session on one clock; series timed by `alignments` get their
+    pulses' times (align.py)."""
+    from nwbconvert import align
     from nwbconvert.merge import Part, merge_sessions
 
     parts = []
     for spec in specs:
         parts.append(Part(read_source(spec), spec.name, spec.start_time))
         interrupts.check()  # a stop requested while the headers were read: before anything is written
-    return merge_sessions(parts, timezone)
+    merged = merge_sessions(align.placed(parts, alignments), timezone)
+    stubbed = any(spec.stub_seconds is not None for spec in specs)
+    aligned = align.apply(merged.session, alignments, align.source_series(parts), stubbed)
+    return dataclass_replace(merged, session=aligned)
 
 
 def resolve_metadata(session: Session, options: OutputOptions, layers: Sequence[Layer] = ()) -> NwbMetadata:

@@ -1,0 +1,169 @@
+"""Frame times from another source's pulses (`align:` in a session config): one clock for every device.
+
+A microscope (or a camera) that sends a TTL pulse per frame to an acquisition board (a SpikeGLX NI-DAQ digital
+line, an Open Ephys TTL input) is timed by those pulses: an `Alignment` names what is timed (`target`: a source's
+`name` in the session config, standing for every series it brought, or one series as `--dry-run` shows it, e.g.
+TwoPhotonSeriesPlane0Green) and the event channel whose events are its frames (`channel`, as `--dry-run` shows
+it, e.g. EventsXD1Nidq; `label` keeps only the events with that label, e.g. "XD1 ON", the rising edges of
+SpikeGLX line XD1; without it every event of the channel is a pulse). `apply` replaces each timed series' frame
+times by the pulses' times on the merged clock (merge.py), in time order.
+
+One pulse per frame of each timed series: a series of n frames takes n pulses, and every series of a target
+(each plane × channel of a movie, the traces of a segmentation) takes the same pulses. A volume scan is timed by
+a pulse per volume (one frame of each plane); a trigger that fires once per plane of a volume gives n_planes
+times too many pulses and is refused. Counts that differ are an error naming both (exit 3), never a silent
+truncation; the one exception is `--stub`, where a shortened series takes the first pulses.
+
+The mechanism is general: anything with frame times (`FrameTimes`) and a frame count is timed by `frame_times`;
+imaging movies and segmentations are timed here, and the behavior sources (video, pose) reuse it by adding their
+series to `_timed` / `_retimed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nwbconvert.errors import SourceError, UsageError
+from nwbconvert.imaging import FrameTimes
+from nwbconvert.model import EventChannel, Session
+
+if TYPE_CHECKING:
+    from nwbconvert.merge import Part
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """What is timed by which events: one `align:` entry of a session config."""
+
+    target: str  # a source's `name` (all its series) or a series name: TwoPhotonSeriesPlane0Green
+    channel: str  # an EventChannel's name in the merged session: EventsXD1Nidq
+    label: str | None = None  # only the events with this label ("XD1 ON": rising edges); None: every event
+
+    @property
+    def pulses(self) -> str:
+        """'channel EventsXD1Nidq has 998 events labelled "XD1 ON"' reads `channel ... has N <pulses>`."""
+        return f"events labelled {self.label!r}" if self.label is not None else "events"
+
+
+def source_series(parts: Sequence[Part]) -> dict[str, tuple[str, ...]]:
+    """For each named source, the (merged) names of the series with frame times it brought: what a target naming
+    the source stands for."""
+    return {p.name: tuple(n + p.name for n in _timed(p.session)) for p in parts if p.name}
+
+
+def placed(parts: Sequence[Part], alignments: Sequence[Alignment]) -> list[Part]:
+    """The parts, with a named source whose headers give no start time and that is timed as a whole (`target:`
+    its name) by another source's pulses placed at that source's start: its own clock is not used, so it needs
+    no `start_time`."""
+    channels = {e.name + (p.name or ""): p for p in parts for e in p.session.events}
+    out = list(parts)
+    for i, part in enumerate(parts):
+        if not part.name or part.start_time is not None or part.session.header.session_start_time is not None:
+            continue
+        mine = [a for a in alignments if a.target == part.name and a.channel in channels]
+        clock = channels[mine[0].channel] if mine else None
+        if clock is not None and clock is not part:
+            start = clock.start_time or clock.session.header.session_start_time
+            out[i] = replace(part, start_time=start) if start is not None else part
+    return out
+
+
+def apply(
+    session: Session,
+    alignments: Sequence[Alignment],
+    sources: Mapping[str, Sequence[str]] | None = None,
+    stubbed: bool = False,
+) -> Session:
+    """`session` with each timed series' frame times replaced by its alignment's pulses. `sources` maps a source's
+    name to its series (`source_series`); `stubbed` (--stub): a series shorter than its pulses takes the first.
+    Unknown targets or channels, or a series timed twice: UsageError; counts that differ: SourceError."""
+    if not alignments:
+        return session
+    timed = _timed(session)
+    sources = sources or {}
+    times: dict[str, FrameTimes] = {}
+    for alignment in alignments:
+        pulses = pulse_times(session, alignment)
+        for series in _targets(alignment, timed, sources):
+            if series in times:
+                raise UsageError(f"align: {series} is timed by two entries; keep one.")
+            times[series] = frame_times(pulses, timed[series], series, alignment, stubbed)
+    return _retimed(session, times)
+
+
+def pulse_times(session: Session, alignment: Alignment) -> np.ndarray:
+    """The times (seconds on the session clock, ascending) of the channel's events with the alignment's label."""
+    channel = next((e for e in session.events if e.name == alignment.channel), None)
+    if channel is None:
+        known = ", ".join(f"{e.name} ({len(e)} events)" for e in session.events) or "none"
+        raise UsageError(
+            f"align: {alignment.target}: there is no event channel {alignment.channel!r} in the session. Event "
+            f"channels (names as --dry-run shows them): {known}."
+        )
+    labels = np.asarray(channel.labels).astype(str)
+    times = np.asarray(channel.times_s, dtype="float64")
+    if alignment.label is not None:
+        if alignment.label not in set(labels.tolist()):
+            raise UsageError(
+                f"align: {alignment.target}: channel {channel.name} has no event labelled {alignment.label!r}; "
+                f"its labels: {_label_counts(channel)}."
+            )
+        times = times[labels == alignment.label]
+    return np.sort(times, kind="stable")
+
+
+def frame_times(
+    pulses: np.ndarray, n_frames: int, series: str, alignment: Alignment, stubbed: bool = False
+) -> FrameTimes:
+    """The frame times of a series of `n_frames` frames timed by `pulses`: one pulse per frame, else SourceError
+    naming both counts (with --stub, a shortened series takes the first pulses)."""
+    if len(pulses) != n_frames and not (stubbed and n_frames < len(pulses)):
+        raise SourceError(
+            f"align: {series} has {n_frames} frames but channel {alignment.channel} has {len(pulses)} "
+            f"{alignment.pulses}: a series takes one pulse per frame, so the frames cannot be timed by them. "
+            "Check the channel and label (`label:` chooses one edge of a TTL line), and that the recording "
+            "captured every frame's pulse."
+        )
+    stamps = np.array(pulses[:n_frames], dtype="float64")
+    return FrameTimes(t_start_s=float(stamps[0]) if len(stamps) else 0.0, timestamps_s=stamps)
+
+
+def _timed(session: Session) -> dict[str, int]:
+    """Every series with frame times, by name: its frame count (a segmentation's: its traces' frames)."""
+    imaging = session.imaging
+    counts = {m.name: m.n_frames for m in imaging.movies}
+    counts.update({s.name: s.n_frames for s in imaging.segmentations if s.traces})
+    return counts
+
+
+def _retimed(session: Session, times: Mapping[str, FrameTimes]) -> Session:
+    imaging = session.imaging
+    movies = tuple(replace(m, times=times[m.name]) if m.name in times else m for m in imaging.movies)
+    segmentations = tuple(replace(s, times=times[s.name]) if s.name in times else s for s in imaging.segmentations)
+    return replace(session, imaging=replace(imaging, movies=movies, segmentations=segmentations))
+
+
+def _targets(alignment: Alignment, timed: Mapping[str, int], sources: Mapping[str, Sequence[str]]) -> list[str]:
+    """The series an alignment's target stands for: a source's (by its name) or one series."""
+    if alignment.target in sources:
+        series = [s for s in sources[alignment.target] if s in timed]
+        if series:
+            return series
+        raise UsageError(f"align: source {alignment.target} has no series with frames to time.")
+    if alignment.target in timed:
+        return [alignment.target]
+    names = ", ".join(sorted(sources)) or "none"
+    series_names = ", ".join(sorted(timed)) or "none"
+    raise UsageError(
+        f"align: {alignment.target!r} is neither a source's name nor a series with frames. Named sources: "
+        f"{names}; series with frames (names as --dry-run shows them): {series_names}."
+    )
+
+
+def _label_counts(channel: EventChannel) -> str:
+    values, counts = np.unique(np.asarray(channel.labels).astype(str), return_counts=True)
+    return ", ".join(f"{v!r} ({c})" for v, c in zip(values.tolist(), counts.tolist())) or "none (it has no events)"
