@@ -13,6 +13,7 @@ import pytest
 
 from cli_runner import nwbconvert
 from conftest import COMPLETE_METADATA, realdata
+from nwbconvert.errors import SourceError
 from nwbconvert.options import ConvertOptions
 from nwbconvert.pipeline import read_session
 from nwbconvert.readers import registry
@@ -21,7 +22,12 @@ from nwbconvert.readers.ophys.hdf5_movie import Hdf5MovieReader
 from nwbconvert.readers.ophys.scanimage import ScanImageReader
 from nwbconvert.readers.ophys.tiff import TiffReader
 from nwbconvert.synthetic.ophys_hdf5 import write_hdf5_movie
-from nwbconvert.synthetic.ophys_scanimage import ScanImageLayout, write_scanimage
+from nwbconvert.synthetic.ophys_scanimage import (
+    ScanImageLayout,
+    legacy_frames,
+    write_scanimage,
+    write_scanimage_legacy,
+)
 
 SCANIMAGE38 = "ophys/scanimage/jefferis_si38/Blank-IPA_1s_16r_032.tif"
 BIGTIFF = "ophys/tiff/ideas_toolbox/movie_part2_108x123x63.tiff"
@@ -59,6 +65,33 @@ def test_legacy_scanimage_38_rate_channel_and_frames_equal_roiextractors() -> No
         expected = _xy(oracle.get_series(start_sample=start, end_sample=stop))
         np.testing.assert_array_equal(movie.frames.read(start, stop), expected)
     assert session.header.session_start_time is not None and session.header.session_start_time.year == 2014
+
+
+def test_legacy_scanimage_two_saved_channels_are_deinterleaved(tmp_path: Path) -> None:
+    from roiextractors import ScanImageLegacyImagingExtractor
+
+    path = write_scanimage_legacy(tmp_path / "two_channels.tif", frames=5, channels=(1, 2), rate=4.0)
+    assert registry.detect(path).name == "scanimage"
+    movies = _movies(path)
+    assert sorted(movies) == ["TwoPhotonSeriesPlane0Channel1", "TwoPhotonSeriesPlane0Channel2"]
+    pages = ScanImageLegacyImagingExtractor(file_path=path, sampling_frequency=4.0).get_series(0, 10)
+    np.testing.assert_array_equal(pages[1::2], legacy_frames(5, 2)[:, 1])  # the oracle: channels alternate
+    for c in (0, 1):
+        movie = movies[f"TwoPhotonSeriesPlane0Channel{c + 1}"]
+        assert (movie.n_frames, movie.frame_shape, movie.times.rate_hz) == (5, (12, 16), 4.0)
+        np.testing.assert_array_equal(movie.frames.read(0, 5), _xy(pages[c::2]))
+        np.testing.assert_array_equal(movie.frames.read(3, 5), _xy(pages[c::2][3:5]))
+    assert {m.n_frames for m in _movies(path, stub_seconds=0.5).values()} == {2}
+
+
+def test_scanimage_2016_page_without_its_header_block_is_refused_in_plain_words(tmp_path: Path) -> None:
+    import tifffile
+
+    path = tmp_path / "resaved.tif"
+    tifffile.imwrite(path, np.zeros((2, 8, 8), np.uint16), software="SI.hRoiManager.scanFrameRate = 30", metadata=None)
+    assert registry.detect(path).name == "scanimage"
+    with pytest.raises(SourceError, match="header block"):
+        read_session(path, ConvertOptions())
 
 
 def test_scanimage_2016_two_planes_two_channels_are_four_movies_equal_roiextractors(tmp_path: Path) -> None:
@@ -185,6 +218,24 @@ def test_imagej_hyperstack_planes_channels_rate_and_pixel_size(tmp_path: Path) -
     assert len(movies) == 4
     np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane1Channel0"].frames.read(0, 3), _xy(data[:, 1, 0]))
     np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane0Channel1"].frames.read(1, 3), _xy(data[1:, 0, 1]))
+
+
+def test_imagej_tiff_of_one_ifd_big_endian_reads_its_contiguous_pages(tmp_path: Path) -> None:
+    import tifffile
+
+    path = tmp_path / "fiji.tif"
+    data = (np.arange(6 * 2 * 9 * 7, dtype=np.uint16) * 37).reshape(6, 2, 9, 7)  # T, C, Y, X
+    with tifffile.TiffWriter(path, imagej=True, byteorder=">") as tif:  # as ImageJ writes a movie > 4 GB
+        tif.write(data, truncate=True, metadata={"axes": "TCYX"})
+    with tifffile.TiffFile(path) as tif:
+        assert len(tif.pages) == 1 and tif.imagej_metadata["images"] == 12
+    movies = _movies(path)
+    assert sorted(movies) == ["TwoPhotonSeriesPlane0Channel0", "TwoPhotonSeriesPlane0Channel1"]
+    for c in (0, 1):
+        movie = movies[f"TwoPhotonSeriesPlane0Channel{c}"]
+        assert (movie.n_frames, movie.frame_shape, movie.dtype) == (6, (7, 9), np.dtype("uint16"))
+        np.testing.assert_array_equal(movie.frames.read(0, 6), _xy(tifffile.imread(path)[:, c]))
+        np.testing.assert_array_equal(movie.frames.read(4, 6), _xy(data[4:6, c]))
 
 
 def test_ome_tiff_is_left_to_its_own_reader(tmp_path: Path) -> None:

@@ -138,3 +138,38 @@ def _write_pages(path: Path, layout: ScanImageLayout, static: str, rois: str) ->
                         metadata=None,
                         contiguous=False,
                     )
+
+
+def legacy_description(frame_rate: float, channels: tuple[int, ...], n_frames: int, height: int, width: int) -> str:
+    """The `state.` header ScanImage 3.8 writes into every page's ImageDescription (CR-separated, a subset)."""
+    keys = {
+        "state.software.version": "3.8",
+        "state.acq.numberOfZSlices": "1",
+        "state.acq.numberOfFrames": str(n_frames),
+        "state.acq.linesPerFrame": str(height),
+        "state.acq.pixelsPerLine": str(width),
+        "state.acq.frameRate": repr(frame_rate),
+        **{f"state.acq.savingChannel{k}": "1" if k in channels else "0" for k in range(1, 5)},
+        "state.acq.numberOfChannelsSave": str(len(channels)),
+        "state.internal.triggerTimeString": "'7/30/2014 21:10:00.731'",
+    }
+    return "\r".join(f"{k}={v}" for k, v in keys.items())
+
+
+def write_scanimage_legacy(path: Path, frames: int = 5, channels: tuple[int, ...] = (1, 2), rate: float = 4.0) -> Path:
+    """A ScanImage 3.8 TIFF (classic TIFF, the header in every page's description, channels interleaved page by
+    page); pixel values (frame, channel, height, width) are `legacy_frames(frames, len(channels))`."""
+    import tifffile
+
+    data = legacy_frames(frames, len(channels))
+    description = legacy_description(rate, channels, frames, data.shape[2], data.shape[3])
+    with tifffile.TiffWriter(path) as tif:
+        for t in range(frames):
+            for c in range(len(channels)):
+                tif.write(data[t, c], description=description, metadata=None, contiguous=False)
+    return path
+
+
+def legacy_frames(frames: int, channels: int) -> np.ndarray:
+    rng = np.random.default_rng(38)
+    return rng.integers(0, 2000, (frames, channels, 16, 12), dtype=np.uint16)

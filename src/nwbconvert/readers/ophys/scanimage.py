@@ -111,6 +111,11 @@ class ScanImageReader(ReaderBase):
             if head(path, 20)[16:20] == SCANIMAGE_2016_MAGIC:
                 return _modern(self.name, path, options).session()
             found = tiff_head(path)
+            if found is not None and found.software.startswith("SI."):
+                raise SourceError(
+                    f"{path}: a ScanImage 2016+ page without ScanImage's header block after the TIFF header (the "
+                    "file was re-saved by another program?): convert the file ScanImage wrote."
+                )
             return _legacy(self.name, path, found.description if found else "", options).session()
 
 
@@ -151,6 +156,7 @@ def _modern(reader: str, path: Path, options: ReadOptions) -> OpticalSource:
         meta = tif.scanimage_metadata or {}
         height, width = tif.pages.first.shape[:2]
         start = _epoch(tif.pages.first.description)
+        stamped = "frameTimestamps_sec" in tif.pages.first.description
     frame = meta.get("FrameData") or {}
     if not frame:
         raise SourceError(f"{path}: its ScanImage header block is empty or damaged (tifffile finds no FrameData).")
@@ -170,16 +176,12 @@ def _modern(reader: str, path: Path, options: ReadOptions) -> OpticalSource:
                 interleave_slice_samples=volumetric and frames_per_slice > 1,
             )
             files = [Path(f) for f in extractor.file_paths]
-            extractor = stubbed(extractor, plane.rate_hz, options.stub_seconds)
-            movie = Movie(
-                movie_name(plane, name),
-                plane.name,
-                name,
-                ExtractorFrames(extractor),
-                times_of(extractor, plane.rate_hz),
-                f"ScanImage {plane.name} channel {raw} of {path.name}",
+            frames, times = _kept(extractor, plane.rate_hz, stamped, options.stub_seconds)
+            movies.append(
+                Movie(
+                    movie_name(plane, name), plane.name, name, frames, times, f"ScanImage channel {raw} of {path.name}"
+                )
             )
-            movies.append(movie)
     version = f"{frame.get('SI.VERSION_MAJOR', '')}.{frame.get('SI.VERSION_MINOR', '')}".strip(".")
     return OpticalSource(
         reader=reader,
@@ -191,6 +193,18 @@ def _modern(reader: str, path: Path, options: ReadOptions) -> OpticalSource:
         device=Device("Microscope", f"Two-photon microscope run by ScanImage {version}".strip(), MANUFACTURER),
         header=HeaderMetadata(session_start_time=start),
     )
+
+
+def _kept(extractor: Any, rate: float | None, stamped: bool, stub_seconds: float | None) -> tuple[Any, FrameTimes]:
+    """The frames a --stub keeps and their times: each page's `frameTimestamps_sec` where the pages have them,
+    else the header's rate (roiextractors would warn once per frame and compute them)."""
+    if stamped:
+        extractor = stubbed(extractor, rate, stub_seconds)
+        return ExtractorFrames(extractor), times_of(extractor, rate)
+    times = FrameTimes(rate_hz=rate)
+    n = int(extractor.get_num_samples())
+    keep = stub_count(n, times, stub_seconds)
+    return ExtractorFrames(extractor if keep == n else extractor.slice_samples(0, keep)), times
 
 
 def legacy_header(description: str) -> dict[str, str]:

@@ -77,8 +77,10 @@ def tiff_head(path: Path) -> TiffHead | None:
 
 
 class TiffPages:
-    """`imaging.LazyFrames` over chosen pages of TIFF files: frame i is page `pages[i]` of file `files[file[i]]`.
-    Only the pages asked for are decoded (compressed pages too); the files stay open between reads."""
+    """`imaging.LazyFrames` over chosen pages of TIFF files: frame i is page `page_index[i]` of file
+    `files[file_index[i]]`. Only the pages asked for are decoded (compressed pages too); one file stays open between
+    reads. `data_offset`: the pages of a one-file movie lie one after another from there (an ImageJ TIFF whose first
+    IFD alone describes them all) and are read at their offsets."""
 
     def __init__(
         self,
@@ -87,14 +89,16 @@ class TiffPages:
         page_index: np.ndarray,
         page_shape: tuple[int, int],
         dtype: np.dtype,
+        data_offset: int | None = None,
     ) -> None:
         self.files = files
         self.file_index = np.asarray(file_index, dtype=np.int64)
         self.page_index = np.asarray(page_index, dtype=np.int64)
-        height, width = page_shape
-        self._shape = (len(self.page_index), int(width), int(height))
+        self.page_shape = (int(page_shape[0]), int(page_shape[1]))
+        self.data_offset = data_offset
+        self._shape = (len(self.page_index), self.page_shape[1], self.page_shape[0])
         self._dtype = np.dtype(dtype)
-        self._open: dict[int, Any] = {}
+        self._open: tuple[int, Any] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -107,29 +111,45 @@ class TiffPages:
 
     def first(self, n: int) -> TiffPages:
         """The first `n` frames (a --stub)."""
-        height, width = self._shape[2], self._shape[1]
-        return TiffPages(self.files, self.file_index[:n], self.page_index[:n], (height, width), self._dtype)
+        files, pages = self.file_index[:n], self.page_index[:n]
+        return TiffPages(self.files, files, pages, self.page_shape, self._dtype, self.data_offset)
 
     def _file(self, index: int) -> Any:
         import tifffile
 
-        if index not in self._open:
-            self._open[index] = tifffile.TiffFile(self.files[index], _multifile=False)
-        return self._open[index]
+        if self._open is None or self._open[0] != index:
+            self.close()
+            self._open = (index, tifffile.TiffFile(self.files[index], _multifile=False))
+        return self._open[1]
+
+    def _page(self, frame: int) -> np.ndarray:
+        tif = self._file(int(self.file_index[frame]))
+        if self.data_offset is not None:
+            stored = self._dtype.newbyteorder(tif.byteorder)
+            offset = self.data_offset + int(self.page_index[frame]) * int(np.prod(self.page_shape)) * stored.itemsize
+            tif.filehandle.seek(offset)
+            values = tif.filehandle.read_array(stored, int(np.prod(self.page_shape)))
+            return values.reshape(self.page_shape)
+        page = tif.pages[int(self.page_index[frame])]
+        if tuple(page.shape) != self.page_shape:
+            raise SourceError(
+                f"{self.files[int(self.file_index[frame])]}: page {int(self.page_index[frame])} is {page.shape}, "
+                f"the first {self.page_shape}: the pages are not frames of one movie."
+            )
+        return page.asarray()
 
     def read(self, start: int, stop: int) -> np.ndarray:
         stop = min(stop, self._shape[0])
-        out = np.empty((max(0, stop - start), self._shape[2], self._shape[1]), dtype=self._dtype)
+        out = np.empty((max(0, stop - start), *self.page_shape), dtype=self._dtype)
         with self._lock:
             for i, frame in enumerate(range(start, stop)):
-                page = self._file(int(self.file_index[frame])).pages[int(self.page_index[frame])]
-                out[i] = page.asarray()
+                out[i] = self._page(frame)
         return np.swapaxes(out, 1, 2)
 
     def close(self) -> None:
-        for tif in self._open.values():
-            tif.close()
-        self._open.clear()
+        if self._open is not None:
+            self._open[1].close()
+            self._open = None
 
     def __del__(self) -> None:
         self.close()
@@ -160,6 +180,7 @@ class TiffLayout:
     n_channels: int = 1
     rate_hz: float | None = None
     grid_spacing_um: tuple[float, float] | None = None
+    data_offset: int | None = None  # an ImageJ TIFF whose first IFD describes every page: where they start
 
     def pages_of(self, plane: int, channel: int) -> np.ndarray:
         """Page numbers of the frames of one plane and channel (ImageJ order: channel, slice, frame)."""
@@ -177,6 +198,12 @@ def _layout(tif: Any) -> TiffLayout:
         )
     n_pages = len(tif.pages)
     ij = tif.imagej_metadata or {}
+    offset = None
+    if int(ij.get("images", 0) or 0) > n_pages:  # ImageJ > 4 GB: the other pages have no IFD of their own
+        offset = tif.series[0].dataoffset
+        if offset is None or page.compression != 1:
+            raise SourceError(f"{tif.filehandle.path}: an ImageJ TIFF whose pages are neither IFDs nor contiguous.")
+        n_pages = int(ij["images"])
     channels = int(ij.get("channels", 1) or 1)
     planes = int(ij.get("slices", 1) or 1) if int(ij.get("frames", 1) or 1) > 1 else 1
     if n_pages % (channels * planes):
@@ -196,6 +223,7 @@ def _layout(tif: Any) -> TiffLayout:
         channels,
         rate,
         spacing,
+        offset,
     )
 
 
@@ -248,6 +276,8 @@ class TiffReader(ReaderBase):
                 with tifffile.TiffFile(file, _multifile=False) as tif:
                     layouts.append(_layout(tif))
         first = layouts[0]
+        if len(files) > 1 and any(layout.data_offset is not None for layout in layouts):
+            raise SourceError(f"{path}: ImageJ TIFFs of one IFD each cannot be read as parts of one movie.")
         for file, layout in zip(files, layouts):
             if (layout.page_shape, layout.dtype, layout.n_planes, layout.n_channels) != (
                 first.page_shape,
@@ -287,7 +317,7 @@ def _session(
         for c, channel in enumerate(names):
             file_index = np.concatenate([np.full(lay.n_time, i) for i, lay in enumerate(layouts)])
             page_index = np.concatenate([lay.pages_of(p, c) for lay in layouts])
-            frames = TiffPages(files, file_index, page_index, first.page_shape, first.dtype)
+            frames = TiffPages(files, file_index, page_index, first.page_shape, first.dtype, first.data_offset)
             keep = stub_count(frames.shape[0], times, options.stub_seconds)
             frames = frames.first(keep) if keep < frames.shape[0] else frames
             movies.append(
