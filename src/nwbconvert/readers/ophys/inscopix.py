@@ -148,7 +148,7 @@ class InscopixReader(ReaderBase):
     requires = (ROIEXTRACTORS, ("isx", "ophys"))
     verified = "real"  # tests/test_ophys_onephoton.py reads the real .isxd movie of ../shared/realdata
     manufacturer = "Inscopix"
-    note = "the isx package supports Python 3.9 to 3.12 on Linux, Windows and Intel macOS"
+    note = "Python 3.12 or older, not on Apple-silicon macOS (the isx package)"
 
     def probe(self, path: Path) -> Match:
         if not path.is_file() or path.suffix.lower() != ".isxd":

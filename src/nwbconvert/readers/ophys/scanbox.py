@@ -95,13 +95,12 @@ def _wavelength(info: dict[str, Any]) -> float | None:
 
 class ScanboxReader(ReaderBase):
     name = "scanbox"
-    description = "Neurolabware Scanbox recording (.sbx + .mat)"
+    description = "Neurolabware Scanbox recording (.sbx + .mat, one PMT)"
     suffixes = (".sbx", ".mat")
     requires = (ROIEXTRACTORS,)
     verified = "generated"  # tests/test_ophys_onephoton.py reads files nwbconvert.synthetic writes
     input_kind = "file or folder"
     manufacturer = "Neurolabware"
-    note = "one PMT at a time (roiextractors reads no two-channel .sbx)"
 
     def probe(self, path: Path) -> Match:
         if scanbox_pair(path) is not None:
