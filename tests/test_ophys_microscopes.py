@@ -6,6 +6,7 @@ frame shape in NWB's (x, y) order, dtype, rate, pixel size, laser, and sampled f
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,22 @@ def test_bruker_stub_and_misnamed_xml(tmp_path: Path) -> None:
         _session(sample.folder)
 
 
+def test_bruker_one_multipage_file_per_channel(tmp_path: Path) -> None:
+    from roiextractors import BrukerTiffImagingExtractor
+
+    sample = write_bruker_folder(tmp_path, n_frames=6, layout="stacks")
+    assert len(list(sample.folder.glob("*.ome.tif"))) == 2  # Ch1's and Ch2's, six pages each
+    movies = {m.name: m for m in _session(sample.folder).imaging.movies}
+    assert list(movies) == ["TwoPhotonSeriesPlane0Ch1", "TwoPhotonSeriesPlane0Ch2"]
+    for c, channel in enumerate(sample.channel_names):
+        movie = movies[f"TwoPhotonSeriesPlane0{channel}"]
+        oracle = BrukerTiffImagingExtractor(sample.folder, channel_name=channel)
+        np.testing.assert_array_equal(movie.frames.read(2, 5), _xy(oracle.get_series(start_sample=2, end_sample=5)))
+        np.testing.assert_array_equal(movie.frames.read(0, 6), _xy(sample.frames[:, 0, c]))
+    with tifffile.TiffFile(next(sample.folder.glob("*_Ch2_000001.ome.tif"))) as tif:
+        np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane0Ch2"].frames.read(4, 5)[0], tif.pages[4].asarray().T)
+
+
 def test_thor_two_channels_one_file_per_frame(tmp_path: Path) -> None:
     from roiextractors import ThorTiffImagingExtractor
 
@@ -199,6 +216,9 @@ def test_micromanager_folder(tmp_path: Path) -> None:
         got = movie.frames.read(start, stop)
         np.testing.assert_array_equal(got, _xy(oracle.get_series(start_sample=start, end_sample=stop)))
         np.testing.assert_array_equal(got, _xy(sample.frames[start:stop]))
+    (sample.folder / "DisplaySettings.json").unlink()
+    with pytest.raises(SourceError, match=r"DisplaySettings\.json is missing"):
+        _session(sample.folder)
 
 
 def test_no_microscope_reader_claims_another_vendors_tiff(tmp_path: Path) -> None:
@@ -220,33 +240,40 @@ def test_no_microscope_reader_claims_another_vendors_tiff(tmp_path: Path) -> Non
     assert BrukerReader().probe(thor.folder) == ThorReader().probe(bruker.folder) == Match.NO
 
 
-@pytest.mark.parametrize("vendor", ["bruker", "thor", "micromanager"])
-def test_converts_through_the_cli(tmp_path: Path, vendor: str) -> None:
+def _check_nwb(out: Path, names: list[str], expected: np.ndarray, spacing: tuple[float, float], rate: float) -> None:
     from pynwb import NWBHDF5IO
 
-    if vendor == "bruker":
-        bruker = write_bruker_folder(tmp_path, n_frames=4)
-        folder, expected, rate = bruker.folder, _xy(bruker.frames[:, 0, 1]), 1 / bruker.frame_period_s
-        names = ["TwoPhotonSeriesPlane0Ch1", "TwoPhotonSeriesPlane0Ch2"]
-    elif vendor == "thor":
-        thor = write_thor_folder(tmp_path, n_frames=4)
-        folder, expected, rate = thor.folder, _xy(thor.frames[:, 0, 1]), 30.0
-        names = ["TwoPhotonSeriesPlane0ChanA", "TwoPhotonSeriesPlane0ChanB"]
-    else:
-        mm = write_micromanager_folder(tmp_path, n_frames=4)
-        folder, expected, rate, names = mm.folder, _xy(mm.frames), 20.0, ["OnePhotonSeriesPlane0GFP"]
-    out = tmp_path / f"{vendor}.nwb"
-    done = nwbconvert("convert", folder, "-o", out, *SETS)
-    assert done.returncode == 0, done.stderr
     with NWBHDF5IO(str(out), "r") as io:
         nwb = io.read()
         assert sorted(nwb.acquisition) == names
         series = nwb.acquisition[names[-1]]
         np.testing.assert_array_equal(series.data[:], expected)
         assert series.data.dtype == np.uint16
+        assert series.rate == pytest.approx(rate, rel=1e-6)
         plane = series.imaging_plane
         assert plane.indicator == "GCaMP6f" and plane.location == "VISp"
         assert plane.excitation_lambda == 920.0  # the header's (Bruker, Thor) or --set's (Micro-Manager)
-        spacing = {"bruker": (1.25, 1.5), "thor": (1.5, 1.5), "micromanager": (0.65, 0.65)}[vendor]
         np.testing.assert_allclose(plane.grid_spacing[:], spacing)
-        assert series.rate == pytest.approx(rate, rel=1e-6)
+        assert plane.grid_spacing_unit == "micrometers"
+
+
+def test_bruker_converts_through_the_cli(tmp_path: Path) -> None:
+    sample = write_bruker_folder(tmp_path, n_frames=4)
+    out = tmp_path / "bruker.nwb"
+    done = nwbconvert("convert", sample.folder, "-o", out, *SETS)
+    assert done.returncode == 0, done.stderr
+    names = ["TwoPhotonSeriesPlane0Ch1", "TwoPhotonSeriesPlane0Ch2"]
+    _check_nwb(out, names, _xy(sample.frames[:, 0, 1]), (1.25, 1.5), 1 / sample.frame_period_s)
+
+
+def test_thor_and_micromanager_convert(tmp_path: Path) -> None:
+    from nwbconvert import convert
+
+    thor = write_thor_folder(tmp_path, n_frames=4)
+    mm = write_micromanager_folder(tmp_path, n_frames=4)
+    options = ConvertOptions(set_values=(*COMPLETE_METADATA, *OPHYS))
+    convert(thor.folder, tmp_path / "thor.nwb", replace(options, validate=False))  # a TwoPhotonSeries, as Bruker's
+    names = ["TwoPhotonSeriesPlane0ChanA", "TwoPhotonSeriesPlane0ChanB"]
+    _check_nwb(tmp_path / "thor.nwb", names, _xy(thor.frames[:, 0, 1]), (1.5, 1.5), 30.0)
+    convert(mm.folder, tmp_path / "mm.nwb", options)  # validated: a OnePhotonSeries
+    _check_nwb(tmp_path / "mm.nwb", ["OnePhotonSeriesPlane0GFP"], _xy(mm.frames), (0.65, 0.65), 20.0)

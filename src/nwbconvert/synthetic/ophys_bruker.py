@@ -1,6 +1,7 @@
 """Bruker PrairieView T-series folders as PrairieView 5.x writes them: `<folder>/<folder>.xml` (the `<PVScan>`
 environment and sequence file) beside one single-page OME-TIFF per frame, plane and channel
-(`<folder>_Cycle00001_Ch1_000001.ome.tif`), written with tifffile.
+(`<folder>_Cycle00001_Ch1_000001.ome.tif`), or one multi-page OME-TIFF per channel whose pages the frames' `<File
+page=…>` name, written with tifffile.
 
 A single-plane series is one `<Sequence type="TSeries Timed Element">` whose frames are the time points; a
 volumetric series is one `<Sequence type="TSeries ZSeries Element">` per volume (cycle) whose frames are the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from xml.etree import ElementTree as ET
 
 import numpy as np
@@ -72,6 +74,43 @@ def _environment(root: ET.Element, sample: BrukerSample, height: int, width: int
     _state(shard, "samplesPerPixel", "3")
 
 
+def _page(sample: BrukerSample, path: Path, t: int | None, plane: int, c: int) -> None:
+    """One frame's OME-TIFF, or (`t` None) a channel's every frame as one multi-page OME-TIFF."""
+    import tifffile
+
+    data = sample.frames[:, plane, c] if t is None else sample.frames[t, plane, c]
+    metadata = {"axes": "YX" if t is not None else "TYX", "PhysicalSizeX": sample.microns_per_pixel[0]}
+    metadata |= {"PhysicalSizeY": sample.microns_per_pixel[1], "Channel": {"Name": sample.channel_names[c]}}
+    tifffile.imwrite(path, data, ome=True, photometric="minisblack", metadata=metadata)
+
+
+def _sequences(root: ET.Element, sample: BrukerSample, z_motor: float, stacks: bool) -> None:
+    """One sequence of all frames (single plane), or one per volume whose frames are its planes; one OME-TIFF
+    per frame and channel, or (`stacks`) one multi-page OME-TIFF per channel whose `page` each frame names."""
+    n_frames, n_planes = sample.frames.shape[:2]
+    volumetric = n_planes > 1
+    name = sample.folder.name
+    for s in range(n_frames if volumetric else 1):
+        kind = "TSeries ZSeries Element" if volumetric else "TSeries Timed Element"
+        seq = ET.SubElement(root, "Sequence", {"type": kind, "cycle": str(s + 1), "time": "10:30:01.0000000"})
+        for f in range(n_planes if volumetric else n_frames):
+            t, plane = (s, f) if volumetric else (f, 0)
+            at = (t * n_planes + plane) * sample.frame_period_s
+            attrib = {"relativeTime": f"{at:.9f}", "absoluteTime": f"{3.5 + at:.9f}", "index": str(f + 1)}
+            frame = ET.SubElement(seq, "Frame", {**attrib, "parameterSet": "CurrentSettings"})
+            for c, channel in enumerate(sample.channel_names):
+                filename = f"{name}_Cycle{s + 1:05d}_Ch{c + 1}_{1 if stacks else f + 1:06d}.ome.tif"
+                page = str(t + 1 if stacks else 1)
+                attrib = {"channel": str(c + 1), "channelName": channel, "page": page, "filename": filename}
+                ET.SubElement(frame, "File", attrib)
+                if not stacks or t == 0:
+                    _page(sample, sample.folder / filename, None if stacks else t, plane, c)
+            ET.SubElement(frame, "ExtraParameters", {"validData": "True"})
+            if volumetric:
+                x, y = sample.position_xy_um
+                _position(ET.SubElement(frame, "PVStateShard"), x, y, z_motor, sample.z_um[plane] - z_motor)
+
+
 def write_bruker_folder(
     parent: Path,
     name: str = "TSeries-12012026-1030-001",
@@ -81,11 +120,13 @@ def write_bruker_folder(
     height: int = 32,
     width: int = 48,
     frame_period_s: float = 0.033474728,
+    layout: Literal["frames", "stacks"] = "frames",
     seed: int = 0,
 ) -> BrukerSample:
-    """Write `parent/<name>/` with `<name>.xml`, `<name>.env` and the OME-TIFF pages; return what was written."""
-    import tifffile
-
+    """Write `parent/<name>/` with `<name>.xml`, `<name>.env` and the OME-TIFF pages; return what was written.
+    `stacks` (single plane only) writes one multi-page file per channel, as PrairieView 5.8 can."""
+    if layout == "stacks" and n_planes != 1:
+        raise ValueError("the stacks layout holds one plane")
     folder = parent / name
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -104,49 +145,7 @@ def write_bruker_folder(
     root = ET.Element("PVScan", {"version": VERSION, "date": DATE, "notes": ""})
     ET.SubElement(root, "SystemIDs", {"SystemID": "4051"})
     _environment(root, sample, height, width, z_motor)
-    volumetric = n_planes > 1
-    sequences = n_frames if volumetric else 1
-    per_sequence = n_planes if volumetric else n_frames
-    for s in range(sequences):
-        kind = "TSeries ZSeries Element" if volumetric else "TSeries Timed Element"
-        seq = ET.SubElement(root, "Sequence", {"type": kind, "cycle": str(s + 1), "time": "10:30:01.0000000"})
-        for f in range(per_sequence):
-            t, plane = (s, f) if volumetric else (f, 0)
-            index = t * n_planes + plane
-            frame = ET.SubElement(
-                seq,
-                "Frame",
-                {
-                    "relativeTime": f"{index * frame_period_s:.9f}",
-                    "absoluteTime": f"{3.5 + index * frame_period_s:.9f}",
-                    "index": str(f + 1),
-                    "parameterSet": "CurrentSettings",
-                },
-            )
-            for c, channel in enumerate(channel_names):
-                filename = f"{name}_Cycle{s + 1:05d}_Ch{c + 1}_{f + 1:06d}.ome.tif"
-                ET.SubElement(
-                    frame,
-                    "File",
-                    {"channel": str(c + 1), "channelName": channel, "page": "1", "filename": filename},
-                )
-                tifffile.imwrite(
-                    folder / filename,
-                    frames[t, plane, c],
-                    ome=True,
-                    photometric="minisblack",
-                    metadata={
-                        "axes": "YX",
-                        "PhysicalSizeX": sample.microns_per_pixel[0],
-                        "PhysicalSizeY": sample.microns_per_pixel[1],
-                        "Channel": {"Name": channel},
-                    },
-                )
-            ET.SubElement(frame, "ExtraParameters", {"validData": "True"})
-            if volumetric:
-                shard = ET.SubElement(frame, "PVStateShard")
-                x, y = sample.position_xy_um
-                _position(shard, x, y, z_motor, sample.z_um[plane] - z_motor)
+    _sequences(root, sample, z_motor, layout == "stacks")
     ET.indent(root)
     (folder / f"{name}.xml").write_bytes(b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "utf-8"))
     (folder / f"{name}.env").write_text(

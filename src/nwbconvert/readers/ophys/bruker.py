@@ -132,7 +132,7 @@ def read_header(xml: Path) -> BrukerHeader:
     frames = sequence.findall("Frame")
     n_planes = len(frames) if sequence.get("type") in VOLUMETRIC else 1
     microns = _indexed(shard, "micronsPerPixel")
-    xy = [microns.get("XAxis"), microns.get("YAxis")]
+    mx, my = microns.get("XAxis", ""), microns.get("YAxis", "")
     lasers = {float(v) for v in _indexed(shard, "laserWavelength").values() if _finite(v) and float(v) > 0}
     period = _state(shard, "framePeriod")
     x, y = _axis(shard, "XAxis"), _axis(shard, "YAxis")
@@ -146,7 +146,7 @@ def read_header(xml: Path) -> BrukerHeader:
         channels=tuple(files[k] for k in sorted(files)),
         n_planes=n_planes,
         frame_period_s=finite_rate(None if period is None else period.get("value")),
-        microns_per_pixel=(float(xy[0]), float(xy[1])) if all(v and _finite(v) for v in xy) else None,  # type: ignore[arg-type]
+        microns_per_pixel=(float(mx), float(my)) if finite_rate(mx) and finite_rate(my) else None,
         laser_nm=lasers.pop() if len(lasers) == 1 else None,
         xy_um=(x, y) if x is not None and y is not None else None,
         plane_z_um=z,

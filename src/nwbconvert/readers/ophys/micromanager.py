@@ -104,8 +104,9 @@ class MicroManagerReader(ReaderBase):
         folder = mm_folder(path) or (path if path.is_dir() else path.parent)
         with self.reading(path):
             if not (folder / SETTINGS).is_file():
-                raise FileNotFoundError(
-                    f"{SETTINGS} is missing from {folder} (Micro-Manager writes it beside the TIFFs)"
+                raise SourceError(
+                    f"{folder}: {SETTINGS} is missing (Micro-Manager writes it beside the TIFFs, and roiextractors "
+                    "needs it); copy it from the acquisition folder."
                 )
             extractor = MicroManagerTiffImagingExtractor(folder)
             summary = dict(extractor.micromanager_metadata.get("Summary") or {})
