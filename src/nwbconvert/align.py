@@ -62,13 +62,14 @@ def placed(parts: Sequence[Part], alignments: Sequence[Alignment]) -> list[Part]
     channels = {e.name + (p.name or ""): p for p in parts for e in p.session.events}
     out = list(parts)
     for i, part in enumerate(parts):
-        if not part.name or part.start_time is not None or part.session.header.session_start_time is not None:
+        mine = [a.channel for a in alignments if part.name and a.target == part.name]
+        if not mine or part.start_time is not None or part.session.header.session_start_time is not None:
             continue
-        mine = [a for a in alignments if a.target == part.name and a.channel in channels]
-        clock = channels[mine[0].channel] if mine else None
-        if clock is not None and clock is not part:
-            start = clock.start_time or clock.session.header.session_start_time
-            out[i] = replace(part, start_time=start) if start is not None else part
+        # an unknown channel is reported by `apply`: any other source's start places the part until then
+        clocks = [channels[mine[0]]] if mine[0] in channels else [p for p in parts if p is not part]
+        starts = [c.start_time or c.session.header.session_start_time for c in clocks if c is not part]
+        start = next((s for s in starts if s is not None), None)
+        out[i] = replace(part, start_time=start) if start is not None else part
     return out
 
 
