@@ -79,7 +79,8 @@ def _page(sample: BrukerSample, path: Path, t: int | None, plane: int, c: int) -
     import tifffile
 
     data = sample.frames[:, plane, c] if t is None else sample.frames[t, plane, c]
-    metadata = {"axes": "YX" if t is not None else "TYX", "PhysicalSizeX": sample.microns_per_pixel[0]}
+    metadata: dict[str, object] = {"axes": "YX" if t is not None else "TYX"}
+    metadata |= {"PhysicalSizeX": sample.microns_per_pixel[0]}
     metadata |= {"PhysicalSizeY": sample.microns_per_pixel[1], "Channel": {"Name": sample.channel_names[c]}}
     tifffile.imwrite(path, data, ome=True, photometric="minisblack", metadata=metadata)
 
