@@ -65,13 +65,12 @@ def _is_plane(folder: Path) -> bool:
 
 
 def _planes_in(root: Path) -> tuple[str, ...]:
-    from natsort import natsorted
-
+    """The plane folders of `root` in suite2p's order (plane2 before plane10, as roiextractors' natsort)."""
     try:
-        found = [p for p in root.iterdir() if p.is_dir() and _is_plane(p)]
+        found = [p.name for p in root.iterdir() if p.is_dir() and _is_plane(p)]
     except OSError:
         return ()
-    return tuple(p.name for p in natsorted(found, key=lambda p: p.name))
+    return tuple(sorted(found, key=lambda name: (_plane_index(name, 10**9), name)))
 
 
 def find_suite2p(path: Path) -> Suite2pFolder | None:
