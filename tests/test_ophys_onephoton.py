@@ -295,3 +295,74 @@ def test_femtonics_one_unit_stub_and_probe(tmp_path: Path) -> None:
     assert reader.probe(other) == Match.NO and reader.probe(path) == Match.CONTENT
     renamed = path.rename(tmp_path / "session.h5")
     assert detect(renamed).name == "femtonics"  # decided on content, whatever the suffix
+
+
+# --- through the CLI to NWB -------------------------------------------------------------------------------------
+
+OPHYS_SETS = (
+    "ophys.indicator=GCaMP6f",
+    "ophys.location=VISp",
+    "ophys.excitation_lambda=920",
+    "ophys.emission_lambda=510",
+)
+
+
+def _convert(source: Path, out: Path, *extra: str) -> None:
+    from cli_runner import nwbconvert
+    from conftest import COMPLETE_METADATA
+
+    sets = [a for kv in (*COMPLETE_METADATA, *OPHYS_SETS) for a in ("--set", kv)]
+    done = nwbconvert("convert", source, "-o", out, *sets, *extra)
+    assert done.returncode == 0, done.stderr
+    assert "Validated: no errors" in done.stdout  # convert validates the file it wrote
+
+
+def test_miniscope_to_nwb_with_its_time_stamps(miniscope: Path, tmp_path: Path) -> None:
+    from pynwb import NWBHDF5IO
+
+    from nwbconvert.synthetic.ophys_miniscope import DEVICE, miniscope_frames
+
+    out = tmp_path / "miniscope.nwb"
+    _convert(miniscope, out)
+    stamps = np.loadtxt(miniscope / DEVICE / "timeStamps.csv", delimiter=",", skiprows=1)[:, 1] / 1000.0
+    with NWBHDF5IO(str(out), "r") as io:
+        nwb = io.read()
+        series = nwb.acquisition["OnePhotonSeriesPlane0Channel0"]
+        assert type(series).__name__ == "OnePhotonSeries"
+        np.testing.assert_array_equal(series.data[:], np.swapaxes(miniscope_frames(12, 40, 24), 1, 2))
+        np.testing.assert_allclose(series.timestamps[:], stamps)
+        plane = series.imaging_plane
+        assert (plane.indicator, plane.location, plane.excitation_lambda) == ("GCaMP6f", "VISp", 920.0)
+        assert plane.device.name == DEVICE
+
+
+def test_scanbox_volume_and_femtonics_units_to_nwb(tmp_path: Path) -> None:
+    from pynwb import NWBHDF5IO
+
+    from nwbconvert.synthetic.ophys_femtonics import UNITS, femtonics_frames, write_femtonics
+    from nwbconvert.synthetic.ophys_scanbox import RESFREQ, scanbox_frames, write_scanbox
+
+    sbx = write_scanbox(tmp_path / "scan", n_frames=6, rows=24, cols=40, planes=2)
+    _convert(sbx, tmp_path / "sbx.nwb")
+    mesc = write_femtonics(tmp_path / "session.mesc")
+    _convert(mesc, tmp_path / "mesc.nwb")
+    frames = scanbox_frames(6, 24, 40, planes=2)
+    with NWBHDF5IO(str(tmp_path / "sbx.nwb"), "r") as io:
+        nwb = io.read()
+        for k in range(2):
+            series = nwb.acquisition[f"TwoPhotonSeriesPlane{k}PMT0"]
+            assert type(series).__name__ == "TwoPhotonSeries" and series.rate == pytest.approx(RESFREQ / 24 / 2)
+            np.testing.assert_array_equal(series.data[:], np.swapaxes(frames[k::2], 1, 2))
+            assert series.imaging_plane.name.endswith(f"Plane{k}") and series.imaging_plane.excitation_lambda == 920.0
+    with NWBHDF5IO(str(tmp_path / "mesc.nwb"), "r") as io:
+        nwb = io.read()
+        for name, j, k in (
+            ("TwoPhotonSeriesPlane0UG", 0, 0),
+            ("TwoPhotonSeriesPlane0UR", 0, 1),
+            ("TwoPhotonSeriesPlane1UG", 1, 0),
+        ):
+            series = nwb.acquisition[name]
+            np.testing.assert_array_equal(series.data[:], np.swapaxes(femtonics_frames(j, k, UNITS[j]), 1, 2))
+            assert series.rate == pytest.approx(1000.0 / UNITS[j].frame_ms)
+            assert series.starting_time == pytest.approx(UNITS[j].after_s)
+            assert list(series.imaging_plane.grid_spacing[:]) == [UNITS[j].pixel_um, UNITS[j].pixel_um]
