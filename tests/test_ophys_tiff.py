@@ -138,6 +138,22 @@ def test_scanimage_2016_stub_keeps_the_first_seconds(tmp_path: Path) -> None:
     assert {len(m.times.timestamps_s) for m in movies.values()} == {3}  # type: ignore[arg-type]
 
 
+def test_scanimage_2016_one_plane_one_channel_timed_by_its_rate_without_page_stamps(tmp_path: Path) -> None:
+    from roiextractors import ScanImageImagingExtractor
+
+    layout = ScanImageLayout(volumes=8, planes=1, channels=(2,), zs=(5.0,), stamped=False)
+    path = write_scanimage(tmp_path / "planar_00001_00001.tif", layout)
+    (plane,) = read_session(path, ConvertOptions()).imaging.planes
+    assert [c.name for c in plane.channels] == ["Channel2"] and plane.rate_hz == 30.0  # scanFrameRate
+    (movie,) = _movies(path).values()
+    assert movie.name == "TwoPhotonSeriesPlane0Channel2" and movie.n_frames == 8
+    assert movie.times.rate_hz == 30.0 and movie.times.timestamps_s is None
+    oracle = ScanImageImagingExtractor(file_path=path)
+    np.testing.assert_array_equal(movie.frames.read(2, 8), _xy(oracle.get_series(2, 8)))
+    (stub,) = _movies(path, stub_seconds=0.1).values()
+    assert stub.n_frames == 3
+
+
 @pytest.mark.filterwarnings("ignore:memmap of TIFF file could not be established")  # roiextractors reads it whole
 def test_real_bigtiff_movie_has_no_rate_and_frames_equal_roiextractors() -> None:
     from roiextractors import TiffImagingExtractor

@@ -30,6 +30,7 @@ class ScanImageLayout:
     frame_rate: float = 30.0
     fov_um: tuple[float, float] = (200.0, 160.0)  # width, height of the field of view
     zs: tuple[float, ...] = (0.0, 20.0)
+    stamped: bool = True  # each page's description holds its frameTimestamps_sec
 
     @property
     def volume_rate(self) -> float:
@@ -95,7 +96,8 @@ def _description(frame: int, layout: ScanImageLayout) -> str:
     """The varying frame data of one page (`frame` counts planes, not channels, as ScanImage does)."""
     return (
         f"frameNumbers = {frame + 1}\nacquisitionNumbers = 1\nframeNumberAcquisition = {frame + 1}\n"
-        f"frameTimestamps_sec = {frame / layout.frame_rate:.6f}\nacqTriggerTimestamps_sec = \n"
+        + (f"frameTimestamps_sec = {frame / layout.frame_rate:.6f}\n" if layout.stamped else "")
+        + "acqTriggerTimestamps_sec = \n"
         "nextFileMarkerTimestamps_sec = \nendOfAcquisition = 0\nendOfAcquisitionMode = 0\n"
         "dcOverVoltage = 0\nepoch = [2020 1 2 10 11 12.345]\nauxTrigger0 = []\nauxTrigger1 = []\n"
         "auxTrigger2 = []\nauxTrigger3 = []\nI2CData = {}\n"
