@@ -12,7 +12,7 @@ import pytest
 import tifffile
 
 from cli_runner import nwbconvert
-from conftest import COMPLETE_METADATA
+from conftest import COMPLETE_METADATA, realdata
 from nwbconvert.align import Alignment, apply, frame_times
 from nwbconvert.config import config_job, json_schema, load_config
 from nwbconvert.errors import SourceError, UsageError
@@ -177,3 +177,30 @@ def test_config_check_and_schema_know_align(run: Path, tmp_path: Path) -> None:
     schema = json_schema()
     assert schema["properties"]["align"]["type"] == "array"
     assert set(schema["$defs"]["AlignConfig"]["properties"]) == {"target", "channel", "label"}
+
+
+def test_open_ephys_ni_daq_line_of_one_block(tmp_path: Path) -> None:
+    """A real Open Ephys recording (3 experiments, each on its own clock): a movie timed by NI-DAQ digital line 2
+    of the second block. Oracle: neo's event times of that channel, block and label."""
+    from neo.rawio import OpenEphysBinaryRawIO
+
+    folder = realdata("openephys_binary/aind_np_multiexp")
+    rawio = OpenEphysBinaryRawIO(str(folder))
+    rawio.parse_header()
+    index = next(i for i, row in enumerate(rawio.header["event_channels"]) if "Digital Input Line" in row["name"])
+    stamps, _, labels = rawio.get_event_timestamps(block_index=1, seg_index=0, event_channel_index=index)
+    expected = np.sort(rawio.rescale_event_timestamp(stamps, dtype="float64", event_channel_index=index)[labels == "2"])
+    write_movie(tmp_path / "movie.tif", len(expected))
+    channel = "EventsPXIe6341DigitalInputLineEphys"
+    config = {
+        "sources": [{"path": str(folder), "name": "Ephys"}, {"path": str(tmp_path / "movie.tif"), "name": "Scope"}],
+        "align": [{"target": "Scope", "channel": channel, "label": "2", "block": 2}],
+    }
+    path = tmp_path / "session.yaml"
+    path.write_text(json.dumps(config))
+    job = config_job(path, ConvertOptions(), None)
+    (movie,) = read_sources(job.sources, None, job.alignments).session.imaging.movies
+    np.testing.assert_allclose(movie.times.timestamps_s, expected, rtol=0, atol=1e-9)
+    assert f"the events labelled '2' in block 2 of {channel}" in movie.description
+    with pytest.raises(UsageError, match=r"come from blocks 1, 2, 3, each on its own clock; give `block:`"):
+        read_sources(job.sources, None, [Alignment("Scope", channel, "2")])

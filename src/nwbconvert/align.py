@@ -42,11 +42,13 @@ class Alignment:
     target: str  # a source's `name` (all its series) or a series name: TwoPhotonSeriesPlane0Green
     channel: str  # an EventChannel's name in the merged session: EventsXD1Nidq
     label: str | None = None  # only the events with this label ("XD1 ON": rising edges); None: every event
+    block: int | None = None  # only the events of this source block (from 1, as the events table's `block`)
 
     @property
     def pulses(self) -> str:
         """'channel EventsXD1Nidq has 998 events labelled "XD1 ON"' reads `channel ... has N <pulses>`."""
-        return f"events labelled {self.label!r}" if self.label is not None else "events"
+        label = f" labelled {self.label!r}" if self.label is not None else ""
+        return f"events{label}" + (f" in block {self.block}" if self.block is not None else "")
 
 
 def source_series(parts: Sequence[Part]) -> dict[str, tuple[str, ...]]:
@@ -86,13 +88,14 @@ def apply(
         return session
     timed = _timed(session)
     sources = sources or {}
-    times: dict[str, FrameTimes] = {}
+    times: dict[str, tuple[FrameTimes, str]] = {}
     for alignment in alignments:
         pulses = pulse_times(session, alignment)
         for series in _targets(alignment, timed, sources):
             if series in times:
                 raise UsageError(f"align: {series} is timed by two entries; keep one.")
-            times[series] = frame_times(pulses, timed[series], series, alignment, stubbed)
+            how = f"Frame times: the {alignment.pulses} of {alignment.channel} (one per frame)."
+            times[series] = frame_times(pulses, timed[series], series, alignment, stubbed), how
     return _retimed(session, times)
 
 
@@ -114,7 +117,32 @@ def pulse_times(session: Session, alignment: Alignment) -> np.ndarray:
                 f"its labels: {_label_counts(channel)}."
             )
         times = times[labels == alignment.label]
-    return np.sort(times, kind="stable")
+    return np.sort(times[_in_block(channel, alignment, labels)], kind="stable")
+
+
+def _in_block(channel: EventChannel, alignment: Alignment, labels: np.ndarray) -> np.ndarray | slice:
+    """Which of the (label-selected) events are of the alignment's block; a channel whose blocks restart their
+    clock (Open Ephys experiments, neo blocks) must be given one when its events span several."""
+    if channel.blocks is None:
+        if alignment.block not in (None, 1):
+            raise UsageError(f"align: {alignment.target}: channel {channel.name} has one block; drop `block:`.")
+        return slice(None)
+    blocks = np.asarray(channel.blocks) + 1
+    if alignment.label is not None:
+        blocks = blocks[labels == alignment.label]
+    if alignment.block is not None:
+        if alignment.block not in set(blocks.tolist()):
+            raise UsageError(
+                f"align: {alignment.target}: channel {channel.name} has no {alignment.pulses}; its "
+                f"blocks: {', '.join(map(str, sorted(set(blocks.tolist())))) or 'none'}."
+            )
+        return blocks == alignment.block
+    if len(set(blocks.tolist())) > 1:
+        raise UsageError(
+            f"align: {alignment.target}: the {alignment.pulses} of channel {channel.name} come from blocks "
+            f"{', '.join(map(str, sorted(set(blocks.tolist()))))}, each on its own clock; give `block:` (from 1)."
+        )
+    return slice(None)
 
 
 def frame_times(
@@ -141,10 +169,16 @@ def _timed(session: Session) -> dict[str, int]:
     return counts
 
 
-def _retimed(session: Session, times: Mapping[str, FrameTimes]) -> Session:
+def _retimed(session: Session, times: Mapping[str, tuple[FrameTimes, str]]) -> Session:
+    """The series' new frame times; a movie's description says where they came from."""
     imaging = session.imaging
-    movies = tuple(replace(m, times=times[m.name]) if m.name in times else m for m in imaging.movies)
-    segmentations = tuple(replace(s, times=times[s.name]) if s.name in times else s for s in imaging.segmentations)
+    movies = tuple(
+        replace(m, times=times[m.name][0], description=f"{m.description} {times[m.name][1]}".strip())
+        if m.name in times
+        else m
+        for m in imaging.movies
+    )
+    segmentations = tuple(replace(s, times=times[s.name][0]) if s.name in times else s for s in imaging.segmentations)
     return replace(session, imaging=replace(imaging, movies=movies, segmentations=segmentations))
 
 

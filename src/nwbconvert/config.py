@@ -171,7 +171,7 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJo
         jobs=opts.jobs,
         chunk_mb=opts.chunk_mb,
     )
-    alignments = tuple(Alignment(a.target, a.channel, a.label) for a in config.align)
+    alignments = tuple(Alignment(a.target, a.channel, a.label, a.block) for a in config.align)
     layers = tuple(metadata_layers(path, config))
     return ConfigJob(specs, output or config.output, given_wins(cli, from_config), layers, alignments)
 

@@ -137,6 +137,12 @@ class AlignConfig(Model):
         description="Only the channel's events with this label, e.g. 'XD1 ON' (rising edges of SpikeGLX line "
         "XD1); default: every event of the channel.",
     )
+    block: int | None = Field(
+        None,
+        ge=1,
+        description="Only the events of this source block (from 1, the events table's `block`), for sources whose "
+        "blocks (Open Ephys experiments) restart their clock.",
+    )
 
 
 class ConfigOptions(Model):
