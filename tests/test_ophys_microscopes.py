@@ -41,7 +41,7 @@ def _xy(frames: np.ndarray) -> np.ndarray:
 
 def _session(path: Path, **options: object):  # type: ignore[no-untyped-def]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # roiextractors: multi-channel volumetric Bruker "not tested"
+        warnings.simplefilter("error", UserWarning)  # no library warning reaches the user
         return read_session(path, ConvertOptions(**options))  # type: ignore[arg-type]
 
 

@@ -12,6 +12,7 @@ often off the true rate), `framePeriod` only when that fails."""
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,7 +217,9 @@ class BrukerReader(ReaderBase):
         from roiextractors import BrukerTiffImagingExtractor
 
         names = channel_names(header.channels, len(header.channels))
-        volumes = [BrukerTiffImagingExtractor(folder, channel_name=raw) for raw in header.channels]
+        with warnings.catch_warnings():  # its "multi-channel volumetric data is not tested": the user cannot act on it
+            warnings.filterwarnings("ignore", "Multi-channel volumetric Bruker data", UserWarning)
+            volumes = [BrukerTiffImagingExtractor(folder, channel_name=raw) for raw in header.channels]
         n_planes = int(volumes[0].get_num_planes())
         rate = finite_rate(volumes[0].get_sampling_frequency())
         if rate is None and header.frame_period_s is not None:
