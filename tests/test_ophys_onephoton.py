@@ -154,6 +154,27 @@ def test_miniscope_stub_and_missing_stamps(miniscope: Path) -> None:
     assert [n.what for n in session.notes] == ["no-timestamps"]
 
 
+def test_miniscope_session_of_two_devices_is_two_planes(miniscope: Path) -> None:
+    import json
+    import shutil
+
+    from nwbconvert.synthetic.ophys_miniscope import DEVICE
+
+    shutil.copytree(miniscope / DEVICE, miniscope / "ACC_miniscope2")
+    meta = json.loads((miniscope / "ACC_miniscope2" / "metaData.json").read_text())
+    (miniscope / "ACC_miniscope2" / "metaData.json").write_text(json.dumps({**meta, "deviceName": "ACC_miniscope2"}))
+    session_meta = json.loads((miniscope / "metaData.json").read_text())
+    session_meta["miniscopes"] = [DEVICE, "ACC_miniscope2"]
+    (miniscope / "metaData.json").write_text(json.dumps(session_meta))
+    session = read_session(miniscope, ConvertOptions())
+    assert [(p.name, p.device) for p in session.imaging.planes] == [("Plane0", DEVICE), ("Plane1", "ACC_miniscope2")]
+    assert [m.name for m in session.imaging.movies] == [
+        "OnePhotonSeriesPlane0Channel0",
+        "OnePhotonSeriesPlane1Channel0",
+    ]
+    assert [d.name for d in session.devices] == [DEVICE, "ACC_miniscope2"]
+
+
 def test_miniscope_probe_leaves_behavior_cameras_and_counts_stamps(miniscope: Path) -> None:
     import json
     import shutil

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +67,8 @@ def device_folders(folder: Path) -> list[Path]:
     names = meta.get("miniscopes")
     if not isinstance(names, list):
         return []
-    found = [folder / str(name).replace(" ", "_") for name in names]
-    return [f for f in found if f.is_dir() and is_miniscope_device(f)]
+    found = [next((c for c in (folder / str(n), folder / str(n).replace(" ", "_")) if c.is_dir()), None) for n in names]
+    return [f for f in found if f is not None and is_miniscope_device(f)]
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class MiniscopeReader(ReaderBase):
             header=header,
             notes=tuple(n for d in devices for n in d.notes),
         )
-        return source.session()
+        return replace(source.session(), devices=tuple(d.device for d in devices))
 
     def _device(self, folder: Path, index: int, options: ReadOptions) -> MiniscopeDevice:
         from roiextractors import MiniscopeImagingExtractor
