@@ -176,7 +176,7 @@ def test_config_check_and_schema_know_align(run: Path, tmp_path: Path) -> None:
         load_config(config)
     schema = json_schema()
     assert schema["properties"]["align"]["type"] == "array"
-    assert set(schema["$defs"]["AlignConfig"]["properties"]) == {"target", "channel", "label"}
+    assert set(schema["$defs"]["AlignConfig"]["properties"]) == {"target", "channel", "label", "block"}
 
 
 def test_open_ephys_ni_daq_line_of_one_block(tmp_path: Path) -> None:
