@@ -13,7 +13,7 @@ import pytest
 
 from cli_runner import nwbconvert
 from conftest import COMPLETE_METADATA, realdata
-from nwbconvert.errors import SourceError
+from nwbconvert.errors import SourceError, UsageError
 from nwbconvert.options import ConvertOptions
 from nwbconvert.pipeline import read_session
 from nwbconvert.readers import registry
@@ -234,6 +234,25 @@ def test_imagej_hyperstack_planes_channels_rate_and_pixel_size(tmp_path: Path) -
     assert len(movies) == 4
     np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane1Channel0"].frames.read(0, 3), _xy(data[:, 1, 0]))
     np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane0Channel1"].frames.read(1, 3), _xy(data[1:, 0, 1]))
+
+
+def test_plain_tiff_with_interleaved_planes_and_channels_named_by_source_options(tmp_path: Path) -> None:
+    import tifffile
+
+    path = tmp_path / "interleaved.tif"
+    data = np.arange(4 * 3 * 2 * 5 * 6, dtype=np.uint16).reshape(4, 3, 2, 5, 6)  # T, Z, C, Y, X pages in CZT order
+    tifffile.imwrite(path, data.reshape(-1, 5, 6), photometric="minisblack", metadata=None)
+    sets = ("source.planes=3", "source.channels=2")
+    session = read_session(path, ConvertOptions(set_values=sets))
+    assert [p.name for p in session.imaging.planes] == ["Plane0", "Plane1", "Plane2"]
+    movies = {m.name: m for m in session.imaging.movies}
+    assert len(movies) == 6 and {m.n_frames for m in movies.values()} == {4}
+    np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane2Channel1"].frames.read(0, 4), _xy(data[:, 2, 1]))
+    np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane1Channel0"].frames.read(1, 3), _xy(data[1:3, 1, 0]))
+    with pytest.raises(SourceError, match="whole cycles"):
+        read_session(path, ConvertOptions(set_values=("source.planes=5",)))
+    with pytest.raises(UsageError, match=r"source\.channels=two"):
+        read_session(path, ConvertOptions(set_values=("source.channels=two",)))
 
 
 def test_imagej_tiff_of_one_ifd_big_endian_reads_its_contiguous_pages(tmp_path: Path) -> None:

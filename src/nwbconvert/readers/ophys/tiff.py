@@ -1,8 +1,9 @@
 """Plain multi-page TIFF movies (one file, or a folder of numbered files), read page by page with tifffile.
 
 A plain TIFF is one that no vendor claims: ScanImage, OME-TIFF (Bruker, Micro-Manager) and Micro-Manager TIFFs are
-left to their own readers (`tiff_kind`). Every page is a frame; an ImageJ hyperstack's channels and slices become
-channels and planes. The file gives no frame rate (ImageJ's `finterval` aside): `ophys.rate` must.
+left to their own readers (`tiff_head`). Every page is a frame; an ImageJ hyperstack's channels and slices become
+channels and planes, as do `--set source.channels=N source.planes=N` for pages that interleave them without saying
+so. The file gives no frame rate (ImageJ's `finterval` aside): `ophys.rate` must.
 
 Frames are read page by page (`TiffPages`): roiextractors' TiffImagingExtractor reads a whole file into memory when
 it cannot memory-map it (compressed pages), so it is not used for frames.
@@ -19,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from nwbconvert.errors import SourceError
+from nwbconvert.errors import SourceError, UsageError
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
 from nwbconvert.model import Device, Session
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
 from nwbconvert.readers.ophys.base import OPHYS_EXTRA, OpticalSource, channel_names, finite_rate, movie_name
 
 TIFF_SUFFIXES = (".tif", ".tiff")
+SOURCE_OPTIONS = ("planes", "channels")  # --set source.planes=N / source.channels=N: pages interleaved CZT
 TIFF_MAGICS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 SCANIMAGE_2016_MAGIC = b"\x01\x03\x03\x07"  # ScanImage BigTIFF header block at offset 16 (little-endian 0x07030301)
 
@@ -188,8 +190,24 @@ class TiffLayout:
         return (t * self.n_planes + plane) * self.n_channels + channel
 
 
-def _layout(tif: Any) -> TiffLayout:
-    """Pages, frame shape and dtype of an open TIFF, and ImageJ's hyperstack axes, rate and pixel size."""
+def _interleaving(path: Path, options: ReadOptions) -> tuple[int, int] | None:
+    """(planes, channels) from `source.planes` / `source.channels`, for a TIFF whose pages interleave them
+    (channel fastest, then plane, then time) and whose header does not say; None when neither is set."""
+    found = {key: options.reader_option(key) for key in SOURCE_OPTIONS}
+    if all(v is None for v in found.values()):
+        return None
+    values = []
+    for key in SOURCE_OPTIONS:
+        raw = found[key] or "1"
+        if not raw.isdigit() or int(raw) < 1:
+            raise UsageError(f"{path}: source.{key}={raw} must be a whole number of at least 1.")
+        values.append(int(raw))
+    return values[0], values[1]
+
+
+def _layout(tif: Any, interleaved: tuple[int, int] | None = None) -> TiffLayout:
+    """Pages, frame shape and dtype of an open TIFF, and ImageJ's hyperstack axes, rate and pixel size (or the
+    planes and channels `interleaved` gives)."""
     page = tif.pages.first
     if page.samplesperpixel != 1 or page.ndim != 2:
         raise SourceError(
@@ -206,7 +224,14 @@ def _layout(tif: Any) -> TiffLayout:
         n_pages = int(ij["images"])
     channels = int(ij.get("channels", 1) or 1)
     planes = int(ij.get("slices", 1) or 1) if int(ij.get("frames", 1) or 1) > 1 else 1
-    if n_pages % (channels * planes):
+    if interleaved is not None:
+        planes, channels = interleaved
+        if n_pages % (channels * planes):
+            raise SourceError(
+                f"{tif.filehandle.path}: {n_pages} pages are not whole cycles of {planes} plane(s) × {channels} "
+                "channel(s) (source.planes, source.channels)."
+            )
+    elif n_pages % (channels * planes):
         channels, planes = 1, 1
     rate = finite_rate(1.0 / float(ij["finterval"])) if float(ij.get("finterval", 0) or 0) > 0 else None
     spacing = None
@@ -249,6 +274,7 @@ class TiffReader(ReaderBase):
     requires = (("tifffile", OPHYS_EXTRA),)
     verified = "real"  # tests/test_ophys_tiff.py reads the real BigTIFF movie of ../shared/realdata
     input_kind = "file or folder"
+    source_options = SOURCE_OPTIONS
     note = "ophys.rate (a plain TIFF holds no frame rate)"
     unreadable_advice = "It may be truncated or damaged; check that the whole file was copied."
 
@@ -270,11 +296,12 @@ class TiffReader(ReaderBase):
         files = tuple(numbered_tiffs(path)) if path.is_dir() else (path,)
         if not files:
             raise SourceError(f"{path}: holds no numbered TIFF files (movie_0001.tif, movie_0002.tif, ...).")
+        interleaved = _interleaving(path, options)
         with self.reading(path):
             layouts = []
             for file in files:
                 with tifffile.TiffFile(file, _multifile=False) as tif:
-                    layouts.append(_layout(tif))
+                    layouts.append(_layout(tif, interleaved))
         first = layouts[0]
         if len(files) > 1 and any(layout.data_offset is not None for layout in layouts):
             raise SourceError(f"{path}: ImageJ TIFFs of one IFD each cannot be read as parts of one movie.")
