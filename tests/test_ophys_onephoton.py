@@ -311,6 +311,14 @@ def test_femtonics_one_unit_stub_and_probe(tmp_path: Path) -> None:
     assert [m.name for m in session.imaging.movies] == ["TwoPhotonSeriesPlane0UG"]
     assert session.imaging.movies[0].times.t_start_s == 0.0 and session.imaging.movies[0].n_frames == 5
     assert {m.n_frames for m in _imaging(path, stub_seconds=0.1).movies} == {3, 2}  # 30.96 and 15.5 frames/s
+    import h5py
+
+    with h5py.File(write_femtonics(tmp_path / "line.mesc"), "a") as f:  # a unit of no movie (2-D, untimed) is left out
+        f["MSession_0"].create_group("MUnit_2").create_dataset("Channel_0", data=np.zeros((4, 30), np.uint16))
+        f["MSession_0/MUnit_2"].attrs["VecChannelsSize"] = np.uint32(1)
+    session = read_session(tmp_path / "line.mesc", ConvertOptions())
+    assert len(session.imaging.planes) == 2 and [n.what for n in session.notes] == ["not-used"]
+    assert "MSession_0/MUnit_2" in session.notes[0].message
     reader = FemtonicsReader()
     other = write_maxwell(tmp_path / "other.raw.h5")
     assert reader.probe(other) == Match.NO and reader.probe(path) == Match.CONTENT
