@@ -382,3 +382,37 @@ def test_real_caiman_converts_to_nwb(tmp_path: Path) -> None:
         series = ophys["Fluorescence"]["DenoisedPlane0"]
         np.testing.assert_array_equal(series.data[:], oracle.get_traces(name="denoised"))
         assert series.rate == pytest.approx(20.0152, abs=1e-4)
+
+
+def test_generated_suite2p_planes_and_channels_reach_nwb(tmp_path: Path) -> None:
+    """Every plane × channel a PlaneSegmentation on its plane, its series named after it (validated by the real-file
+    tests; not again here)."""
+    from pynwb import NWBHDF5IO
+    from roiextractors import Suite2pSegmentationExtractor
+
+    from nwbconvert.pipeline import convert
+    from nwbconvert.synthetic.ophys_suite2p import write_suite2p_folder
+
+    root = write_suite2p_folder(tmp_path / "session", n_planes=2, two_channels=True, n_rois=3, n_frames=12)
+    out = tmp_path / "suite2p.nwb"
+    convert(root, out, ConvertOptions(set_values=tuple(OPHYS_SETS[1::2]), timezone="UTC", validate=False))
+    with NWBHDF5IO(str(out), "r") as io:
+        ophys = io.read().processing["ophys"]
+        tables = ophys["ImageSegmentation"].plane_segmentations
+        assert sorted(tables) == [f"PlaneSegmentationPlane{p}{c}" for p in (0, 1) for c in ("", "Chan2")]
+        for plane in (0, 1):
+            assert (
+                tables[f"PlaneSegmentationPlane{plane}Chan2"].imaging_plane
+                is tables[f"PlaneSegmentationPlane{plane}"].imaging_plane
+            )
+            for channel in ("chan1", "chan2"):
+                suffix = f"Plane{plane}" + ("Chan2" if channel == "chan2" else "")
+                oracle = Suite2pSegmentationExtractor(root, plane_name=f"plane{plane}", channel_name=channel)
+                series = ophys["Fluorescence"][f"RoiResponseSeries{suffix}"]
+                np.testing.assert_array_equal(series.data[:], oracle.get_traces(name="raw"))
+                assert series.rois.table is tables[f"PlaneSegmentation{suffix}"] and series.rate == 7.5
+                assert len(tables[f"PlaneSegmentation{suffix}"]) == 3 + plane
+            assert f"DeconvolvedPlane{plane}" in ophys["Fluorescence"].roi_response_series
+            assert f"DeconvolvedPlane{plane}Chan2" not in ophys["Fluorescence"].roi_response_series
+            images = ophys[f"SummaryImagesPlane{plane}"].images
+            assert sorted(images) == ["correlation", "max", "mean"]
