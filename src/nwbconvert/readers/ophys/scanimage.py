@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from nwbconvert.errors import SourceError
+from nwbconvert.errors import MissingDependency, SourceError
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
 from nwbconvert.model import Device, HeaderMetadata, Session
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
@@ -94,7 +94,7 @@ class ScanImageReader(ReaderBase):
     name = "scanimage"
     description = "ScanImage TIFF (2016+ and legacy 3.x/4.x headers)"
     suffixes = TIFF_SUFFIXES
-    requires = (ROIEXTRACTORS, ("tifffile", OPHYS_EXTRA), ("ScanImageTiffReader", OPHYS_EXTRA))
+    requires = (ROIEXTRACTORS, ("tifffile", OPHYS_EXTRA))  # legacy files also need ScanImageTiffReader (`_legacy`)
     verified = "real"  # tests/test_ophys_tiff.py: a real ScanImage 3.8 file; 2016+ on a generated file
     manufacturer = MANUFACTURER
     unreadable_advice = "It may be truncated or damaged; check that every file of the acquisition was copied."
@@ -266,7 +266,12 @@ class InterleavedFrames:
 
 def _legacy(reader: str, path: Path, description: str, options: ReadOptions) -> OpticalSource:
     """ScanImage 3.x/4.x: one plane; channels interleaved page by page."""
+    from importlib.util import find_spec
+
     from roiextractors import ScanImageLegacyImagingExtractor
+
+    if find_spec("ScanImageTiffReader") is None:  # roiextractors reads legacy files with it (not 2016+ ones)
+        raise MissingDependency(f"Reading {path} as a legacy ScanImage TIFF", "scanimage-tiff-reader", OPHYS_EXTRA)
 
     values = legacy_header(description)
     slices = _number(_legacy_value(values, "state.acq.numberOfZSlices", "stackNumSlices")) or 1
