@@ -45,7 +45,7 @@ def rising_edges(run: Path, line: int, rising: bool = True) -> np.ndarray:
 
 def write_movie(path: Path, n_frames: int) -> np.ndarray:
     frames = np.arange(n_frames * 16 * 12, dtype=np.uint16).reshape(n_frames, 16, 12)
-    tifffile.imwrite(path, frames)
+    tifffile.imwrite(path, frames, photometric="minisblack")  # 3 or 4 frames would be taken for RGB(A)
     return frames
 
 
@@ -204,3 +204,32 @@ def test_open_ephys_ni_daq_line_of_one_block(tmp_path: Path) -> None:
     assert f"the events labelled '2' in block 2 of {channel}" in movie.description
     with pytest.raises(UsageError, match=r"come from blocks 1, 2, 3, each on its own clock; give `block:`"):
         read_sources(job.sources, None, [Alignment("Scope", channel, "2")])
+
+
+def test_merge_places_imaging_sources_on_the_session_clock(run: Path, tmp_path: Path) -> None:
+    """Without `align`, a movie source keeps its own clock, shifted by its start; two movie sources need names."""
+    write_movie(tmp_path / "a.tif", 3)
+    write_movie(tmp_path / "b.tif", 4)
+    sources = [
+        {"path": str(run), "streams": ["nidq"]},
+        {"path": str(tmp_path / "a.tif"), "name": "Left", "start_time": "2026-01-15T10:00:05+01:00"},
+        {"path": str(tmp_path / "b.tif"), "name": "Right", "start_time": "2026-01-15T10:00:07.5+01:00"},
+    ]
+    path = tmp_path / "session.yaml"
+    path.write_text(json.dumps({"sources": sources, "timezone": "Europe/Berlin"}))
+    job = config_job(path, ConvertOptions(), None)
+    imaging = read_sources(job.sources, "Europe/Berlin").session.imaging
+    assert [(m.name, m.plane, m.n_frames, m.times.t_start_s) for m in imaging.movies] == [
+        ("TwoPhotonSeriesPlane0Channel0Left", "Plane0Left", 3, 5.0),
+        ("TwoPhotonSeriesPlane0Channel0Right", "Plane0Right", 4, 7.5),
+    ]
+    assert [(p.name, p.device) for p in imaging.planes] == [
+        ("Plane0Left", "MicroscopeLeft"),
+        ("Plane0Right", "MicroscopeRight"),
+    ]
+    for source in sources[1:]:
+        del source["name"]
+    path.write_text(json.dumps({"sources": sources, "timezone": "Europe/Berlin"}))
+    job = config_job(path, ConvertOptions(), None)
+    with pytest.raises(UsageError, match=r"imaging plane Plane0 \(sources\[1\] and sources\[2\]\)"):
+        read_sources(job.sources, "Europe/Berlin")
