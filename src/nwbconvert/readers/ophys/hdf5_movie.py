@@ -81,7 +81,7 @@ def movie_dataset(path: Path) -> tuple[tuple[int, ...], dict[str, Any]] | None:
 
 class Hdf5MovieReader(ReaderBase):
     name = "hdf5-movie"
-    description = "HDF5 movie (a `mov` dataset with its rate in `fr`: roiextractors' and CaImAn's layouts)"
+    description = "HDF5 movie (root dataset `mov`, rate in its `fr` attribute)"
     suffixes = (".h5", ".hdf5")
     requires = (("h5py", OPHYS_EXTRA),)
     verified = "generated"  # tests/test_ophys_tiff.py reads files nwbconvert.synthetic.ophys_hdf5 writes
