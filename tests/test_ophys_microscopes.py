@@ -199,7 +199,7 @@ def test_micromanager_folder(tmp_path: Path) -> None:
         assert registry.detect(path).name == "micromanager"
         assert _claims(path) == {"micromanager": Match.CONTENT}
     with tifffile.TiffFile(sample.file) as tif:  # tifffile reads it as Micro-Manager wrote it
-        assert tif.is_micromanager and tif.is_ome and tif.series[0].kind == "mmstack"
+        assert tif.is_micromanager and tif.is_ome
         assert tif.micromanager_metadata["Summary"]["ChNames"] == ["GFP"]
     session = _session(sample.folder)
     (plane,) = session.imaging.planes
@@ -219,6 +219,20 @@ def test_micromanager_folder(tmp_path: Path) -> None:
     (sample.folder / "DisplaySettings.json").unlink()
     with pytest.raises(SourceError, match=r"DisplaySettings\.json is missing"):
         _session(sample.folder)
+
+
+def test_micromanager_refuses_what_roiextractors_cannot_read(tmp_path: Path) -> None:
+    two = write_micromanager_folder(tmp_path, name="two_colour", n_frames=3, channels=("GFP", "mCherry"))
+    with tifffile.TiffFile(two.file) as tif:  # channels fastest, as the index map says
+        assert tif.micromanager_metadata["IndexMap"][:, :3].tolist() == [[c, 0, t] for t in range(3) for c in (0, 1)]
+        np.testing.assert_array_equal(tif.pages[3].asarray(), two.frames[1, 1])
+    assert registry.detect(two.folder).name == "micromanager"
+    with pytest.raises(SourceError, match=r"2 channels \(GFP, mCherry\).*one channel only"):
+        _session(two.folder)
+    one = write_micromanager_folder(tmp_path, name="positions", n_frames=3)
+    (one.folder / one.file.name.replace("Pos0", "Pos1")).write_bytes(one.file.read_bytes())
+    with pytest.raises(SourceError, match=r"2 stage positions \(Pos0, Pos1\)"):
+        _session(one.folder)
 
 
 def test_no_microscope_reader_claims_another_vendors_tiff(tmp_path: Path) -> None:

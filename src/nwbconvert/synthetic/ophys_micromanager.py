@@ -5,7 +5,11 @@ The TIFF pages are written with tifffile (OME-XML in the first page's ImageDescr
 tag 51123 `MicroManagerMetadata`); then, as Micro-Manager does, its non-TIFF header goes right after the 8-byte
 TIFF header (the index-map, display-settings and comments pointers, then the summary JSON), and the index map,
 display settings and comments after the last page. Moving the pages to make room shifts every offset of the
-file; `_shift` rewrites them (classic little-endian TIFF as tifffile writes it)."""
+file; `_shift` rewrites them (classic little-endian TIFF as tifffile writes it).
+
+Not reproduced: Micro-Manager's fixed page layout (13-entry IFDs with the pixels right after them, which
+tifffile's `mmstack` series assumes when it assembles a movie from the index map): read these files' pages one by
+one, as roiextractors does."""
 
 from __future__ import annotations
 
@@ -30,8 +34,8 @@ OFFSET_TAGS = (273, 324)  # StripOffsets, TileOffsets: their values are offsets 
 @dataclass(frozen=True)
 class MicroManagerSample:
     folder: Path
-    frames: np.ndarray  # (time, height, width) uint16, as written
-    channel_name: str
+    frames: np.ndarray  # (time, height, width) uint16 as written; (time, channel, height, width) with channels
+    channels: tuple[str, ...]
     interval_ms: float
     playback_fps: float
     pixel_size_um: float
@@ -62,29 +66,35 @@ def _shift(tiff: bytearray, delta: int) -> list[int]:
     return ifds
 
 
-def _omexml(name: str, file: str, shape: tuple[int, int, int], channel: str, interval_ms: float, px: float) -> str:
-    n_frames, height, width = shape
+def _omexml(name: str, file: str, frames: np.ndarray, channels: tuple[str, ...], interval_ms: float, px: float) -> str:
+    """The OME-XML of the acquisition; image i of the file is time i // C, channel i % C (channels fastest)."""
+    n_frames, n_channels, height, width = frames.shape
     ET.register_namespace("", OME_NS)
     root = ET.Element(f"{{{OME_NS}}}OME", {"UUID": f"urn:uuid:{uuid.uuid4()}", "Creator": "Micro-Manager 2.0.3"})
     image = ET.SubElement(root, f"{{{OME_NS}}}Image", {"ID": "Image:0", "Name": name})
     pixels = {"ID": "Pixels:0", "BigEndian": "false", "DimensionOrder": "XYCZT", "Interleaved": "false"}
-    pixels |= {"SizeC": "1", "SizeT": str(n_frames), "SizeX": str(width), "SizeY": str(height), "SizeZ": "1"}
-    pixels |= {"PhysicalSizeX": f"{px:g}", "PhysicalSizeY": f"{px:g}", "Type": "uint16", "SignificantBits": "16"}
-    element = ET.SubElement(image, f"{{{OME_NS}}}Pixels", pixels)
-    ET.SubElement(element, f"{{{OME_NS}}}Channel", {"ID": "Channel:0:0", "Name": channel, "SamplesPerPixel": "1"})
+    pixels |= {"SizeC": str(n_channels), "SizeT": str(n_frames), "SizeX": str(width), "SizeY": str(height)}
+    pixels |= {"SizeZ": "1", "PhysicalSizeX": f"{px:g}", "PhysicalSizeY": f"{px:g}", "Type": "uint16"}
+    element = ET.SubElement(image, f"{{{OME_NS}}}Pixels", {**pixels, "SignificantBits": "16"})
+    for c, channel in enumerate(channels):
+        attrib = {"ID": f"Channel:0:{c}", "Name": channel, "SamplesPerPixel": "1"}
+        ET.SubElement(element, f"{{{OME_NS}}}Channel", attrib)
     file_uuid = f"urn:uuid:{uuid.uuid4()}"
-    for t in range(n_frames):
-        attrib = {"FirstC": "0", "FirstT": str(t), "FirstZ": "0", "IFD": str(t), "PlaneCount": "1"}
-        tiffdata = ET.SubElement(element, f"{{{OME_NS}}}TiffData", attrib)
+    for i in range(n_frames * n_channels):
+        attrib = {"FirstC": str(i % n_channels), "FirstT": str(i // n_channels), "FirstZ": "0", "IFD": str(i)}
+        tiffdata = ET.SubElement(element, f"{{{OME_NS}}}TiffData", {**attrib, "PlaneCount": "1"})
         ET.SubElement(tiffdata, f"{{{OME_NS}}}UUID", {"FileName": file}).text = file_uuid
-    for t in range(n_frames):
-        plane = {"TheC": "0", "TheT": str(t), "TheZ": "0", "DeltaT": f"{t * interval_ms:g}", "DeltaTUnit": "ms"}
+    for i in range(n_frames * n_channels):
+        t, c = divmod(i, n_channels)
+        plane = {"TheC": str(c), "TheT": str(t), "TheZ": "0", "DeltaT": f"{t * interval_ms:g}", "DeltaTUnit": "ms"}
         ET.SubElement(element, f"{{{OME_NS}}}Plane", plane)
     return '<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, "unicode")
 
 
-def _summary(name: str, folder: Path, shape: tuple[int, int, int], channel: str, interval_ms: float, px: float) -> dict:
-    n_frames, height, width = shape
+def _summary(
+    name: str, folder: Path, frames: np.ndarray, channels: tuple[str, ...], interval_ms: float, px: float
+) -> dict:
+    n_frames, n_channels, height, width = frames.shape
     return {
         "Prefix": name,
         "Directory": str(folder.parent),
@@ -101,8 +111,8 @@ def _summary(name: str, folder: Path, shape: tuple[int, int, int], channel: str,
         "Frames": n_frames,
         "Slices": 1,
         "Positions": 1,
-        "Channels": 1,
-        "ChNames": [channel],
+        "Channels": n_channels,
+        "ChNames": list(channels),
         "AxisOrder": ["position", "time", "z", "channel"],
         "Core-Camera": "Andor sCMOS Camera",
     }
@@ -112,50 +122,63 @@ def _block(magic: int, payload: bytes) -> bytes:
     return struct.pack("<II", magic, len(payload)) + payload
 
 
+def _write_pages(file: Path, frames: np.ndarray, channels: tuple[str, ...], omexml: str, interval_ms: float) -> None:
+    """The TIFF itself, with tifffile: channels fastest, each image's own metadata in tag 51123."""
+    import tifffile
+
+    n_frames, n_channels, height, width = frames.shape
+    with tifffile.TiffWriter(file) as tif:
+        for i in range(n_frames * n_channels):
+            t, c = divmod(i, n_channels)
+            image = {"ChannelIndex": c, "FrameIndex": t, "SliceIndex": 0, "PositionIndex": 0, "Channel": channels[c]}
+            image |= {"ElapsedTime-ms": t * interval_ms, "Width": width, "Height": height, "PixelSizeUm": 0.65}
+            tags = [(51123, "s", 0, json.dumps(image), True)]
+            description = omexml if i == 0 else None
+            tif.write(frames[t, c], photometric="minisblack", description=description, metadata=None, extratags=tags)
+
+
+def _add_micromanager_header(file: Path, summary: dict, channels: tuple[str, ...]) -> None:
+    """Micro-Manager's non-TIFF header after the TIFF header (the pages moved to make room), and its index map,
+    display settings and comments after the last page."""
+    text = json.dumps(summary).encode()
+    head_size = 8 + 32 + len(text)
+    delta = head_size + (-head_size) % 8
+    tiff = bytearray(file.read_bytes())
+    ifds = [offset + delta for offset in _shift(tiff, delta)]
+    body = tiff[:8] + bytes(delta) + tiff[8:]
+    n = len(channels)
+    entries = b"".join(struct.pack("<5I", i % n, 0, i // n, 0, o) for i, o in enumerate(ifds))
+    index = struct.pack("<II", INDEX_MAP, len(ifds)) + entries
+    contrast = [{"Color": -16711936, "Name": channel, "Min": 0, "Max": 65535} for channel in channels]
+    display = _block(DISPLAY, json.dumps(contrast).encode())
+    comments = _block(COMMENTS, json.dumps({"Summary": "", "FrameComments": {}}).encode())
+    index_at = len(body)
+    display_at, comments_at = index_at + len(index), index_at + len(index) + len(display)
+    pointers = (INDEX_MAP_HEADER, index_at, DISPLAY_HEADER, display_at, COMMENTS_HEADER, comments_at)
+    header = struct.pack("<8I", *pointers, SUMMARY_HEADER, len(text)) + text
+    body[8 : 8 + len(header)] = header
+    file.write_bytes(bytes(body) + index + display + comments)
+
+
 def write_micromanager_folder(
     parent: Path,
     name: str = "GCaMP_widefield_1",
     n_frames: int = 7,
     height: int = 32,
     width: int = 48,
-    channel: str = "GFP",
+    channels: tuple[str, ...] = ("GFP",),
     interval_ms: float = 50.0,
     seed: int = 0,
 ) -> MicroManagerSample:
     """Write `parent/<name>/` with `<name>_MMStack_Pos0.ome.tif` and `DisplaySettings.json`."""
-    import tifffile
-
     folder = parent / name
     folder.mkdir(parents=True, exist_ok=True)
-    frames = np.random.default_rng(seed).integers(0, 65535, size=(n_frames, height, width), dtype=np.uint16)
+    shape = (n_frames, len(channels), height, width)
+    frames = np.random.default_rng(seed).integers(0, 65535, size=shape, dtype=np.uint16)
     file = folder / f"{name}_MMStack_Pos0.ome.tif"
     px = 0.65
-    omexml = _omexml(name, file.name, frames.shape, channel, interval_ms, px)
-    with tifffile.TiffWriter(file) as tif:
-        for t, frame in enumerate(frames):
-            image = {"ChannelIndex": 0, "FrameIndex": t, "SliceIndex": 0, "PositionIndex": 0, "Channel": channel}
-            image |= {"ElapsedTime-ms": t * interval_ms, "Width": width, "Height": height, "PixelSizeUm": px}
-            tags = [(51123, "s", 0, json.dumps(image), True)]
-            tif.write(
-                frame, photometric="minisblack", description=omexml if t == 0 else None, metadata=None, extratags=tags
-            )
-    summary = json.dumps(_summary(name, folder, frames.shape, channel, interval_ms, px)).encode()
-    head_size = 8 + 32 + len(summary)
-    delta = head_size + (-head_size) % 8
-    tiff = bytearray(file.read_bytes())
-    ifds = [offset + delta for offset in _shift(tiff, delta)]
-    body = tiff[:8] + bytes(delta) + tiff[8:]
-    index = struct.pack("<II", INDEX_MAP, n_frames) + b"".join(
-        struct.pack("<5I", 0, 0, t, 0, o) for t, o in enumerate(ifds)
-    )
-    display = _block(DISPLAY, json.dumps([{"Color": -16711936, "Name": channel, "Min": 0, "Max": 65535}]).encode())
-    comments = _block(COMMENTS, json.dumps({"Summary": "", "FrameComments": {}}).encode())
-    index_at = len(body)
-    display_at, comments_at = index_at + len(index), index_at + len(index) + len(display)
-    pointers = (INDEX_MAP_HEADER, index_at, DISPLAY_HEADER, display_at, COMMENTS_HEADER, comments_at)
-    header = struct.pack("<8I", *pointers, SUMMARY_HEADER, len(summary)) + summary
-    body[8 : 8 + len(header)] = header
-    file.write_bytes(bytes(body) + index + display + comments)
+    _write_pages(file, frames, channels, _omexml(name, file.name, frames, channels, interval_ms, px), interval_ms)
+    _add_micromanager_header(file, _summary(name, folder, frames, channels, interval_ms, px), channels)
     fps = 1000.0 / interval_ms
     settings = {
         "encoding": "UTF-8",
@@ -169,4 +192,6 @@ def write_micromanager_folder(
         },
     }
     (folder / "DisplaySettings.json").write_text(json.dumps(settings, indent=1))
-    return MicroManagerSample(folder, frames, channel, interval_ms, fps, px, file)
+    return MicroManagerSample(
+        folder, frames[:, 0] if len(channels) == 1 else frames, channels, interval_ms, fps, px, file
+    )

@@ -11,6 +11,7 @@ with no interval ("as fast as possible"), the rate is left for `ophys.rate` and 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,28 @@ def _plane(summary: dict[str, Any], name: str, rate: float | None) -> ImagingPla
     )
 
 
+def check_one_stream(folder: Path) -> None:
+    """Refuse, in plain words, what roiextractors cannot read right: several channels (it raises) or several
+    positions in one folder (it would read whichever file it lists first)."""
+    import tifffile
+
+    files = sorted(folder.glob("*.ome.tif"))
+    positions = sorted({m.group(1) for p in files if (m := re.search(r"_MMStack_(Pos\d+)", p.name))})
+    if len(positions) > 1:
+        raise SourceError(
+            f"{folder}: holds the files of {len(positions)} stage positions ({', '.join(positions)}); roiextractors "
+            "reads one position per folder: move each position's files into a folder of its own."
+        )
+    with files[0].open("rb") as f:
+        summary = tifffile.read_micromanager_metadata(f, keys={"Summary"}).get("Summary") or {}
+    if int(summary.get("Channels") or 1) > 1:
+        names = ", ".join(map(str, summary.get("ChNames") or ()))
+        raise SourceError(
+            f"{folder}: a Micro-Manager acquisition of {summary['Channels']} channels ({names}); roiextractors "
+            "0.10 reads Micro-Manager files of one channel only."
+        )
+
+
 class MicroManagerReader(ReaderBase):
     name = "micromanager"
     description = "Micro-Manager multipage OME-TIFF folder (*_MMStack_Pos0.ome.tif + DisplaySettings.json)"
@@ -108,6 +131,7 @@ class MicroManagerReader(ReaderBase):
                     f"{folder}: {SETTINGS} is missing (Micro-Manager writes it beside the TIFFs, and roiextractors "
                     "needs it); copy it from the acquisition folder."
                 )
+            check_one_stream(folder)
             extractor = MicroManagerTiffImagingExtractor(folder)
             summary = dict(extractor.micromanager_metadata.get("Summary") or {})
             return self._session(folder, extractor, summary, options)
