@@ -395,3 +395,22 @@ def test_scanbox_volume_and_femtonics_units_to_nwb(tmp_path: Path) -> None:
             assert series.rate == pytest.approx(1000.0 / UNITS[j].frame_ms)
             assert series.starting_time == pytest.approx(UNITS[j].after_s)
             assert list(series.imaging_plane.grid_spacing[:]) == [UNITS[j].pixel_um, UNITS[j].pixel_um]
+
+
+def test_inscopix_start_time_and_dropped_frames_from_the_footer(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import isx
+
+    start = isx.Time._from_secs_since_epoch(isx.Duration.from_secs(1_700_000_000), utc_offset=3600)
+    timing = isx.Timing(num_samples=4, period=isx.Duration.from_msecs(50), start=start, dropped=[2])
+    movie = isx.Movie.write(str(tmp_path / "m.isxd"), timing, isx.Spacing(num_pixels=(6, 5)), np.uint16)
+    for i in (0, 1, 3):
+        movie.set_frame_data(i, np.full((6, 5), i + 1, np.uint16))
+    movie.flush()
+    del movie
+    session = read_session(tmp_path / "m.isxd", ConvertOptions())
+    expected = dt.datetime(2023, 11, 14, 23, 13, 20, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert session.header.session_start_time == expected
+    assert "dropped frames (indices, blank in the movie): 2" in session.imaging.planes[0].description
+    np.testing.assert_array_equal(session.imaging.movies[0].frames.read(0, 4)[:, 0, 0], [1, 2, 0, 4])
