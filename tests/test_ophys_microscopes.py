@@ -5,6 +5,7 @@ frame shape in NWB's (x, y) order, dtype, rate, pixel size, laser, and sampled f
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -67,6 +68,7 @@ def test_bruker_single_plane_two_channels(tmp_path: Path) -> None:
     assert plane.origin_um == (*sample.position_xy_um, sample.z_um[0])
     assert plane.microscopy.series_type == "TwoPhotonSeries"
     assert plane.indicator is None and plane.location is None  # the XML does not say: metadata must
+    assert session.header.session_start_time == dt.datetime(2026, 12, 1, 10, 30)  # PVScan@date, local time
     movies = {m.name: m for m in session.imaging.movies}
     assert list(movies) == ["TwoPhotonSeriesPlane0Ch1", "TwoPhotonSeriesPlane0Ch2"]
     for c, channel in enumerate(sample.channel_names):
@@ -155,7 +157,7 @@ def test_thor_two_channels_one_file_per_frame(tmp_path: Path) -> None:
     assert plane.grid_spacing_um == (1.5, 1.5)  # LSM@pixelSizeUM
     assert plane.excitation_lambda_nm == 920.0  # MultiPhotonLaser@pos
     assert plane.microscopy.series_type == "TwoPhotonSeries"
-    assert session.header.session_start_time is not None and session.header.session_start_time.year == 2026
+    assert session.header.session_start_time == dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.timezone.utc)  # uTime
     movies = {m.name: m for m in session.imaging.movies}
     assert list(movies) == ["TwoPhotonSeriesPlane0ChanA", "TwoPhotonSeriesPlane0ChanB"]
     for c, channel in enumerate(sample.channel_names):
@@ -207,6 +209,7 @@ def test_micromanager_folder(tmp_path: Path) -> None:
     assert plane.rate_hz == 20.0  # 1000 / Interval_ms
     assert plane.grid_spacing_um == (0.65, 0.65)  # PixelSize_um
     assert plane.microscopy.series_type == "OnePhotonSeries" and plane.excitation_lambda_nm is None
+    assert session.header.session_start_time == dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.timezone.utc)
     (movie,) = session.imaging.movies
     assert movie.name == "OnePhotonSeriesPlane0GFP"
     assert (movie.n_frames, movie.frame_shape, movie.dtype) == (7, (48, 32), np.dtype("uint16"))

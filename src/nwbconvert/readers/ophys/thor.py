@@ -70,7 +70,8 @@ def _attr(root: ET.Element, tag: str, name: str) -> str | None:
 
 def read_header(xml: Path) -> ThorHeader:
     root = ET.parse(xml).getroot()
-    utime = finite_rate(_attr(root, "Date", "uTime"))
+    dated = next((d for d in root.findall("Date") if d.get("uTime")), None)  # some versions write several
+    utime = finite_rate(None if dated is None else dated.get("uTime"))
     laser_on = _attr(root, "MultiPhotonLaser", "enable") not in (None, "0")
     return ThorHeader(
         version=_attr(root, "Software", "version") or "",
