@@ -82,6 +82,9 @@ def test_bruker_single_plane_two_channels(tmp_path: Path) -> None:
             np.testing.assert_array_equal(got, _xy(oracle.get_series(start_sample=start, end_sample=stop)))
             np.testing.assert_array_equal(got, _xy(sample.frames[start:stop, 0, c]))
     third = tifffile.TiffFile(page).pages[0].asarray()  # Ch2, frame 3, read by its name
+    for other in sample.folder.glob("*_Ch2_*.ome.tif"):  # frames are read when asked, and only those asked
+        if other != page:
+            other.unlink()
     np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane0Ch2"].frames.read(2, 3)[0], third.T)
 
 
