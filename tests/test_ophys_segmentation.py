@@ -139,12 +139,13 @@ def test_generated_suite2p_every_plane_and_channel(tmp_path: Path) -> None:
             assert set(seg.images) == {"mean"} and {t.kind for t in seg.traces} == {TraceKind.RAW, TraceKind.NEUROPIL}
 
 
-def test_suite2p_plane_folder_reads_that_plane_and_stub_keeps_the_first_seconds(tmp_path: Path) -> None:
+def test_suite2p_plane_folder_reads_that_plane_one_photon_and_stub_keeps_the_first_seconds(tmp_path: Path) -> None:
     from nwbconvert.synthetic.ophys_suite2p import write_suite2p_folder
 
-    root = write_suite2p_folder(tmp_path, n_planes=3, two_channels=False)
+    root = write_suite2p_folder(tmp_path, n_planes=3, two_channels=False, one_photon=True)
     imaging = _read(root / "plane2", stub_seconds=2.0).imaging
     assert [p.name for p in imaging.planes] == ["Plane2"] and [c.name for c in imaging.planes[0].channels] == ["Chan1"]
+    assert imaging.planes[0].microscopy is Microscopy.ONE_PHOTON  # ops['1Preg']: registered as one-photon data
     (seg,) = imaging.segmentations
     assert seg.name == "PlaneSegmentationPlane2" and seg.n_rois == 7
     assert seg.n_frames == 15  # 2 s at 7.5 Hz

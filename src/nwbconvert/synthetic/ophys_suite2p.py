@@ -39,7 +39,9 @@ def _stat(rng: np.random.Generator, n_rois: int, ly: int, lx: int) -> np.ndarray
     return np.array(stat, dtype=object)
 
 
-def _ops(rng: np.random.Generator, ly: int, lx: int, n_frames: int, fs: float, plane: int, nplanes: int) -> dict:
+def _ops(
+    rng: np.random.Generator, ly: int, lx: int, n_frames: int, fs: float, plane: int, nplanes: int, one_photon: bool
+) -> dict:
     crop = 2  # suite2p crops Vcorr and max_proj to the registration's valid range
     ops = {
         "fs": fs,
@@ -58,6 +60,7 @@ def _ops(rng: np.random.Generator, ly: int, lx: int, n_frames: int, fs: float, p
         "Vcorr": rng.random((ly - 2 * crop, lx - 2 * crop)),
         "max_proj": rng.random((ly - 2 * crop, lx - 2 * crop)).astype("float32"),
         "save_path": f"suite2p/plane{plane}",
+        "1Preg": one_photon,  # suite2p's registration for one-photon data
     }
     return ops
 
@@ -72,6 +75,7 @@ def write_suite2p_folder(
     lx: int = 48,
     fs: float = 7.5,
     seed: int = 0,
+    one_photon: bool = False,
 ) -> Path:
     """Write `parent/suite2p/plane<i>/…` and return the `suite2p` folder; plane i has n_rois + i ROIs."""
     rng = np.random.default_rng(seed)
@@ -80,7 +84,8 @@ def write_suite2p_folder(
         folder = root / f"plane{plane}"
         folder.mkdir(parents=True, exist_ok=True)
         n = n_rois + plane
-        np.save(folder / "ops.npy", np.array(_ops(rng, ly, lx, n_frames, fs, plane, n_planes)), allow_pickle=True)
+        ops = _ops(rng, ly, lx, n_frames, fs, plane, n_planes, one_photon)
+        np.save(folder / "ops.npy", np.array(ops), allow_pickle=True)
         np.save(folder / "stat.npy", _stat(rng, n, ly, lx), allow_pickle=True)
         for name in ("F", "Fneu", "spks"):
             np.save(folder / f"{name}.npy", (rng.random((n, n_frames)) * 100).astype("float32"))

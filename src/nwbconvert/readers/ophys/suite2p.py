@@ -144,13 +144,15 @@ def _read_plane(
     names = channel_names(raw_channels, len(raw_channels))
     name = plane_name(_plane_index(folder, position))
     segmentations: list[Segmentation] = []
-    rate = None
+    rate, one_photon = None, False
     for raw, channel in zip(raw_channels, names):
         extractor = Suite2pSegmentationExtractor(folder_path=root, plane_name=folder, channel_name=raw)
         rate = finite_rate(extractor.get_sampling_frequency())
+        one_photon = bool(extractor.options.get("1Preg", False))  # suite2p's registration for one-photon data
         seg_name = segmentation_name(name) + ("" if raw == "chan1" else channel)
         segmentations.append(_segmentation(extractor, root / folder, name, seg_name, rate, options))
-    plane = segmentation_plane(name, tuple(names), rate, Microscopy.TWO_PHOTON, "suite2p")
+    microscopy = Microscopy.ONE_PHOTON if one_photon else Microscopy.TWO_PHOTON
+    plane = segmentation_plane(name, tuple(names), rate, microscopy, "suite2p")
     return plane, segmentations
 
 
