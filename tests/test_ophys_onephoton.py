@@ -73,32 +73,38 @@ def test_inscopix_stub_keeps_the_first_seconds() -> None:
 
 
 def test_inscopix_probe_claims_movies_and_leaves_cell_sets(tmp_path: Path) -> None:
+    import datetime as dt
+
     import isx
 
     from nwbconvert.readers.ophys.inscopix import ISXD_CELL_SET, ISXD_MOVIE, InscopixReader, isxd_type
 
-    timing = isx.Timing(num_samples=4, period=isx.Duration.from_msecs(50))
+    start = isx.Time._from_secs_since_epoch(isx.Duration.from_secs(1_700_000_000), utc_offset=3600)
+    timing = isx.Timing(num_samples=4, period=isx.Duration.from_msecs(50), start=start, dropped=[2])
     spacing = isx.Spacing(num_pixels=(6, 5))
     cells = isx.CellSet.write(str(tmp_path / "cells.isxd"), timing, spacing)
     cells.set_cell_data(0, np.ones((6, 5), np.float32), np.arange(4, dtype=np.float32), "C0")
-    cells.flush()
     movie = isx.Movie.write(str(tmp_path / "movie.isxd"), timing, spacing, np.uint16)
-    frames = np.arange(4 * 6 * 5, dtype=np.uint16).reshape(4, 6, 5)
-    for i, frame in enumerate(frames):
-        movie.set_frame_data(i, frame)
+    frames = np.arange(1, 4 * 6 * 5 + 1, dtype=np.uint16).reshape(4, 6, 5)
+    frames[2] = 0  # a dropped frame is stored blank
+    for i in (0, 1, 3):
+        movie.set_frame_data(i, frames[i])
+    cells.flush()
     movie.flush()
     del cells, movie
     reader = InscopixReader()
-    assert isxd_type(tmp_path / "cells.isxd") == ISXD_CELL_SET
-    assert isxd_type(tmp_path / "movie.isxd") == ISXD_MOVIE
-    assert reader.probe(tmp_path / "cells.isxd") == Match.NO
-    assert reader.probe(tmp_path / "movie.isxd") == Match.CONTENT
+    assert (isxd_type(tmp_path / "cells.isxd"), isxd_type(tmp_path / "movie.isxd")) == (ISXD_CELL_SET, ISXD_MOVIE)
+    assert reader.probe(tmp_path / "cells.isxd") == Match.NO and reader.probe(tmp_path / "movie.isxd") == Match.CONTENT
     (tmp_path / "empty.isxd").write_bytes(b"")
     assert reader.probe(tmp_path / "empty.isxd") == Match.SUFFIX
-    (written,) = _imaging(tmp_path / "movie.isxd").movies
+    session = read_session(tmp_path / "movie.isxd", ConvertOptions())
+    (written,) = session.imaging.movies
     assert written.frame_shape == (5, 6) and written.dtype == np.dtype("uint16")
     assert written.times.rate_hz == pytest.approx(20.0)
     np.testing.assert_array_equal(written.frames.read(0, 4), np.swapaxes(frames, 1, 2))
+    expected = dt.datetime(2023, 11, 14, 23, 13, 20, tzinfo=dt.timezone(dt.timedelta(hours=1)))  # footer's start
+    assert session.header.session_start_time == expected
+    assert "dropped frames (indices, blank in the movie): 2" in session.imaging.planes[0].description
 
 
 # --- UCLA Miniscope ---------------------------------------------------------------------------------------------
@@ -328,20 +334,12 @@ def test_femtonics_one_unit_stub_and_probe(tmp_path: Path) -> None:
 
 # --- through the CLI to NWB -------------------------------------------------------------------------------------
 
-OPHYS_SETS = (
-    "ophys.indicator=GCaMP6f",
-    "ophys.location=VISp",
-    "ophys.excitation_lambda=920",
-    "ophys.emission_lambda=510",
-)
 
-
-def _convert(source: Path, out: Path, *extra: str) -> None:
+def _convert(source: Path, out: Path) -> None:
     from cli_runner import nwbconvert
-    from conftest import COMPLETE_METADATA
+    from test_ophys_convert import SETS  # the session's and the imaging planes' metadata, as --set
 
-    sets = [a for kv in (*COMPLETE_METADATA, *OPHYS_SETS) for a in ("--set", kv)]
-    done = nwbconvert("convert", source, "-o", out, *sets, *extra)
+    done = nwbconvert("convert", source, "-o", out, *SETS)
     assert done.returncode == 0, done.stderr
     assert "Validated: no errors" in done.stdout  # convert validates the file it wrote
 
@@ -395,22 +393,3 @@ def test_scanbox_volume_and_femtonics_units_to_nwb(tmp_path: Path) -> None:
             assert series.rate == pytest.approx(1000.0 / UNITS[j].frame_ms)
             assert series.starting_time == pytest.approx(UNITS[j].after_s)
             assert list(series.imaging_plane.grid_spacing[:]) == [UNITS[j].pixel_um, UNITS[j].pixel_um]
-
-
-def test_inscopix_start_time_and_dropped_frames_from_the_footer(tmp_path: Path) -> None:
-    import datetime as dt
-
-    import isx
-
-    start = isx.Time._from_secs_since_epoch(isx.Duration.from_secs(1_700_000_000), utc_offset=3600)
-    timing = isx.Timing(num_samples=4, period=isx.Duration.from_msecs(50), start=start, dropped=[2])
-    movie = isx.Movie.write(str(tmp_path / "m.isxd"), timing, isx.Spacing(num_pixels=(6, 5)), np.uint16)
-    for i in (0, 1, 3):
-        movie.set_frame_data(i, np.full((6, 5), i + 1, np.uint16))
-    movie.flush()
-    del movie
-    session = read_session(tmp_path / "m.isxd", ConvertOptions())
-    expected = dt.datetime(2023, 11, 14, 23, 13, 20, tzinfo=dt.timezone(dt.timedelta(hours=1)))
-    assert session.header.session_start_time == expected
-    assert "dropped frames (indices, blank in the movie): 2" in session.imaging.planes[0].description
-    np.testing.assert_array_equal(session.imaging.movies[0].frames.read(0, 4)[:, 0, 0], [1, 2, 0, 4])
