@@ -173,6 +173,20 @@ def test_real_bigtiff_movie_has_no_rate_and_frames_equal_roiextractors() -> None
         np.testing.assert_array_equal(movie.frames.read(start, stop), _xy(oracle.get_series(start, stop)))
 
 
+def test_a_tiff_cut_short_is_refused_or_converted_to_its_last_whole_page_with_a_note(tmp_path: Path) -> None:
+    import tifffile
+
+    real = realdata(BIGTIFF)
+    cut = tmp_path / "cut.tiff"
+    cut.write_bytes(real.read_bytes()[:2_000_000])  # 36 whole pages of 63; the 36th links to a 37th past the end
+    with pytest.raises(SourceError, match="looks incomplete"):
+        read_session(cut, ConvertOptions())
+    session = read_session(cut, ConvertOptions(allow_incomplete=True))
+    (movie,) = session.imaging.movies
+    assert movie.n_frames == 36 and [n.what for n in session.notes] == ["incomplete"]
+    np.testing.assert_array_equal(movie.frames.read(30, 36), _xy(tifffile.imread(real)[30:36]))
+
+
 def test_compressed_tiff_is_read_page_by_page_in_bounded_memory(tmp_path: Path) -> None:
     import tifffile
 

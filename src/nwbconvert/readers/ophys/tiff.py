@@ -23,7 +23,7 @@ import numpy as np
 from nwbconvert.errors import SourceError, UsageError
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
 from nwbconvert.model import Device, Session
-from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
+from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head, shortfall
 from nwbconvert.readers.ophys.base import OPHYS_EXTRA, OpticalSource, channel_names, finite_rate, movie_name
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -40,7 +40,7 @@ def is_tiff(path: Path) -> bool:
 class TiffHead:
     """What the first page of a TIFF says, read once per file (`tiff_head`)."""
 
-    kind: str  # "scanimage", "ome", "micromanager", "imagej" or "plain"
+    kind: str  # "scanimage", "ome", "micromanager" or "plain"
     description: str
     software: str
 
@@ -54,15 +54,13 @@ def _tiff_head(path: Path, mtime_ns: int) -> TiffHead | None:
     try:
         with tifffile.TiffFile(path, _multifile=False) as tif:
             page = tif.pages.first
-            description, software = page.description, page.software
+            description, software, kind = page.description, page.software, "plain"  # ImageJ's too
             if page.is_scanimage:
                 kind = "scanimage"
             elif page.is_ome or tif.is_ome:
                 kind = "ome"
             elif page.is_micromanager or tif.is_micromanager or "MicroManager" in software:
                 kind = "micromanager"
-            else:
-                kind = "imagej" if page.is_imagej else "plain"
             return TiffHead(kind, description, software)
     except Exception:  # a damaged TIFF is no content match; reading it says what is wrong
         return None
@@ -183,6 +181,12 @@ class TiffLayout:
     rate_hz: float | None = None
     grid_spacing_um: tuple[float, float] | None = None
     data_offset: int | None = None  # an ImageJ TIFF whose first IFD describes every page: where they start
+    declared_pages: int = 0  # pages the file links or declares (more than n_pages in a copy cut short)
+
+    @property
+    def kind(self) -> tuple[object, ...]:
+        """What the files of one movie share."""
+        return (self.page_shape, self.dtype, self.n_planes, self.n_channels)
 
     def pages_of(self, plane: int, channel: int) -> np.ndarray:
         """Page numbers of the frames of one plane and channel (ImageJ order: channel, slice, frame)."""
@@ -214,42 +218,65 @@ def _layout(tif: Any, interleaved: tuple[int, int] | None = None) -> TiffLayout:
             f"{tif.filehandle.path}: its pages are {page.shape} {page.photometric.name} images, not grayscale "
             "frames: a calcium-imaging movie has one value per pixel."
         )
-    n_pages = len(tif.pages)
+    declared = len(tif.pages)
     ij = tif.imagej_metadata or {}
     offset = None
-    if int(ij.get("images", 0) or 0) > n_pages:  # ImageJ > 4 GB: the other pages have no IFD of their own
+    if int(ij.get("images", 0) or 0) > declared:  # ImageJ > 4 GB: the other pages have no IFD of their own
         offset = tif.series[0].dataoffset
         if offset is None or page.compression != 1:
             raise SourceError(f"{tif.filehandle.path}: an ImageJ TIFF whose pages are neither IFDs nor contiguous.")
-        n_pages = int(ij["images"])
+        declared = int(ij["images"])
+    n_pages, declared = _whole_pages(tif, declared, offset)
     channels = int(ij.get("channels", 1) or 1)
     planes = int(ij.get("slices", 1) or 1) if int(ij.get("frames", 1) or 1) > 1 else 1
     if interleaved is not None:
         planes, channels = interleaved
-        if n_pages % (channels * planes):
+        if declared % (channels * planes):
             raise SourceError(
-                f"{tif.filehandle.path}: {n_pages} pages are not whole cycles of {planes} plane(s) × {channels} "
+                f"{tif.filehandle.path}: {declared} pages are not whole cycles of {planes} plane(s) × {channels} "
                 "channel(s) (source.planes, source.channels)."
             )
-    elif n_pages % (channels * planes):
+    elif declared % (channels * planes):
         channels, planes = 1, 1
+    rate, spacing = _imagej_scale(ij, page)
+    shape = (int(page.shape[0]), int(page.shape[1]))
+    cycles = n_pages // (channels * planes)
+    return TiffLayout(n_pages, shape, np.dtype(page.dtype), cycles, planes, channels, rate, spacing, offset, declared)
+
+
+def _imagej_scale(ij: dict[str, Any], page: Any) -> tuple[float | None, tuple[float, float] | None]:
+    """ImageJ's frame rate (1 / `finterval`) and pixel size (the resolution tags, when its unit is µm)."""
     rate = finite_rate(1.0 / float(ij["finterval"])) if float(ij.get("finterval", 0) or 0) > 0 else None
     spacing = None
     if ij and str(ij.get("unit", "")).lower() in {"micron", "um", "µm", "\\u00b5m"}:
         xres, yres = page.tags.get("XResolution"), page.tags.get("YResolution")
         if xres is not None and yres is not None and xres.value[0] and yres.value[0]:
             spacing = (xres.value[1] / xres.value[0], yres.value[1] / yres.value[0])
-    return TiffLayout(
-        n_pages,
-        (int(page.shape[0]), int(page.shape[1])),
-        np.dtype(page.dtype),
-        n_pages // (channels * planes),
-        planes,
-        channels,
-        rate,
-        spacing,
-        offset,
-    )
+    return rate, spacing
+
+
+def _whole_pages(tif: Any, declared: int, offset: int | None) -> tuple[int, int]:
+    """(pages whose data is all in the file, pages the file declares): a copy cut short holds fewer. Its last IFD
+    then links to one past the end (tifffile stops there), or the last pages' data runs past the end."""
+    size = tif.filehandle.size
+    page = tif.pages.first
+    if offset is not None:  # ImageJ: `declared` contiguous pages from `offset`
+        frame = int(np.prod(page.shape)) * page.dtype.itemsize
+        return min(declared, max(0, size - offset) // frame), declared
+    pointer = tif.pages.next_page_offset
+    if pointer:
+        tif.filehandle.seek(pointer)
+        raw = tif.filehandle.read(tif.tiff.offsetsize)
+        if len(raw) < tif.tiff.offsetsize or int.from_bytes(raw, "little" if tif.byteorder == "<" else "big"):
+            declared += 1  # at least one more page was linked
+    n = len(tif.pages)
+    while (
+        n
+        and max((o + c for o, c in zip(tif.pages[n - 1].dataoffsets, tif.pages[n - 1].databytecounts)), default=0)
+        > size
+    ):
+        n -= 1
+    return n, max(declared, n)
 
 
 def numbered_tiffs(folder: Path) -> list[Path]:
@@ -284,11 +311,11 @@ class TiffReader(ReaderBase):
         if path.is_dir():
             files = numbered_tiffs(path)
             found = tiff_head(files[0]) if files else None
-            return Match.SUFFIX if found is not None and found.kind in {"plain", "imagej"} else Match.NO
+            return Match.SUFFIX if found is not None and found.kind == "plain" else Match.NO
         if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
             return Match.NO
         found = tiff_head(path)
-        return Match.SUFFIX if found is None or found.kind in {"plain", "imagej"} else Match.NO
+        return Match.SUFFIX if found is None or found.kind == "plain" else Match.NO
 
     def read(self, path: Path, options: ReadOptions) -> Session:
         import tifffile
@@ -302,25 +329,36 @@ class TiffReader(ReaderBase):
             for file in files:
                 with tifffile.TiffFile(file, _multifile=False) as tif:
                     layouts.append(_layout(tif, interleaved))
-        first = layouts[0]
-        if len(files) > 1 and any(layout.data_offset is not None for layout in layouts):
-            raise SourceError(f"{path}: ImageJ TIFFs of one IFD each cannot be read as parts of one movie.")
-        for file, layout in zip(files, layouts):
-            if (layout.page_shape, layout.dtype, layout.n_planes, layout.n_channels) != (
-                first.page_shape,
-                first.dtype,
-                first.n_planes,
-                first.n_channels,
-            ):
-                raise SourceError(
-                    f"{file}: its frames are {layout.page_shape} {layout.dtype}, those of {files[0].name} "
-                    f"{first.page_shape} {first.dtype}: the files are not parts of one movie."
-                )
-        return _session(self.name, path, files, layouts, options)
+        return _session(self.name, path, files, layouts, options, _checked(path, files, layouts, options))
+
+
+def _checked(path: Path, files: tuple[Path, ...], layouts: list[TiffLayout], options: ReadOptions) -> tuple:
+    """Files that are parts of one movie, or a plain-words error; a note (or error) for each copy cut short."""
+    first = layouts[0]
+    if len(files) > 1 and any(layout.data_offset is not None for layout in layouts):
+        raise SourceError(f"{path}: ImageJ TIFFs of one IFD each cannot be read as parts of one movie.")
+    for file, layout in zip(files, layouts):
+        if layout.kind != first.kind:
+            raise SourceError(
+                f"{file}: its frames are {layout.page_shape} {layout.dtype}, those of {files[0].name} "
+                f"{first.page_shape} {first.dtype}: the files are not parts of one movie."
+            )
+    why = {True: " (ImageJ's `images`)", False: " or more (its last page links past the end of the file)"}
+    return tuple(
+        shortfall(
+            file,
+            "its pages",
+            f"{lay.declared_pages} pages{why[lay.data_offset is not None]}",
+            f"{lay.n_pages} whole pages",
+            options,
+        )
+        for file, lay in zip(files, layouts)
+        if lay.n_pages < lay.declared_pages
+    )
 
 
 def _session(
-    reader: str, path: Path, files: tuple[Path, ...], layouts: list[TiffLayout], options: ReadOptions
+    reader: str, path: Path, files: tuple[Path, ...], layouts: list[TiffLayout], options: ReadOptions, notes: tuple
 ) -> Session:
     """One plane per slice and one movie per slice × channel, the files' pages one after another."""
     from importlib.metadata import version
@@ -358,4 +396,5 @@ def _session(
         movies=tuple(movies),
         files=files,
         device=Device("Microscope", "The microscope that recorded the TIFF movie (the file does not name it)"),
+        notes=notes,
     ).session()
