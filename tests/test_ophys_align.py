@@ -95,12 +95,10 @@ def test_movie_and_segmentation_take_the_rising_edges(run: Path, tmp_path: Path)
 
 
 def test_series_target_and_every_event(run: Path, tmp_path: Path) -> None:
-    """A series named as the target; without `label` every event of the channel (both edges, in time order)."""
+    """A series named as the target (its source's only one: no start_time needed); without `label` every event of
+    the channel (both edges, in time order)."""
     write_movie(tmp_path / "movie.tif", 23)
     config = write_config(tmp_path, run, tmp_path / "movie.tif", [{"target": SERIES, "channel": "EventsXD1Nidq"}])
-    data = json.loads(config.read_text())
-    data["sources"][1]["start_time"] = "2026-01-15T10:00:00+01:00"  # a series target: the source keeps its clock
-    config.write_text(json.dumps(data))
     job = config_job(config, ConvertOptions(), None)
     (movie,) = read_sources(job.sources, "Europe/Berlin", job.alignments).session.imaging.movies
     stamps = movie.times.timestamps_s
@@ -120,9 +118,9 @@ def test_unknown_channel_label_or_target_lists_what_exists(run: Path, tmp_path: 
         aligned(Alignment("Scope", "EventsXD9"))
     with pytest.raises(UsageError, match=r"no event labelled 'XD1 UP'.*'XD1 OFF' \(12\), 'XD1 ON' \(11\)"):
         aligned(Alignment("Scope", "EventsXD1Nidq", "XD1 UP"))
+    with pytest.raises(UsageError, match=rf"'Camera' is neither.*Named sources: Nidq, Scope.*: {SERIES}\."):
+        aligned(Alignment("Camera", "EventsXD1Nidq", "XD1 ON"))  # before the merge asks the movie for a start
     session = aligned(Alignment("Scope", "EventsXD1Nidq", "XD1 ON")).session  # type: ignore[attr-defined]
-    with pytest.raises(UsageError, match=rf"'Camera' is neither.*Named sources: Scope.*{SERIES}"):
-        apply(session, [Alignment("Camera", "EventsXD1Nidq", "XD1 ON")], {"Scope": (SERIES,)})
     twice = [Alignment("Scope", "EventsXD1Nidq", "XD1 ON"), Alignment(SERIES, "EventsXD1Nidq", "XD1 ON")]
     with pytest.raises(UsageError, match="timed by two entries"):
         apply(session, twice, {"Scope": (SERIES,)})
@@ -153,6 +151,9 @@ def test_convert_writes_the_ttl_times(run: Path, tmp_path: Path) -> None:
         np.testing.assert_allclose(series.timestamps[:], rising_edges(run, 1), rtol=0, atol=1e-9)
         assert series.rate is None
         np.testing.assert_array_equal(series.data[:], frames.transpose(0, 2, 1))
+        assert series.description.endswith(
+            "Frame times: the events labelled 'XD1 ON' of EventsXD1Nidq (one per frame)."
+        )
 
 
 def test_mismatched_counts_exit_3_with_both_counts(run: Path, tmp_path: Path) -> None:

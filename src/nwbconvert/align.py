@@ -54,21 +54,27 @@ class Alignment:
 def source_series(parts: Sequence[Part]) -> dict[str, tuple[str, ...]]:
     """For each named source, the (merged) names of the series with frame times it brought: what a target naming
     the source stands for."""
-    return {p.name: tuple(n + p.name for n in _timed(p.session)) for p in parts if p.name}
+    return {p.name: tuple(_timed(p.session, p.name)) for p in parts if p.name}
 
 
 def placed(parts: Sequence[Part], alignments: Sequence[Alignment]) -> list[Part]:
-    """The parts, with a named source whose headers give no start time and that is timed as a whole (`target:`
-    its name) by another source's pulses placed at that source's start: its own clock is not used, so it needs
-    no `start_time`."""
+    """The parts, with a source whose headers give no start time and whose every series is timed by another
+    source's pulses placed at that source's start: its own clock is not used, so it needs no `start_time`.
+    A target that names no source or series is refused here (UsageError), before the merge asks for starts."""
+    sources = source_series(parts)
+    timed = {name: 0 for p in parts for name in _timed(p.session, p.name or "")}
     channels = {e.name + (p.name or ""): p for p in parts for e in p.session.events}
+    targets = [(a, set(_targets(a, timed, sources))) for a in alignments]
     out = list(parts)
     for i, part in enumerate(parts):
-        mine = [a.channel for a in alignments if part.name and a.target == part.name]
-        if not mine or part.start_time is not None or part.session.header.session_start_time is not None:
+        if part.start_time is not None or part.session.header.session_start_time is not None:
+            continue
+        series = set(_timed(part.session, part.name or ""))
+        mine = [a for a, covered in targets if covered & series]
+        if not mine or not series <= {s for _, covered in targets for s in covered}:
             continue
         # an unknown channel is reported by `apply`: any other source's start places the part until then
-        clocks = [channels[mine[0]]] if mine[0] in channels else [p for p in parts if p is not part]
+        clocks = [channels[mine[0].channel]] if mine[0].channel in channels else list(parts)
         starts = [c.start_time or c.session.header.session_start_time for c in clocks if c is not part]
         start = next((s for s in starts if s is not None), None)
         out[i] = replace(part, start_time=start) if start is not None else part
@@ -161,11 +167,12 @@ def frame_times(
     return FrameTimes(t_start_s=float(stamps[0]) if len(stamps) else 0.0, timestamps_s=stamps)
 
 
-def _timed(session: Session) -> dict[str, int]:
-    """Every series with frame times, by name: its frame count (a segmentation's: its traces' frames)."""
+def _timed(session: Session, suffix: str = "") -> dict[str, int]:
+    """Every series with frame times, by name (+ `suffix`, a source's name as merge.py appends it): its frame
+    count (a segmentation's: its traces' frames)."""
     imaging = session.imaging
-    counts = {m.name: m.n_frames for m in imaging.movies}
-    counts.update({s.name: s.n_frames for s in imaging.segmentations if s.traces})
+    counts = {m.name + suffix: m.n_frames for m in imaging.movies}
+    counts.update({s.name + suffix: s.n_frames for s in imaging.segmentations if s.traces})
     return counts
 
 
@@ -173,7 +180,7 @@ def _retimed(session: Session, times: Mapping[str, tuple[FrameTimes, str]]) -> S
     """The series' new frame times; a movie's description says where they came from."""
     imaging = session.imaging
     movies = tuple(
-        replace(m, times=times[m.name][0], description=f"{m.description} {times[m.name][1]}".strip())
+        replace(m, times=times[m.name][0], description=_joined(m.description, times[m.name][1]))
         if m.name in times
         else m
         for m in imaging.movies
@@ -197,6 +204,10 @@ def _targets(alignment: Alignment, timed: Mapping[str, int], sources: Mapping[st
         f"align: {alignment.target!r} is neither a source's name nor a series with frames. Named sources: "
         f"{names}; series with frames (names as --dry-run shows them): {series_names}."
     )
+
+
+def _joined(description: str, note: str) -> str:
+    return f"{description.rstrip('. ')}. {note}" if description.strip() else note
 
 
 def _label_counts(channel: EventChannel) -> str:
