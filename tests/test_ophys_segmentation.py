@@ -311,3 +311,23 @@ def test_generated_inscopix_cellset_equals_isx_and_roiextractors(tmp_path: Path)
     assert list(seg.properties["cell_status"]) == ["accepted", "rejected", "accepted"]
     stub = _read(path, stub_seconds=0.25).imaging.segmentations[0]
     assert stub.n_frames == 5
+
+
+def test_suite2p_cropped_images_sit_where_suite2p_puts_them(tmp_path: Path) -> None:
+    """Vcorr and max_proj cover the registration's valid range only: placed at [yrange[0]:yrange[1],
+    xrange[0]:xrange[1]] of the frame, as suite2p's GUI places them (roiextractors' Vcorr offset mirrors yrange,
+    which agrees only for a symmetric crop)."""
+    from nwbconvert.synthetic.ophys_suite2p import write_suite2p_folder
+
+    root = write_suite2p_folder(tmp_path, n_planes=1, two_channels=False, ly=32, lx=48)
+    path = root / "plane0" / "ops.npy"
+    ops = np.load(path, allow_pickle=True).item()
+    ops["yrange"], ops["xrange"] = [1, 27], [3, 46]  # an asymmetric crop
+    ops["Vcorr"] = np.arange(26 * 43, dtype="float64").reshape(26, 43)
+    ops["max_proj"] = ops["Vcorr"].astype("float32") * 2
+    np.save(path, np.array(ops), allow_pickle=True)
+    (seg,) = _read(root).imaging.segmentations
+    for name, image in (("correlation", ops["Vcorr"]), ("max", ops["max_proj"])):
+        full = np.zeros((32, 48), image.dtype)
+        full[1:27, 3:46] = image
+        np.testing.assert_array_equal(seg.images[name], full.T)
