@@ -331,3 +331,27 @@ def test_suite2p_cropped_images_sit_where_suite2p_puts_them(tmp_path: Path) -> N
         full = np.zeros((32, 48), image.dtype)
         full[1:27, 3:46] = image
         np.testing.assert_array_equal(seg.images[name], full.T)
+
+
+def test_generated_caiman_with_every_field(tmp_path: Path) -> None:
+    from roiextractors import CaimanSegmentationExtractor
+
+    from nwbconvert.synthetic.ophys_caiman import write_caiman_hdf5
+
+    path = write_caiman_hdf5(tmp_path / "cnm.hdf5", n_rois=4, n_frames=30, height=20, width=28, rejected=(1,))
+    assert detect(path).name == "caiman"
+    imaging = _read(path).imaging
+    (plane,) = imaging.planes
+    assert plane.microscopy is Microscopy.TWO_PHOTON and plane.rate_hz == 15.0  # CNMF, not CNMF-E
+    (seg,) = imaging.segmentations
+    assert seg.n_rois == 4 and seg.frame_shape == (28, 20)
+    oracle = CaimanSegmentationExtractor(path)
+    _assert_image_masks_equal(seg, oracle)
+    _assert_traces_equal(seg, oracle)
+    assert {t.kind for t in seg.traces} == {TraceKind.RAW, TraceKind.DFF, TraceKind.DENOISED, TraceKind.DECONVOLVED}
+    assert list(seg.properties["is_accepted"]) == [True, False, True, True]
+    for key in ("snr", "r_values", "cnn_preds"):
+        np.testing.assert_array_equal(seg.properties[key], oracle.get_property(key, [0, 1, 2, 3]))
+    np.testing.assert_array_equal(seg.images["correlation"], oracle.get_image("correlation").T)
+    np.testing.assert_array_equal(seg.images["background"], oracle.get_image("mean").T)  # the sum of b's columns
+    assert "mean" not in seg.images

@@ -1,7 +1,8 @@
 """CaImAn results saved with `cnm.save(...)` (HDF5: `estimates` with A, C, S, YrA, …; `params`), read through
 roiextractors' CaimanSegmentationExtractor: image masks, every trace CaImAn saved (raw = C + YrA, ΔF/F F_dff,
 denoised C, deconvolved S), accepted/rejected (idx_components), SNR, r_values, cnn_preds and the per-ROI baseline
-and noise CaImAn estimated; the background components (b, f) are not ROIs and stay out."""
+and noise CaImAn estimated, the correlation image (Cn) and the spatial background as an image; the background
+components (b, f) are not ROIs and stay out of the table."""
 
 from __future__ import annotations
 
@@ -96,9 +97,18 @@ def _segmentation(extractor: Any, path: Path, plane: str, rate: float | None, op
         property_descriptions=descriptions,
         traces=extractor_traces(extractor, n),
         times=trace_times(rate),
-        images=extractor_images(extractor),
+        images=_images(extractor),
         frame_shape=nwb_frame_shape(extractor),
     )
+
+
+def _images(extractor: Any) -> dict[str, np.ndarray]:
+    """Cn as `correlation`; the image roiextractors calls `mean` is CaImAn's spatial background (the sum of the
+    columns of b), not a mean of the frames: it is named `background`."""
+    images = extractor_images(extractor)
+    if "mean" in images:
+        images["background"] = images.pop("mean")
+    return images
 
 
 def _extra_properties(path: Path, n_rois: int) -> dict[str, np.ndarray]:
