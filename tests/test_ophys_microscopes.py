@@ -130,6 +130,23 @@ def test_bruker_stub_and_misnamed_xml(tmp_path: Path) -> None:
         _session(sample.folder)
 
 
+def test_bruker_incomplete_copy_and_old_prairieview(tmp_path: Path) -> None:
+    sample = write_bruker_folder(tmp_path, name="cut", n_frames=6, n_planes=2)
+    (sample.folder / "cut_Cycle00005_Ch2_000001.ome.tif").unlink()  # time point 5 (of 6), plane 1, Ch2
+    with pytest.raises(SourceError, match=r"looks incomplete.*cut_Cycle00005_Ch2_000001.*6 time points.*4 before"):
+        _session(sample.folder)
+    session = _session(sample.folder, allow_incomplete=True)
+    assert [n.what for n in session.notes] == ["incomplete"]
+    assert {m.n_frames for m in session.imaging.movies} == {4}  # every movie keeps the complete time points
+    movie = next(m for m in session.imaging.movies if m.name == "TwoPhotonSeriesPlane1Ch2")
+    np.testing.assert_array_equal(movie.frames.read(0, 4), _xy(sample.frames[:4, 1, 1]))
+    old = write_bruker_folder(tmp_path, name="old", n_frames=2)
+    for page in old.folder.glob("*.ome.tif"):
+        page.rename(page.with_name(page.name.replace(".ome.tif", ".tif")))
+    with pytest.raises(SourceError, match=r"PrairieView 5\.0 and earlier"):
+        _session(old.folder)
+
+
 def test_bruker_one_multipage_file_per_channel(tmp_path: Path) -> None:
     from roiextractors import BrukerTiffImagingExtractor
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from nwbconvert.errors import SourceError
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
-from nwbconvert.model import Device, HeaderMetadata, Session
-from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
+from nwbconvert.model import Device, HeaderMetadata, Session, SourceNote
+from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head, shortfall
 from nwbconvert.readers.ophys.base import (
     ROIEXTRACTORS,
     ExtractorFrames,
@@ -185,6 +185,44 @@ def _plane(header: BrukerHeader, index: int, names: list[str], rate: float | Non
     )
 
 
+def present_time_points(xml: Path, folder: Path, n_planes: int) -> tuple[int, int, str | None]:
+    """(time points the XML names, time points before the first whose page file is missing, that file's name):
+    the whole XML is streamed, each file looked for once."""
+    frames, complete, missing = 0, 0, None
+    seen: dict[str, bool] = {}
+    for _, elem in ET.iterparse(xml):
+        if elem.tag != "Frame":
+            continue
+        for file in elem.iter("File") if missing is None else ():
+            name = file.get("filename", "")
+            if name not in seen:
+                seen[name] = (folder / name).is_file()
+            if not seen[name]:
+                missing, complete = name, frames // n_planes
+                break
+        frames += 1
+        elem.clear()
+    total = frames // n_planes
+    return total, total if missing is None else complete, missing
+
+
+def check_pages(folder: Path, xml: Path, n_planes: int, options: ReadOptions) -> tuple[int | None, SourceNote | None]:
+    """The time points to keep (None: all) and the note of an incomplete copy (see `base.shortfall`)."""
+    if not any(folder.glob("*.ome.tif")) and any(folder.glob("*.tif")):
+        raise SourceError(
+            f"{folder}: holds plain .tif pages without OME-XML, as PrairieView 5.0 and earlier write them; "
+            "roiextractors reads PrairieView 5.1 and later only."
+        )
+    total, complete, missing = present_time_points(xml, folder, n_planes)
+    if missing is None:
+        return None, None
+    if complete == 0:
+        raise SourceError(f"{folder}: {missing}, the first page {xml.name} names, is missing; nothing can be read.")
+    what = f"the pages {xml.name} names ({missing} is missing)"
+    note = shortfall(folder, what, f"{total} time points", f"{complete} before it", options)
+    return complete, note
+
+
 class BrukerReader(ReaderBase):
     name = "bruker"
     description = "Bruker PrairieView T-series folder (<folder>.xml + OME-TIFF pages)"
@@ -217,6 +255,7 @@ class BrukerReader(ReaderBase):
         from roiextractors import BrukerTiffImagingExtractor
 
         names = channel_names(header.channels, len(header.channels))
+        keep, note = check_pages(folder, xml, header.n_planes, options)
         with warnings.catch_warnings():  # its "multi-channel volumetric data is not tested": the user cannot act on it
             warnings.filterwarnings("ignore", "Multi-channel volumetric Bruker data", UserWarning)
             volumes = [BrukerTiffImagingExtractor(folder, channel_name=raw) for raw in header.channels]
@@ -229,7 +268,7 @@ class BrukerReader(ReaderBase):
         for p, plane in enumerate(planes):
             for volume, name in zip(volumes, names):
                 single = volume.select_plane(p) if n_planes > 1 else volume
-                kept = stubbed(single, rate, options.stub_seconds)
+                kept = stubbed(single if keep is None else single.slice_samples(0, keep), rate, options.stub_seconds)
                 movies.append(
                     Movie(
                         movie_name(plane, name),
@@ -249,4 +288,5 @@ class BrukerReader(ReaderBase):
             files=files,
             device=Device(DEVICE, f"Bruker two-photon microscope, PrairieView {header.version}".strip(), "Bruker"),
             header=HeaderMetadata(session_start_time=header.start),
+            notes=() if note is None else (note,),
         ).session()
