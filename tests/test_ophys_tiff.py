@@ -131,6 +131,20 @@ def test_scanimage_2016_two_planes_two_channels_are_four_movies_equal_roiextract
     assert session.header.session_start_time is not None and session.header.session_start_time.year == 2020
 
 
+def test_scanimage_2016_copy_cut_short_is_refused_or_converted_with_a_note(tmp_path: Path) -> None:
+    whole = write_scanimage(tmp_path / "whole_00001_00001.tif", ScanImageLayout(volumes=6))
+    cut = tmp_path / "cut_00001_00001.tif"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.7)])
+    with pytest.raises(SourceError, match="looks incomplete"):
+        read_session(cut, ConvertOptions())
+    session = read_session(cut, ConvertOptions(allow_incomplete=True))
+    assert [n.what for n in session.notes] == ["incomplete"]
+    full = {m.name: m for m in read_session(whole, ConvertOptions()).imaging.movies}
+    for movie in session.imaging.movies:  # the whole volumes that are there
+        assert movie.n_frames == 4
+        np.testing.assert_array_equal(movie.frames.read(0, 4), full[movie.name].frames.read(0, 4))
+
+
 def test_scanimage_2016_stub_keeps_the_first_seconds(tmp_path: Path) -> None:
     path = write_scanimage(tmp_path / "stub_00001_00001.tif", ScanImageLayout(volumes=6))
     movies = _movies(path, stub_seconds=0.2)  # volumes every 1/15 s: 0, 0.067, 0.133 (< 0.2 s)

@@ -13,8 +13,8 @@ import numpy as np
 
 from nwbconvert.errors import MissingDependency, SourceError
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
-from nwbconvert.model import Device, HeaderMetadata, Session
-from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
+from nwbconvert.model import Device, HeaderMetadata, Session, SourceNote
+from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head, shortfall
 from nwbconvert.readers.ophys.base import (
     OPHYS_EXTRA,
     ROIEXTRACTORS,
@@ -27,7 +27,7 @@ from nwbconvert.readers.ophys.base import (
     stubbed,
     times_of,
 )
-from nwbconvert.readers.ophys.tiff import SCANIMAGE_2016_MAGIC, TIFF_SUFFIXES, stub_count, tiff_head
+from nwbconvert.readers.ophys.tiff import SCANIMAGE_2016_MAGIC, TIFF_SUFFIXES, stub_count, tiff_head, whole_pages
 
 MANUFACTURER = "Vidrio Technologies (ScanImage)"
 
@@ -157,6 +157,7 @@ def _modern(reader: str, path: Path, options: ReadOptions) -> OpticalSource:
         height, width = tif.pages.first.shape[:2]
         start = _epoch(tif.pages.first.description)
         stamped = "frameTimestamps_sec" in tif.pages.first.description
+        whole, declared = whole_pages(tif, len(tif.pages), None)
     frame = meta.get("FrameData") or {}
     if not frame:
         raise SourceError(f"{path}: its ScanImage header block is empty or damaged (tifffile finds no FrameData).")
@@ -192,7 +193,15 @@ def _modern(reader: str, path: Path, options: ReadOptions) -> OpticalSource:
         files=tuple(files),
         device=Device("Microscope", f"Two-photon microscope run by ScanImage {version}".strip(), MANUFACTURER),
         header=HeaderMetadata(session_start_time=start),
+        notes=_cut_short(path, whole, declared, options),
     )
+
+
+def _cut_short(path: Path, whole: int, declared: int, options: ReadOptions) -> tuple[SourceNote, ...]:
+    if whole >= declared:
+        return ()
+    expected = f"{declared} pages or more (its last page links past the end of the file)"
+    return (shortfall(path, "its pages", expected, f"{whole} whole pages", options),)
 
 
 def _kept(extractor: Any, rate: float | None, stamped: bool, stub_seconds: float | None) -> tuple[Any, FrameTimes]:

@@ -226,7 +226,7 @@ def _layout(tif: Any, interleaved: tuple[int, int] | None = None) -> TiffLayout:
         if offset is None or page.compression != 1:
             raise SourceError(f"{tif.filehandle.path}: an ImageJ TIFF whose pages are neither IFDs nor contiguous.")
         declared = int(ij["images"])
-    n_pages, declared = _whole_pages(tif, declared, offset)
+    n_pages, declared = whole_pages(tif, declared, offset)
     channels = int(ij.get("channels", 1) or 1)
     planes = int(ij.get("slices", 1) or 1) if int(ij.get("frames", 1) or 1) > 1 else 1
     if interleaved is not None:
@@ -255,7 +255,7 @@ def _imagej_scale(ij: dict[str, Any], page: Any) -> tuple[float | None, tuple[fl
     return rate, spacing
 
 
-def _whole_pages(tif: Any, declared: int, offset: int | None) -> tuple[int, int]:
+def whole_pages(tif: Any, declared: int, offset: int | None) -> tuple[int, int]:
     """(pages whose data is all in the file, pages the file declares): a copy cut short holds fewer. Its last IFD
     then links to one past the end (tifffile stops there), or the last pages' data runs past the end."""
     size = tif.filehandle.size
