@@ -211,6 +211,9 @@ def test_thor_single_channel_stack_and_fast_z_leaves_the_rate(tmp_path: Path) ->
     movies = {m.name: m for m in session.imaging.movies}
     assert list(movies) == [f"TwoPhotonSeriesPlane{p}Chan{c}" for p in (0, 1) for c in "AB"]
     np.testing.assert_array_equal(movies["TwoPhotonSeriesPlane1ChanB"].frames.read(0, 4), _xy(volume.frames[:, 1, 1]))
+    (volume.folder / "ChanB_0001_0001_0002_0003.tif").unlink()
+    with pytest.raises(SourceError, match=r"looks incomplete: 1 of the 16 TIFF files .*ChanB_0001_0001_0002_0003"):
+        _session(volume.folder)
 
 
 def test_micromanager_folder(tmp_path: Path) -> None:

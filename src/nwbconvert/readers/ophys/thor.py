@@ -108,6 +108,25 @@ def _plane(header: ThorHeader, index: int, n_planes: int, names: list[str], rate
     )
 
 
+def check_files(tiff: Path) -> None:
+    """Every file the OME-XML's TiffData names must be there: roiextractors opens each of them (to count its pages)
+    before it reads a frame, so a copy missing one cannot be read even in part; say which."""
+    import tifffile
+
+    with tifffile.TiffFile(tiff, _multifile=False) as tif:
+        text = tif.ome_metadata or ""
+    pixels = ET.fromstring(text).find(".//{*}Pixels") if text else None
+    entries = [] if pixels is None else pixels.findall("{*}TiffData/{*}UUID")
+    names = dict.fromkeys(u.get("FileName") for u in entries if u.get("FileName"))
+    missing = [name for name in names if name and not (tiff.parent / name).is_file()]
+    if missing:
+        raise SourceError(
+            f"{tiff.parent}: the copy looks incomplete: {len(missing)} of the {len(names)} TIFF files its OME-XML "
+            f"names are missing ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}). Copy the "
+            "acquisition folder again (roiextractors opens every file before it reads a frame)."
+        )
+
+
 class ThorReader(ReaderBase):
     name = "thor"
     description = "ThorImageLS acquisition folder (Experiment.xml + OME-TIFFs)"
@@ -134,6 +153,7 @@ class ThorReader(ReaderBase):
     def _read(self, folder: Path, xml: Path, header: ThorHeader, tiff: Path, options: ReadOptions) -> Session:
         from roiextractors import ThorTiffImagingExtractor
 
+        check_files(tiff)
         raw_names = tuple(ThorTiffImagingExtractor.get_available_channel_names(file_path=tiff))
         names = channel_names(raw_names, len(raw_names))
         header = replace(header, channels=raw_names)
@@ -153,7 +173,8 @@ class ThorReader(ReaderBase):
         movies = []
         for p, plane in enumerate(planes):
             for volume, name in zip(volumes, names):
-                single = stubbed(volume.select_plane(p) if n_planes > 1 else volume, rate, options.stub_seconds)
+                single = volume.select_plane(p) if n_planes > 1 else volume
+                single = stubbed(single, rate, options.stub_seconds)
                 movies.append(
                     Movie(movie_name(plane, name), plane.name, name, ExtractorFrames(single), times_of(single, rate))
                 )
