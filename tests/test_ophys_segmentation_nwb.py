@@ -120,3 +120,46 @@ def test_generated_suite2p_planes_and_channels_reach_nwb(tmp_path: Path) -> None
             assert f"DeconvolvedPlane{plane}Chan2" not in ophys["Fluorescence"].roi_response_series
             images = ophys[f"SummaryImagesPlane{plane}"].images
             assert sorted(images) == ["correlation", "max", "mean"]
+
+
+def _generated(kind: str, folder: Path) -> Path:
+    from nwbconvert.synthetic import ophys_caiman, ophys_inscopix_cellset, ophys_matlab, ophys_minian
+
+    return {
+        "caiman": lambda: ophys_caiman.write_caiman_hdf5(folder / "cnm.hdf5"),
+        "cnmfe": lambda: ophys_matlab.write_cnmfe_mat(folder / "cnmfe.mat"),
+        "extract": lambda: ophys_matlab.write_extract_mat(folder / "extract.mat"),
+        "minian": lambda: ophys_minian.write_minian_folder(folder / "minian"),
+        "inscopix-cellset": lambda: ophys_inscopix_cellset.write_inscopix_cellset(folder / "cells.isxd"),
+    }[kind]()
+
+
+@pytest.mark.parametrize("kind", ["caiman", "cnmfe", "extract", "minian", "inscopix-cellset"])
+def test_generated_segmentations_reach_nwb(tmp_path: Path, kind: str) -> None:
+    """Each generated segmentation written and read back: its ROIs with the native mask type, its traces on the
+    ROI table with the file's timing (EXTRACT >= 1.0 holds no rate: ophys.rate gives it)."""
+    from pynwb import NWBHDF5IO
+
+    from nwbconvert.pipeline import convert, read_session
+
+    source = _generated(kind, tmp_path)
+    sets = tuple(OPHYS_SETS[1::2]) + (("ophys.rate=12.5",) if kind == "extract" else ())
+    seg = read_session(source, ConvertOptions(set_values=sets)).imaging.segmentations[0]
+    out = tmp_path / f"{kind}.nwb"
+    convert(source, out, ConvertOptions(set_values=sets, timezone="UTC", validate=False))
+    with NWBHDF5IO(str(out), "r") as io:
+        ophys = io.read().processing["ophys"]
+        table = ophys["ImageSegmentation"]["PlaneSegmentationPlane0"]
+        assert len(table) == seg.n_rois and list(table.id[:]) == list(seg.roi_ids)
+        column = "pixel_mask" if seg.mask_kind.value == "pixel" else "image_mask"
+        assert column in table.colnames and set(seg.properties) <= set(table.colnames)
+        if column == "image_mask":
+            np.testing.assert_array_equal(table["image_mask"].data[:], seg.image_masks)
+        for traces in seg.traces:
+            series = ophys[traces.kind.container][f"{traces.kind.series_name}Plane0"]
+            np.testing.assert_array_equal(series.data[:], np.asarray(traces.data))
+            assert series.rois.table is table
+            if seg.times.timestamps_s is not None:
+                np.testing.assert_array_equal(series.timestamps[:], seg.times.timestamps_s)
+            else:
+                assert series.rate == (seg.times.rate_hz or 12.5)
