@@ -11,10 +11,8 @@ import numpy as np
 
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, OpticalChannel, RoiTraces, TraceKind
 
-IMAGE_NAMES = {
-    "max_image": "max",
-    "maximum_projection": "max",
-}  # roiextractors' summary image names that differ from nwbconvert's
+# roiextractors' summary image names that differ from nwbconvert's
+IMAGE_NAMES = {"max_image": "max", "maximum_projection": "max"}
 
 
 def kept_frames(n_frames: int, rate_hz: float | None, stub_seconds: float | None) -> int:
