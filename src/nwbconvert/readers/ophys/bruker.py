@@ -254,6 +254,8 @@ class BrukerReader(ReaderBase):
     def _read(self, folder: Path, xml: Path, header: BrukerHeader, options: ReadOptions) -> Session:
         from roiextractors import BrukerTiffImagingExtractor
 
+        if not header.channels:
+            raise SourceError(f"{xml}: its first <Sequence> names no image file (<File>): there is no movie to read.")
         names = channel_names(header.channels, len(header.channels))
         keep, note = check_pages(folder, xml, header.n_planes, options)
         with warnings.catch_warnings():  # its "multi-channel volumetric data is not tested": the user cannot act on it

@@ -88,6 +88,8 @@ def check_one_stream(folder: Path) -> None:
     import tifffile
 
     files = sorted(folder.glob("*.ome.tif"))
+    if not files:
+        raise SourceError(f"{folder}: holds no Micro-Manager OME-TIFF (<name>_MMStack_Pos0.ome.tif).")
     positions = sorted({m.group(1) for p in files if (m := re.search(r"_MMStack_(Pos\d+)", p.name))})
     if len(positions) > 1:
         raise SourceError(
