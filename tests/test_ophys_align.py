@@ -234,3 +234,22 @@ def test_merge_places_imaging_sources_on_the_session_clock(run: Path, tmp_path: 
     job = config_job(path, ConvertOptions(), None)
     with pytest.raises(UsageError, match=r"imaging plane Plane0 \(sources\[1\] and sources\[2\]\)"):
         read_sources(job.sources, "Europe/Berlin")
+
+
+def test_volume_scan_takes_one_pulse_per_volume(run: Path, tmp_path: Path) -> None:
+    """A ScanImage volume scan of 2 planes x 2 channels (its own frame time stamps replaced, its epoch not moving
+    the session's start): each of its four series takes the same pulses, one per volume."""
+    from nwbconvert.synthetic.ophys_scanimage import ScanImageLayout, write_scanimage
+
+    movie = write_scanimage(tmp_path / "volume.tif", ScanImageLayout(volumes=11))
+    job = config_job(write_config(tmp_path, run, movie, [RISING]), ConvertOptions(), None)
+    session = read_sources(job.sources, "Europe/Berlin", job.alignments).session
+    start = session.header.session_start_time
+    assert start is not None and start.isoformat() == "2026-01-15T10:00:00+01:00"  # the NI-DAQ's, not the epoch's
+    movies = session.imaging.movies
+    assert len(movies) == 4 and {m.plane for m in movies} == {"Plane0Scope", "Plane1Scope"}
+    for m in movies:
+        np.testing.assert_allclose(m.times.timestamps_s, rising_edges(run, 1), rtol=0, atol=1e-9)
+    movie = write_scanimage(tmp_path / "volume.tif", ScanImageLayout(volumes=22))  # a trigger per plane: refused
+    with pytest.raises(SourceError, match=r"Plane0.* has 22 frames but channel EventsXD1Nidq has 11 events"):
+        read_sources(job.sources, "Europe/Berlin", job.alignments)

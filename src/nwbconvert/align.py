@@ -58,16 +58,17 @@ def source_series(parts: Sequence[Part]) -> dict[str, tuple[str, ...]]:
 
 
 def placed(parts: Sequence[Part], alignments: Sequence[Alignment]) -> list[Part]:
-    """The parts, with a source whose headers give no start time and whose every series is timed by another
-    source's pulses placed at that source's start: its own clock is not used, so it needs no `start_time`.
-    A target that names no source or series is refused here (UsageError), before the merge asks for starts."""
+    """The parts, with a source whose every series is timed by another source's pulses placed at that source's
+    start: its own clock is not used, so it needs no start time and its header's (a ScanImage epoch) does not
+    move the session's start; a `start_time` given for it in the config is kept. A target that names no source
+    or series is refused here (UsageError), before the merge asks for starts."""
     sources = source_series(parts)
     timed = {name: 0 for p in parts for name in _timed(p.session, p.name or "")}
     channels = {e.name + (p.name or ""): p for p in parts for e in p.session.events}
     targets = [(a, set(_targets(a, timed, sources))) for a in alignments]
     out = list(parts)
     for i, part in enumerate(parts):
-        if part.start_time is not None or part.session.header.session_start_time is not None:
+        if part.start_time is not None:
             continue
         series = set(_timed(part.session, part.name or ""))
         mine = [a for a, covered in targets if covered & series]
