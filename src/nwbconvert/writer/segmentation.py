@@ -98,7 +98,10 @@ def _images(seg: Segmentation, suffix: str) -> Any:
     from pynwb.base import Images
     from pynwb.image import GrayscaleImage
 
-    images = [GrayscaleImage(name=name, data=np.asarray(image)) for name, image in seg.images.items()]
+    images = [
+        GrayscaleImage(name=name, data=np.asarray(image), description=f"The {name} image of {seg.name}, as (x, y).")
+        for name, image in seg.images.items()
+    ]
     return Images(
         name=f"SummaryImages{suffix}",
         images=images,
