@@ -1,7 +1,8 @@
 """Microscope folders (readers `bruker`, `thor`, `micromanager`) on folders nwbconvert.synthetic writes in the
 vendors' layouts: detection (and that no other reader claims them), planes × channels and their names, frame count,
 frame shape in NWB's (x, y) order, dtype, rate, pixel size, laser, and sampled frames equal to roiextractors'
-(transposed) and to the TIFF pages read by name with tifffile; one conversion of each through the CLI."""
+(transposed) and to the TIFF pages read by name with tifffile; incomplete copies; a Bruker folder converted through
+the CLI, a Thor and a Micro-Manager one through the Python API."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from nwbconvert.readers.base import Match
 from nwbconvert.readers.ophys.bruker import BrukerReader
 from nwbconvert.readers.ophys.micromanager import MicroManagerReader
 from nwbconvert.readers.ophys.thor import ThorReader
-from nwbconvert.readers.ophys.tiff import TiffReader
 from nwbconvert.synthetic.ophys_bruker import write_bruker_folder
 from nwbconvert.synthetic.ophys_micromanager import write_micromanager_folder
 from nwbconvert.synthetic.ophys_scanimage import write_scanimage
@@ -47,7 +47,9 @@ def _session(path: Path, **options: object):  # type: ignore[no-untyped-def]
 
 
 def _claims(path: Path) -> dict[str, Match]:
-    return {r.name: r.probe(path) for r in (*READERS, TiffReader()) if r.probe(path) != Match.NO}
+    """What every registered reader says of `path`, where it says more than NO."""
+    scores = {name: reader.probe(path) for name, reader in registry.readers().items()}
+    return {name: match for name, match in scores.items() if match != Match.NO}
 
 
 def test_bruker_single_plane_two_channels(tmp_path: Path) -> None:
