@@ -12,6 +12,9 @@ OE_SE = "Record Node 105/experiment1/recording1"
 OE_SPIKES = f"{OE_SE}/spikes/Spike_Detector-104.example_data/Stereotrode 1"
 OE_LEGACY = "Record Node 101/100_example-data"
 SGLX, NIDQ = "Real_g0/Real_g0_imec0/Real_g0_t0.imec0", "Real_g0/Real_g0_t0.nidq"
+S2P = "suite2p/plane0"
+OPHYS = ("ophys.indicator=GCaMP6f", "ophys.location=VISp", "ophys.excitation_lambda=920", "ophys.emission_lambda=510")
+RATE = ("ophys.rate=10",)  # the plain TIFF movie's (it has none); a header's own rate is left alone
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Source:
     spikeglx: bool = False  # root holds real .meta headers; the copy is a run built around them
     undeclared: tuple[str, ...] = ()  # data files whose length no header declares: cut at a whole sample, the
     # copy cannot be told from a shorter recording (outcome "undeclared-shorter", not a failure)
+    sets: tuple[str, ...] = ()  # extra `--set key=value` metadata the conversion needs (imaging: OPHYS)
+    flip_span: tuple[int, int] = (0, 0)  # where "flip" lands in a data file when its header is not its first
+    # header_bytes (a TIFF's first IFD and description, an .isxd's JSON footer: negative = from the end)
 
     def __post_init__(self) -> None:
         if not self.headers and not self.data:
@@ -70,6 +76,16 @@ SOURCES = (
            spikeglx=True),
     Source("spikeglx", "np2.4", "spikeglx_meta/np24_4shank", "Real_g0", (f"{SGLX}.ap.meta",), (f"{SGLX}.ap.bin",),
            spikeglx=True),
+    Source("suite2p", "fissa", "ophys/suite2p/fissa_example", "suite2p", (f"{S2P}/ops.npy", f"{S2P}/stat.npy"),
+           (f"{S2P}/F.npy", f"{S2P}/iscell.npy"), (f"{S2P}/F.npy", f"{S2P}/ops.npy"), 128, sets=OPHYS),
+    Source("caiman", "ideas", "ophys/caiman/ideas_toolbox", "sample_cellset_msr_1.hdf5", header_bytes=2048,
+           sets=OPHYS),
+    Source("scanimage", "si38", "ophys/scanimage/jefferis_si38", "Blank-IPA_1s_16r_032.tif", header_bytes=15746,
+           sets=OPHYS, flip_span=(8192, 15746)),  # frame 0 at 8, its IFD at 8200, its description to 15714
+    Source("tiff", "bigtiff", "ophys/tiff/ideas_toolbox", "movie_part2_108x123x63.tiff", header_bytes=16,
+           sets=OPHYS + RATE, flip_span=(53152, 55376)),  # BigTIFF: frame 0 at 16, then its IFD
+    Source("inscopix", "ideas", "ophys/inscopix/ideas_toolbox", "movie_part2_108x123x63.isxd", sets=OPHYS,
+           flip_span=(-1233, -9)),  # frames first, then the JSON header, a NUL and its 8-byte length
 )  # fmt: skip
 
 
@@ -87,4 +103,8 @@ QUICK = (  # the bounded run (tests/test_fuzz.py): a few mutants per format, as 
     ("axon/abf2", "truncate-1", ".abf"), ("axon/abf2", "flip", ".abf"),  # converts: compared with the undamaged copy
     ("spike2/smr", "truncate-1", ".smr"), ("mcs-h5/w8", "truncate-1", ".h5"), ("mcs-h5/w8", "flip", ".h5"),
     ("spikeglx/np1-3B", "remove", ".ap.meta"), ("spikeglx/np2.4", "truncate-1", ".ap.bin"),
+    ("suite2p/fissa", "truncate-50", "F.npy"), ("suite2p/fissa", "flip", "stat.npy"),
+    ("caiman/ideas", "zero-4k", ".hdf5"), ("scanimage/si38", "truncate-50", ".tif"),
+    ("tiff/bigtiff", "truncate-1", ".tiff"),
+    ("inscopix/ideas", "truncate-99", ".isxd"), ("inscopix/ideas", "zero-4k", ".isxd"),  # converts: vs undamaged
 )  # fmt: skip

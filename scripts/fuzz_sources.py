@@ -57,7 +57,7 @@ def mutants(source: Source) -> list[Mutant]:
     found: list[Mutant] = []
     for file in dict.fromkeys(source.headers + source.data):
         found += [Mutant(source, f"truncate-{p}", file) for p in (1, 50, 99)]
-    headed = [f for f in source.data if source.header_bytes and f not in source.headers]  # a header, then data
+    headed = [f for f in source.data if (source.header_bytes or any(source.flip_span)) and f not in source.headers]
     found += [Mutant(source, "flip", f) for f in (*source.headers, *headed)]
     found += [Mutant(source, "zero-4k", f) for f in source.data]
     found += [Mutant(source, "remove", f) for f in source.siblings]
@@ -104,13 +104,20 @@ def damage(m: Mutant, copy: Path) -> None:
     if m.kind.startswith("truncate-"):
         data = data[: len(data) * int(m.kind.split("-")[1]) // 100]
     elif m.kind == "flip":  # 8 bytes of the header changed
-        for pos in rng.sample(range(header), k=min(8, header)):
+        span = range(header) if m.file in m.source.headers or not any(m.source.flip_span) else _span(m, len(data))
+        for pos in rng.sample(span, k=min(8, len(span))):
             data[pos] ^= rng.randrange(1, 256)
     elif m.kind == "zero-4k":  # a block of the data (after a file's own header) zeroed
         start = 0 if m.file in m.source.headers else header
         offset = rng.randrange(start, max(start + 1, len(data) - BLOCK))
         data[offset : offset + BLOCK] = bytes(len(data[offset : offset + BLOCK]))
     path.write_bytes(bytes(data))
+
+
+def _span(m: Mutant, n: int) -> range:
+    """The bytes of a data file a flip lands in, from the source's flip_span (negative: from the end)."""
+    lo, hi = (v + n if v < 0 else min(v, n) for v in m.source.flip_span)
+    return range(lo, hi)
 
 
 @dataclass
@@ -176,7 +183,9 @@ def convert(m: Mutant, work: Path, timeout: float, extra: tuple[str, ...]) -> Ru
         folder.mkdir()
     (work / "meta.yaml").write_text(METADATA)
     before = _files(copy)
-    args = ["convert", str(copy / m.source.target), "-o", str(out / "x.nwb"), "-m", str(work / "meta.yaml"), *extra]
+    sets = [a for pair in m.source.sets for a in ("--set", pair)]
+    args = ["convert", str(copy / m.source.target), "-o", str(out / "x.nwb"), "-m", str(work / "meta.yaml"), *sets]
+    args += extra
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {"COLUMNS": "200", "TMPDIR": str(tmp)}
     command = f"{sys.executable} -m nwbconvert " + " ".join(f"'{a}'" if " " in a else a for a in args)
     try:
