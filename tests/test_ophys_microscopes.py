@@ -149,6 +149,21 @@ def test_bruker_incomplete_copy_and_old_prairieview(tmp_path: Path) -> None:
         _session(old.folder)
 
 
+def test_bruker_cycles_keep_their_time_stamps(tmp_path: Path) -> None:
+    from roiextractors import BrukerTiffImagingExtractor
+
+    sample = write_bruker_folder(tmp_path, n_frames=6, cycles=3, gap_s=1.0, channel_names=("Ch2",))
+    assert len(list(sample.folder.glob("*_Cycle0000[123]_Ch2_*.ome.tif"))) == 6  # PMT channel 2's files
+    (movie,) = _session(sample.folder).imaging.movies
+    assert movie.name == "TwoPhotonSeriesPlane0Ch2" and movie.n_frames == 6
+    oracle = BrukerTiffImagingExtractor(sample.folder)
+    assert movie.times.rate_hz is None  # bursts a second apart: no one rate, one time per frame
+    np.testing.assert_allclose(movie.times.timestamps_s, oracle.get_native_timestamps())
+    period = sample.frame_period_s
+    np.testing.assert_allclose(movie.times.timestamps_s[:3], [0, period, 2 * period + 1.0], atol=1e-8)
+    np.testing.assert_array_equal(movie.frames.read(0, 6), _xy(oracle.get_series()))
+
+
 def test_bruker_one_multipage_file_per_channel(tmp_path: Path) -> None:
     from roiextractors import BrukerTiffImagingExtractor
 

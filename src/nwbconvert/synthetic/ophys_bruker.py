@@ -9,6 +9,7 @@ planes, each with its own Z position. `relativeTime` runs on across cycles, as P
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -85,31 +86,50 @@ def _page(sample: BrukerSample, path: Path, t: int | None, plane: int, c: int) -
     tifffile.imwrite(path, data, ome=True, photometric="minisblack", metadata=metadata)
 
 
-def _sequences(root: ET.Element, sample: BrukerSample, z_motor: float, stacks: bool) -> None:
-    """One sequence of all frames (single plane), or one per volume whose frames are its planes; one OME-TIFF
-    per frame and channel, or (`stacks`) one multi-page OME-TIFF per channel whose `page` each frame names."""
+FramePlan = tuple[int, int, int, int, float, float]
+
+
+def _frames_of(n_frames: int, n_planes: int, cycles: int, period: float, gap: float) -> list[FramePlan]:
+    """(sequence, frame in it, time point, plane) and (relativeTime, absoluteTime) of each `<Frame>` in order."""
+    out: list[FramePlan] = []
+    per_cycle = n_frames // cycles
+    for t in range(n_frames):
+        for plane in range(n_planes):
+            if n_planes > 1:  # one sequence per volume; relativeTime runs on
+                s, f, rel = t, plane, (t * n_planes + plane) * period
+                at = rel
+            else:  # one sequence per cycle; relativeTime starts again at each
+                s, f = divmod(t, per_cycle)
+                rel, at = f * period, s * (per_cycle * period + gap) + f * period
+            out.append((s, f, t, plane, rel, 3.5 + at))
+    return out
+
+
+def _sequences(root: ET.Element, sample: BrukerSample, z_motor: float, stacks: bool, cycles: int, gap: float) -> None:
+    """One sequence per cycle of a single plane's frames, or one per volume whose frames are its planes; one
+    OME-TIFF per frame and channel, or (`stacks`) one multi-page OME-TIFF per channel whose `page` each frame
+    names."""
     n_frames, n_planes = sample.frames.shape[:2]
-    volumetric = n_planes > 1
-    name = sample.folder.name
-    for s in range(n_frames if volumetric else 1):
-        kind = "TSeries ZSeries Element" if volumetric else "TSeries Timed Element"
-        seq = ET.SubElement(root, "Sequence", {"type": kind, "cycle": str(s + 1), "time": "10:30:01.0000000"})
-        for f in range(n_planes if volumetric else n_frames):
-            t, plane = (s, f) if volumetric else (f, 0)
-            at = (t * n_planes + plane) * sample.frame_period_s
-            attrib = {"relativeTime": f"{at:.9f}", "absoluteTime": f"{3.5 + at:.9f}", "index": str(f + 1)}
-            frame = ET.SubElement(seq, "Frame", {**attrib, "parameterSet": "CurrentSettings"})
-            for c, channel in enumerate(sample.channel_names):
-                filename = f"{name}_Cycle{s + 1:05d}_Ch{c + 1}_{1 if stacks else f + 1:06d}.ome.tif"
-                page = str(t + 1 if stacks else 1)
-                attrib = {"channel": str(c + 1), "channelName": channel, "page": page, "filename": filename}
-                ET.SubElement(frame, "File", attrib)
-                if not stacks or t == 0:
-                    _page(sample, sample.folder / filename, None if stacks else t, plane, c)
-            ET.SubElement(frame, "ExtraParameters", {"validData": "True"})
-            if volumetric:
-                x, y = sample.position_xy_um
-                _position(ET.SubElement(frame, "PVStateShard"), x, y, z_motor, sample.z_um[plane] - z_motor)
+    kind = "TSeries ZSeries Element" if n_planes > 1 else "TSeries Timed Element"
+    sequences: dict[int, ET.Element] = {}
+    for s, f, t, plane, rel, at in _frames_of(n_frames, n_planes, cycles, sample.frame_period_s, gap):
+        if s not in sequences:
+            attrib = {"type": kind, "cycle": str(s + 1), "time": "10:30:01.0000000"}
+            sequences[s] = ET.SubElement(root, "Sequence", attrib)
+        attrib = {"relativeTime": f"{rel:.9f}", "absoluteTime": f"{at:.9f}", "index": str(f + 1)}
+        frame = ET.SubElement(sequences[s], "Frame", {**attrib, "parameterSet": "CurrentSettings"})
+        for c, channel in enumerate(sample.channel_names):
+            number = int(channel[2:]) if re.fullmatch(r"Ch\d+", channel) else c + 1  # PMT "Ch2" is channel 2
+            filename = f"{sample.folder.name}_Cycle{s + 1:05d}_Ch{number}_{1 if stacks else f + 1:06d}.ome.tif"
+            page = str(t + 1 if stacks else 1)
+            attrib = {"channel": str(number), "channelName": channel, "page": page, "filename": filename}
+            ET.SubElement(frame, "File", attrib)
+            if not stacks or t == 0:
+                _page(sample, sample.folder / filename, None if stacks else t, plane, c)
+        ET.SubElement(frame, "ExtraParameters", {"validData": "True"})
+        if n_planes > 1:
+            x, y = sample.position_xy_um
+            _position(ET.SubElement(frame, "PVStateShard"), x, y, z_motor, sample.z_um[plane] - z_motor)
 
 
 def write_bruker_folder(
@@ -122,12 +142,16 @@ def write_bruker_folder(
     width: int = 48,
     frame_period_s: float = 0.033474728,
     layout: Literal["frames", "stacks"] = "frames",
+    cycles: int = 1,
+    gap_s: float = 1.0,
     seed: int = 0,
 ) -> BrukerSample:
     """Write `parent/<name>/` with `<name>.xml`, `<name>.env` and the OME-TIFF pages; return what was written.
-    `stacks` (single plane only) writes one multi-page file per channel, as PrairieView 5.8 can."""
-    if layout == "stacks" and n_planes != 1:
-        raise ValueError("the stacks layout holds one plane")
+    `stacks` (single plane only) writes one multi-page file per channel, as PrairieView 5.8 can; `cycles` splits a
+    single plane's frames into that many sequences, `gap_s` apart (a burst / multi-cycle T-series)."""
+    one_plane = n_planes == 1 or (layout == "frames" and cycles == 1)
+    if not one_plane or n_frames % cycles or (layout == "stacks" and cycles > 1):
+        raise ValueError("stacks and cycles are of one plane; stacks of one cycle; frames split evenly into cycles")
     folder = parent / name
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -146,7 +170,7 @@ def write_bruker_folder(
     root = ET.Element("PVScan", {"version": VERSION, "date": DATE, "notes": ""})
     ET.SubElement(root, "SystemIDs", {"SystemID": "4051"})
     _environment(root, sample, height, width, z_motor)
-    _sequences(root, sample, z_motor, layout == "stacks")
+    _sequences(root, sample, z_motor, layout == "stacks", cycles, gap_s)
     ET.indent(root)
     (folder / f"{name}.xml").write_bytes(b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "utf-8"))
     (folder / f"{name}.env").write_text(
