@@ -4,10 +4,15 @@ BrukerTiffImagingExtractor: one two-photon movie per plane × channel (`TwoPhoto
 The header facts come from the XML's environment (`<PVScan><PVStateShard>`) and its first `<Sequence>`, read
 here up to the end of that sequence (a long series' XML is large): channels from `<File channel channelName>`,
 planes from the frames of a `TSeries ZSeries Element` volume, pixel size from `micronsPerPixel`, the laser from
-`laserWavelength`, the origin from `positionCurrent` (Z: the sum of the Z devices, focus motor plus piezo, as
-each frame of a volume lists them). Frame times are the frames' `relativeTime`, as roiextractors reads them (one
-per volume); the rate is the one roiextractors measures from them (PrairieView's `framePeriod` is nominal,
-often off the true rate), `framePeriod` only when that fails."""
+`laserWavelength` (when one), the origin from `positionCurrent` (Z: the sum of the Z devices, focus motor plus
+piezo, as each frame of a volume lists them). Frame times are the frames' `relativeTime`, as roiextractors reads
+them (one per volume; plane p starts at its own frame's time): a rate and a start when they are regular, else one
+time per frame (burst cycles). The plane rate is the one roiextractors measures from them (PrairieView's
+`framePeriod` is nominal, often off the true rate), `framePeriod` only when that fails. Before any frame is read,
+the whole XML is streamed once to find a page file it names that the copy lacks (`base.shortfall`).
+
+A plane of a volume is read through roiextractors' `select_plane`, which reads every plane of the frames asked:
+a movie of one of N planes costs N planes' reads."""
 
 from __future__ import annotations
 
