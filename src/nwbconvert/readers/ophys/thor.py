@@ -4,7 +4,9 @@ ThorTiffImagingExtractor: one two-photon movie per plane × channel (`TwoPhotonS
 Experiment.xml gives the channels (`Wavelengths/Wavelength@name`), the frame rate (`LSM@frameRate`), the pixel
 size (`LSM@pixelSizeUM`), the laser (`MultiPhotonLaser@pos`, nm, when enabled) and the start (`Date@uTime`). A
 fast-Z (volumetric) acquisition's volume rate depends on its flyback frames, which roiextractors does not count:
-its rate is left for `ophys.rate` (a note says so) rather than guessed."""
+its rate is left for `ophys.rate` (a note says so) rather than guessed, and a plane of it is read through
+roiextractors' `select_plane` (every plane of the frames asked is read). roiextractors opens every TIFF the
+OME-XML names before it reads a frame: a copy missing one is refused, naming it."""
 
 from __future__ import annotations
 
