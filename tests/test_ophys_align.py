@@ -232,7 +232,7 @@ def test_merge_places_imaging_sources_on_the_session_clock(run: Path, tmp_path: 
         del source["name"]
     path.write_text(json.dumps({"sources": sources, "timezone": "Europe/Berlin"}))
     job = config_job(path, ConvertOptions(), None)
-    with pytest.raises(UsageError, match=r"imaging plane Plane0 \(sources\[1\] and sources\[2\]\)"):
+    with pytest.raises(UsageError, match=r"series TwoPhotonSeriesPlane0Channel0 \(sources\[1\] and sources\[2\]\)"):
         read_sources(job.sources, "Europe/Berlin")
 
 

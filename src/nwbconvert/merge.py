@@ -6,21 +6,23 @@ difference of its header start from that one, so each series keeps its own rate 
 was recorded. Sources are never concatenated end to end. A header start without a zone is placed in
 `timezone` before comparing; a source whose start is unknown must be given one (`start_time:` in the config).
 
-Names: series, event tables, sortings, electrode groups, imaging planes and segmentations must be unique in one
-file; imaging movies and segmentations are shifted like series. A source given a `name` gets it appended to
-every name it brings (ElectricalSeriesImec0AP -> ElectricalSeriesImec0APRig2,
-device imec0 -> imec0Rig2), so names are stable across runs. A name still shared by two sources is an error
-naming both: nothing is renamed silently. Identical devices (same name, description, manufacturer) are one.
+Names: series, event tables, sortings, electrode groups and segmentations must be unique in one file; imaging
+movies and segmentations are shifted like series. An imaging plane of the same name in several sources is one
+plane (a movie and the segmentation made from it share their ImagingPlane); name a source to keep its planes
+apart. A source given a `name` gets it appended to every name it brings (ElectricalSeriesImec0AP ->
+ElectricalSeriesImec0APRig2, device imec0 -> imec0Rig2), so names are stable across runs. A name still shared by
+two sources is an error naming both: nothing is renamed silently. Identical devices (same name, description,
+manufacturer) are one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from nwbconvert.errors import MetadataError, UsageError
-from nwbconvert.imaging import FrameTimes, Imaging
+from nwbconvert.imaging import FrameTimes, Imaging, ImagingPlane
 from nwbconvert.metadata.dandi import parse_timezone
 from nwbconvert.model import Device, HeaderMetadata, Recording, Session, SourceFile
 
@@ -174,7 +176,7 @@ def _check_unique(sessions: list[Session]) -> None:
         names = {("series", r.name) for r in s.recordings}
         names |= {("electrode group", c.group) for r in s.recordings for c in r.channels if c.group != "default"}
         names |= {("event table", e.name) for e in s.events} | {("sorting", u.name) for u in s.sortings}
-        names |= {("imaging plane", p.name) for p in s.imaging.planes} | {("series", m.name) for m in s.imaging.movies}
+        names |= {("series", m.name) for m in s.imaging.movies}  # a plane may be shared: see _joined_planes
         names |= {("segmentation", g.name) for g in s.imaging.segmentations}
         for key in sorted(names):
             j = owners.setdefault(key, i)
@@ -217,10 +219,26 @@ def _shift_times(times: FrameTimes, offset_s: float) -> FrameTimes:
 
 def _joined_imaging(parts: Sequence[Imaging]) -> Imaging:
     return Imaging(
-        planes=tuple(p for i in parts for p in i.planes),
+        planes=_joined_planes([p for i in parts for p in i.planes]),
         movies=tuple(m for i in parts for m in i.movies),
         segmentations=tuple(g for i in parts for g in i.segmentations),
     )
+
+
+def _joined_planes(planes: list[ImagingPlane]) -> tuple[ImagingPlane, ...]:
+    """Planes of one name from several sources are one plane (a movie and the segmentation made from it): what the
+    earlier source's headers say wins, what it leaves unsaid a later one gives; channels are joined by name."""
+    joined: dict[str, ImagingPlane] = {}
+    for plane in planes:
+        first = joined.get(plane.name)
+        if first is None:
+            joined[plane.name] = plane
+            continue
+        known = {c.name for c in first.channels}
+        channels = first.channels + tuple(c for c in plane.channels if c.name not in known)
+        unsaid = {f.name: getattr(plane, f.name) for f in fields(first) if getattr(first, f.name) in (None, "")}
+        joined[plane.name] = replace(first, **unsaid, channels=channels)
+    return tuple(joined.values())
 
 
 def _files(sessions: list[Session]) -> tuple[SourceFile, ...]:
