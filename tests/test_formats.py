@@ -111,7 +111,13 @@ GENERATED = {
     "maxwell": Generated("maxwell", _maxwell, _rawio("MaxwellRawIO"), 8),
 }
 
-GENERATED_ELSEWHERE = {"axograph": "tests/test_axograph.py"}  # intracellular: clamp series, tested on their own
+GENERATED_ELSEWHERE = {  # tested on their own: intracellular clamp series, imaging movies and segmentations
+    "axograph": "tests/test_axograph.py",
+    "hdf5-movie": "tests/test_ophys_tiff.py",
+    **dict.fromkeys(("bruker", "thor", "micromanager"), "tests/test_ophys_microscopes.py"),
+    **dict.fromkeys(("femtonics", "miniscope", "scanbox"), "tests/test_ophys_onephoton.py"),
+    **dict.fromkeys(("cnmfe", "extract", "minian", "inscopix-cellset"), "tests/test_ophys_segmentation.py"),
+}
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ class RealFile:
     rate_hz: float = 0.0
     n_channels: int = 0
     units: int = 0  # a units-only source: no stream, this many units
+    frames: int = 0  # an imaging movie: this many frames in its first series
+    rois: int = 0  # a segmentation: this many ROIs in its first plane
 
 
 # exactly the readers marked "real": the real recording of each, detected and read below
@@ -139,6 +147,11 @@ REAL_FILES = {
     "mcs-h5": RealFile("mcs_h5/2014-02-27T08-30-03W8SpikeCutoutsAndTimestampsAndRawData.h5", 20000.0, 8),
     "axon": RealFile("abf/16d22006_kim_gapfree.abf", 10000.0, 2),
     "sorting-folder": RealFile("phy/changlab_ms4_export", units=10),
+    "scanimage": RealFile("ophys/scanimage/jefferis_si38/Blank-IPA_1s_16r_032.tif", 8.138, frames=30),
+    "tiff": RealFile("ophys/tiff/ideas_toolbox/movie_part2_108x123x63.tiff", frames=63),
+    "inscopix": RealFile("ophys/inscopix/ideas_toolbox/movie_part2_108x123x63.isxd", 10.0, frames=63),
+    "suite2p": RealFile("ophys/suite2p/fissa_example/suite2p", 1.0, rois=23),
+    "caiman": RealFile("ophys/caiman/ideas_toolbox/sample_cellset_msr_1.hdf5", 20.0152, rois=5),
 }
 # readers marked "real-headers": real .meta files, samples generated around them
 REAL_HEADERS = {"spikeglx": "spikeglx_meta/np1_3B_g0"}
@@ -342,8 +355,19 @@ def test_real_readers_detect_and_read_their_real_file(reader: str) -> None:
     path = realdata(case.path)
     found = detect(path)
     assert found.name == reader and found.verified == "real"
-    session = found.read(path, ReadOptions(stub_seconds=0.01))
-    if case.units:
+    session = found.read(path, ReadOptions(stub_seconds=None if case.frames or case.rois else 0.01))
+    if case.frames:
+        movie = session.imaging.movies[0]
+        assert movie.n_frames == case.frames and movie.frames.read(0, 2).shape == (2, *movie.frame_shape)
+        if case.rate_hz:
+            assert movie.times.rate_hz == pytest.approx(case.rate_hz, rel=1e-4)
+        else:  # the file gives no rate: ophys.rate must
+            assert movie.times.rate_hz is None and movie.times.timestamps_s is None
+    elif case.rois:
+        segmentation = session.imaging.segmentations[0]
+        assert segmentation.n_rois == case.rois
+        assert session.imaging.planes[0].rate_hz == pytest.approx(case.rate_hz, rel=1e-4)
+    elif case.units:
         assert session.recordings == () and [len(s.units) for s in session.sortings] == [case.units]
     else:
         assert (case.rate_hz, case.n_channels) in _streams(session)
