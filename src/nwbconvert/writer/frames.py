@@ -28,13 +28,23 @@ def movie_layout(movie: Movie, chunk_bytes: int = CHUNK_BYTES) -> Layout:
 
 
 def read_frames(movie: Movie, start: int, stop: int) -> np.ndarray:
-    """Frames [start, stop), checked to be what the reader declared."""
+    """Frames [start, stop), checked to be what the reader declared (and, for a TIFF, that tifffile did not read
+    past a damaged page directory to give them)."""
+    from nwbconvert.errors import SourceError
+    from nwbconvert.readers.ophys.base import tiff_damage, tifffile_complaints
     from nwbconvert.writer.samples import read_failed
 
     try:
-        frames = movie.frames.read(start, stop)
+        with tifffile_complaints() as said:
+            frames = movie.frames.read(start, stop)
     except Exception as exc:
         raise read_failed(movie.name, start, stop, exc) from exc
+    damage = tiff_damage(said)
+    if damage is not None:
+        raise SourceError(
+            f"Reading frames {start}-{stop} of {movie.name} from the source failed ({damage}). The movie may be "
+            "truncated or damaged: check that every file of it was copied completely."
+        )
     expected = (stop - start, *movie.frame_shape)
     if frames.shape != expected:
         raise read_failed(movie.name, start, stop, ValueError(f"frames of shape {frames.shape}, not {expected}"))

@@ -3,8 +3,12 @@ Session an optical source becomes (no recordings; `Session.imaging`)."""
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Sequence
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +133,76 @@ class OpticalSource:
             source_files=files,
             notes=self.notes,
             imaging=Imaging(self.planes, self.movies, self.segmentations),
+        )
+
+
+class _TifffileLog(logging.Handler):
+    """tifffile's log records, kept in the list of the thread that asked (`tifffile_complaints`); elsewhere
+    printed as Python prints a record no handler takes (logging.lastResort)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kept: list[logging.LogRecord] | None = getattr(self.local, "kept", None)
+        if kept is not None:
+            kept.append(record)
+        elif not logging.getLogger().handlers and logging.lastResort is not None:
+            logging.lastResort.handle(record)
+
+
+_TIFFFILE_LOG = _TifffileLog()
+_TIFF_DAMAGE = re.compile(  # tifffile's warnings (not errors) that say the bytes are damaged or cut short
+    r"failed to read \d+ bytes|could not read all values|contains no pages|invalid offset to first page|"
+    r"missing required tags|incompletely written"
+)
+
+
+@contextmanager
+def tifffile_complaints() -> Iterator[list[logging.LogRecord]]:
+    """What tifffile logs in this thread while inside, kept off stderr (its messages name its exceptions, and it
+    reads on past a damaged page directory): the caller decides what it means (`tiff_damage`)."""
+    logger = logging.getLogger("tifffile")
+    if _TIFFFILE_LOG not in logger.handlers:
+        logger.addHandler(_TIFFFILE_LOG)
+    outer = getattr(_TIFFFILE_LOG.local, "kept", None)
+    kept: list[logging.LogRecord] = []
+    _TIFFFILE_LOG.local.kept = kept
+    try:
+        yield kept
+    finally:
+        _TIFFFILE_LOG.local.kept = outer
+        if outer is not None:
+            outer.extend(kept)
+
+
+def tiff_damage(records: Sequence[logging.LogRecord]) -> str | None:
+    """The damage tifffile read past, in plain words (a page directory or tag it could not read, a page list or a
+    strip cut short), or None when it only noted something about the metadata."""
+    said = [r.getMessage() for r in records if r.levelno >= logging.ERROR or _TIFF_DAMAGE.search(r.getMessage())]
+    if not said:
+        return None
+    at = sorted({int(m) for text in said for m in re.findall(r"@(\d+)", text)})
+    where = f", the first at byte {at[0]}" if at else ""
+    return (
+        f"its page directories (TIFF IFDs) are damaged or cut short: {len(said)} of their entries are unreadable{where}"
+    )
+
+
+@contextmanager
+def tiff_checked(path: Path) -> Iterator[None]:
+    """Inside, a TIFF that tifffile finds damaged (`tiff_damage`) is refused in plain words (exit 3); tifffile's
+    other notes stay off stderr."""
+    from nwbconvert.errors import SourceError
+
+    with tifffile_complaints() as said:
+        yield
+    damage = tiff_damage(said)
+    if damage is not None:
+        raise SourceError(
+            f"{path}: {damage}. The copy looks damaged or incompletely copied: copy the file again from where it "
+            "was recorded."
         )
 
 
