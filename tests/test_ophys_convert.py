@@ -189,3 +189,42 @@ def test_every_compression_stores_the_same_frames(tmp_path: Path, compression: s
     with h5py.File(out, "r") as f:
         data = f["acquisition/OnePhotonSeriesPlane0Channel0/data"]
         np.testing.assert_array_equal(data[:], tifffile.imread(realdata(BIGTIFF)).transpose(0, 2, 1))  # the twin
+
+
+def test_a_session_config_puts_ephys_a_movie_and_its_segmentation_in_one_file(tmp_path: Path) -> None:
+    """SpikeGLX + a TIFF movie + the suite2p folder made from it, the imaging sources unnamed: the segmentation's
+    ROI table sits on the movie's ImagingPlane (one plane, the movie's channel)."""
+    import tifffile
+
+    from nwbconvert.synthetic.ophys_suite2p import write_suite2p_folder
+    from nwbconvert.synthetic.spikeglx import write_spikeglx_run
+
+    run = write_spikeglx_run(tmp_path / "ephys", seconds=1.0, n_channels=4).folder
+    frames = np.arange(40 * 32 * 48, dtype=np.uint16).reshape(40, 32, 48)  # (frames, height, width)
+    tifffile.imwrite(tmp_path / "movie.tif", frames, photometric="minisblack")
+    write_suite2p_folder(tmp_path, n_planes=1, two_channels=False, n_frames=40, ly=32, lx=48, fs=7.5)
+    start = "2026-01-15T10:00:00+01:00"
+    config = {
+        "sources": [
+            {"path": str(run)},
+            {"path": str(tmp_path / "movie.tif"), "start_time": start},
+            {"path": str(tmp_path / "suite2p"), "start_time": start},
+        ],
+        "timezone": "Europe/Berlin",
+        "set": dict(kv.split("=", 1) for kv in (*COMPLETE_METADATA, *OPHYS, "ophys.rate=7.5")),
+    }
+    path = tmp_path / "session.yaml"
+    path.write_text(json.dumps(config))
+    out = tmp_path / "session.nwb"
+    done = nwbconvert("convert", "--config", path, "-o", out)
+    assert done.returncode == 0, done.stderr
+    io, nwb = _read(out)
+    with io:
+        assert len(nwb.imaging_planes) == 1
+        (plane,) = nwb.imaging_planes.values()
+        assert [c.name for c in plane.optical_channel] == ["Channel0"]
+        movie = nwb.acquisition["TwoPhotonSeriesPlane0Channel0"]
+        np.testing.assert_array_equal(movie.data[:], frames.transpose(0, 2, 1))
+        table = nwb.processing["ophys"]["ImageSegmentation"]["PlaneSegmentationPlane0"]
+        assert table.imaging_plane is movie.imaging_plane is plane
+        assert any(type(s).__name__ == "ElectricalSeries" for s in nwb.acquisition.values())

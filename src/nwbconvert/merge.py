@@ -218,24 +218,31 @@ def _shift_times(times: FrameTimes, offset_s: float) -> FrameTimes:
 
 
 def _joined_imaging(parts: Sequence[Imaging]) -> Imaging:
+    filmed = [(p, p.name in {m.plane for m in i.movies}) for i in parts for p in i.planes]
     return Imaging(
-        planes=_joined_planes([p for i in parts for p in i.planes]),
+        planes=_joined_planes(filmed),
         movies=tuple(m for i in parts for m in i.movies),
         segmentations=tuple(g for i in parts for g in i.segmentations),
     )
 
 
-def _joined_planes(planes: list[ImagingPlane]) -> tuple[ImagingPlane, ...]:
+def _joined_planes(planes: list[tuple[ImagingPlane, bool]]) -> tuple[ImagingPlane, ...]:
     """Planes of one name from several sources are one plane (a movie and the segmentation made from it): what the
-    earlier source's headers say wins, what it leaves unsaid a later one gives; channels are joined by name."""
+    earlier source's headers say wins, what it leaves unsaid a later one gives. Its channels are those of the
+    sources that film it (each (plane, filmed) pair says whether its source holds a movie of it); a segmentation's
+    own channel names count only for a plane no movie films."""
     joined: dict[str, ImagingPlane] = {}
-    for plane in planes:
+    filmed_by: dict[str, bool] = {}
+    for plane, filmed in planes:
         first = joined.get(plane.name)
         if first is None:
-            joined[plane.name] = plane
+            joined[plane.name], filmed_by[plane.name] = plane, filmed
             continue
-        known = {c.name for c in first.channels}
-        channels = first.channels + tuple(c for c in plane.channels if c.name not in known)
+        channels = first.channels
+        if filmed and not filmed_by[plane.name]:
+            channels, filmed_by[plane.name] = plane.channels, True
+        elif filmed or not filmed_by[plane.name]:
+            channels += tuple(c for c in plane.channels if c.name not in {k.name for k in first.channels})
         unsaid = {f.name: getattr(plane, f.name) for f in fields(first) if getattr(first, f.name) in (None, "")}
         joined[plane.name] = replace(first, **unsaid, channels=channels)
     return tuple(joined.values())
