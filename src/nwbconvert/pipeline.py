@@ -196,8 +196,16 @@ def _source_record(spec: SourceSpec, session: Session, offset_s: float) -> Sourc
         header_start_time=session.header.session_start_time,
         start_time=spec.start_time,
         time_offset_s=offset_s,
-        series=tuple(r.name + (spec.name or "") for r in session.recordings),
+        series=tuple(
+            name + (spec.name or "") for name in (*(r.name for r in session.recordings), *_imaging_names(session))
+        ),
     )
+
+
+def _imaging_names(session: Session) -> tuple[str, ...]:
+    """The movies and segmentations a source brings, as its provenance record names them."""
+    imaging = session.imaging
+    return tuple(m.name for m in imaging.movies) + tuple(g.name for g in imaging.segmentations)
 
 
 def _write(
