@@ -228,3 +228,5 @@ def test_a_session_config_puts_ephys_a_movie_and_its_segmentation_in_one_file(tm
         table = nwb.processing["ophys"]["ImageSegmentation"]["PlaneSegmentationPlane0"]
         assert table.imaging_plane is movie.imaging_plane is plane
         assert any(type(s).__name__ == "ElectricalSeries" for s in nwb.acquisition.values())
+    records = json.loads(nwb.source_script)["sources"]
+    assert [r["series"] for r in records[1:]] == [["TwoPhotonSeriesPlane0Channel0"], ["PlaneSegmentationPlane0"]]
