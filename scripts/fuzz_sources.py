@@ -4,7 +4,8 @@ Each mutant is a copy of one source with one seeded damage: a data or header fil
 8 header bytes flipped, a 4 KiB block zeroed, or a sibling file removed. `nwbconvert convert` runs on it with a
 timeout. Refused cleanly (exit 3/4, one "Error:" paragraph), converted complete, or converted with a warning are
 fine; failures are exit 70 or another code, a hang, a traceback, a Python exception name, a file left behind, or
-exit 0 with less data than the undamaged copy (series, samples, channels, events, units, spikes) and no warning.
+exit 0 with less data than the undamaged copy (series, samples, channels, events, units, spikes; ROIs and
+movie frames that are not blank) and no warning.
 `python scripts/fuzz_sources.py [--quick] [--format X] [--jobs N]` exits 1 on any failure and lists each one.
 """
 
@@ -129,7 +130,9 @@ class Result:
 
 
 def contents(nwb: Path) -> dict[str, int]:
-    """What an NWB file holds, counted: series, samples, channels, event rows, units, spikes."""
+    """What an NWB file holds, counted: series, samples, channels, event rows, units, spikes; where it holds
+    imaging, also ROIs and the movies' frames that are not blank (a frame a reader could not read, written as
+    zeros, is a loss the frame count does not show)."""
     import h5py
 
     counts = dict.fromkeys(("series", "samples", "channels", "events", "units", "spikes"), 0)
@@ -142,6 +145,10 @@ def contents(nwb: Path) -> dict[str, int]:
             counts["series"] += 1
             counts["samples"] += obj.shape[0] if obj.shape else 1
             counts["channels"] += obj.shape[1] if len(obj.shape) > 1 else 1
+            if parent in ("TwoPhotonSeries", "OnePhotonSeries") and len(obj.shape) >= 3:
+                counts["frames"] = counts.get("frames", 0) + sum(bool(obj[i].any()) for i in range(obj.shape[0]))
+        elif parent == "PlaneSegmentation" and name.endswith("/id"):
+            counts["rois"] = counts.get("rois", 0) + obj.shape[0]
         elif name.startswith(("events/", "intervals/")) and name.endswith("/id"):
             counts["events"] += obj.shape[0]
         elif name == "units/id":
@@ -223,8 +230,8 @@ def classify(m: Mutant, run: Run, baseline: Run | None) -> Result:
     if run.leftovers:
         reasons.append("leftover")
     base, got = (baseline.counts if baseline and not warned else None), run.counts or {}
-    fewer = [k for k, n in base.items() if got and got[k] < n] if base else []
-    lost = [f"{k} {base[k]} -> {got[k]}" for k in fewer] if base else []
+    fewer = [k for k, n in base.items() if got and got.get(k, 0) < n] if base else []
+    lost = [f"{k} {base[k]} -> {got.get(k, 0)}" for k in fewer] if base else []
     # cut at a whole sample of a file whose length no header declares: nothing tells it from a shorter recording
     undeclared = m.kind.startswith("truncate") and m.file in m.source.undeclared and fewer == ["samples"]
     reasons += ["silent-loss"] if lost and not undeclared else []
