@@ -193,7 +193,9 @@ def tiff_damage(records: Sequence[logging.LogRecord]) -> str | None:
 @contextmanager
 def tiff_checked(path: Path) -> Iterator[None]:
     """Inside, a TIFF that tifffile finds damaged (`tiff_damage`) is refused in plain words (exit 3); tifffile's
-    other notes stay off stderr."""
+    other notes stay off stderr. tifffile complains about a copy cut short too (the page list runs past the end):
+    a reader that counts those pages itself (tiff.whole_pages, then `shortfall`, which --allow-incomplete lets
+    through) keeps `tifffile_complaints` and asks `tiff_damage` only when the copy is whole."""
     from nwbconvert.errors import SourceError
 
     with tifffile_complaints() as said:
