@@ -263,6 +263,8 @@ def targets(runs: list[Run], frames: int) -> dict[str, object]:
             out[f"{kind}: throughput 2 cores / NeuroConv >= {SPEEDUP_TARGET:g}"] = round(rival.wall_s / two.wall_s, 2)
         if one and two:
             out[f"{kind}: throughput --jobs 2 / --jobs 1 > 1"] = round(one.wall_s / two.wall_s, 2)
+        if rival and one:
+            out[f"{kind}: CPU s NeuroConv / nwbconvert --jobs 1 (not a target)"] = round(rival.cpu_s / one.cpu_s, 2)
         peaks = [r.peak_rss_mib for r in runs if r.kind == kind and r.tool == "nwbconvert"]
         out[f"{kind}: nwbconvert peak RSS MiB (N and 2N frames) <= {RSS_TARGET_MIB:g}"] = max(peaks)
     out["read-back identical (every output)"] = all(r.read_back == "identical" for r in runs if r.tool != "cp")
