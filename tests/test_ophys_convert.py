@@ -230,3 +230,12 @@ def test_a_session_config_puts_ephys_a_movie_and_its_segmentation_in_one_file(tm
         assert any(type(s).__name__ == "ElectricalSeries" for s in nwb.acquisition.values())
     records = json.loads(nwb.source_script)["sources"]
     assert [r["series"] for r in records[1:]] == [["TwoPhotonSeriesPlane0Channel0"], ["PlaneSegmentationPlane0"]]
+
+
+def test_a_rate_the_user_sets_wins_over_the_headers_for_the_plane_and_its_series(tmp_path: Path) -> None:
+    out = tmp_path / "si.nwb"
+    _convert(realdata(SCANIMAGE38), out, "--set", "ophys.rate=10")
+    io, nwb = _read(out)
+    with io:
+        (series,) = nwb.acquisition.values()
+        assert series.rate == 10.0 and series.imaging_plane.imaging_rate == 10.0

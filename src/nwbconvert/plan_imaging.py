@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from nwbconvert.errors import MetadataError
-from nwbconvert.imaging import Imaging, ImagingPlane, Microscopy, Movie, OpticalChannel, Segmentation
+from nwbconvert.imaging import FrameTimes, Imaging, ImagingPlane, Microscopy, Movie, OpticalChannel, Segmentation
 from nwbconvert.metadata.model import ImagingPlaneLayer, NwbMetadata, OpticalChannelLayer
 
 UNKNOWN = "unknown"
@@ -32,9 +32,17 @@ class PlaneMetadata:
     device: str
     description: str
     rate_hz: float | None  # None: the plane's series carry time stamps only (NWB's imaging_rate is optional)
+    rate_given: float | None  # ophys.rate / imaging_planes.<plane>.rate as the user set it
     grid_spacing_um: tuple[float, ...] | None
     origin_um: tuple[float, ...] | None
     microscopy: Microscopy
+
+    def rate_for(self, times: FrameTimes) -> float | None:
+        """The rate a series of this plane is written with: None for one timed by its own time stamps; else the
+        rate the user set (which wins over a header's, as every metadata layer does), the file's, the plane's."""
+        if times.timestamps_s is not None:
+            return None
+        return self.rate_given or times.rate_hz or self.rate_hz
 
     @property
     def nwb_name(self) -> str:
@@ -114,8 +122,8 @@ def plan_imaging(imaging: Imaging, metadata: NwbMetadata) -> ImagingPlan:
     planes = tuple(_plane(p, metadata, problems, key or f"imaging_planes.{p.name}") for p in imaging.planes)
     movies = tuple(_movie(m, planes, problems) for m in imaging.movies)
     for seg in imaging.segmentations:
-        untimed = seg.traces and seg.times.timestamps_s is None and seg.times.rate_hz is None
-        if untimed and next(p for p in planes if p.name == seg.plane).rate_hz is None:
+        plane = next(p for p in planes if p.name == seg.plane)
+        if seg.traces and seg.times.timestamps_s is None and plane.rate_for(seg.times) is None:
             problems.append(f"the traces of {seg.name} have no frame rate in their files (ophys.rate, in Hz)")
     if problems:
         raise MetadataError(
@@ -179,6 +187,7 @@ def _plane(plane: ImagingPlane, metadata: NwbMetadata, problems: list[str], key:
         device=given.device or plane.device or "Microscope",
         description=given.description or plane.description or f"Imaging plane {plane.name}.",
         rate_hz=given.rate or plane.rate_hz,
+        rate_given=given.rate,
         grid_spacing_um=spacing,
         origin_um=plane.origin_um,
         microscopy=microscopy,
@@ -212,11 +221,9 @@ def _channel(
 def _movie(movie: Movie, planes: tuple[PlaneMetadata, ...], problems: list[str]) -> MoviePlan:
     plane = next(p for p in planes if p.name == movie.plane)
     times = movie.times
-    rate = times.rate_hz if times.timestamps_s is None else None
+    rate = plane.rate_for(times)
     if times.timestamps_s is None and rate is None:
-        rate = plane.rate_hz
-        if rate is None:
-            problems.append(f"{movie.name} has no frame rate in its file (ophys.rate, in Hz)")
+        problems.append(f"{movie.name} has no frame rate in its file (ophys.rate, in Hz)")
     series_type = plane.microscopy.series_type
     name = movie.name
     for kind in Microscopy:  # a --set ophys.microscopy override renames the series

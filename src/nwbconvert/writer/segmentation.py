@@ -24,7 +24,7 @@ def add_segmentations(nwbfile: Any, imaging: ImagingPlan, planes: dict[str, Any]
     for seg in imaging.segmentations:
         table = _plane_segmentation(found, seg, planes[seg.plane])
         suffix = seg.name.removeprefix("PlaneSegmentation")
-        rate = imaging.plane(seg.plane).rate_hz
+        rate = imaging.plane(seg.plane).rate_for(seg.times)
         for traces in seg.traces:
             _container(module, traces.kind.container).add_roi_response_series(
                 _roi_response_series(table, seg, traces, suffix, rate)
@@ -83,7 +83,7 @@ def _roi_response_series(table: Any, seg: Segmentation, traces: RoiTraces, suffi
     if seg.times.timestamps_s is not None:
         timing = {"timestamps": seg.times.timestamps_s}
     else:
-        timing = {"rate": seg.times.rate_hz or rate, "starting_time": seg.times.t_start_s}
+        timing = {"rate": rate, "starting_time": seg.times.t_start_s}
     return RoiResponseSeries(
         name=f"{traces.kind.series_name}{suffix}",
         description=f"{traces.kind.value} traces of every ROI of {seg.name}, from {seg.tool}.",
