@@ -40,7 +40,15 @@ def _stat(rng: np.random.Generator, n_rois: int, ly: int, lx: int) -> np.ndarray
 
 
 def _ops(
-    rng: np.random.Generator, ly: int, lx: int, n_frames: int, fs: float, plane: int, nplanes: int, one_photon: bool
+    rng: np.random.Generator,
+    ly: int,
+    lx: int,
+    n_frames: int,
+    fs: float,
+    plane: int,
+    nplanes: int,
+    one_photon: bool,
+    nchannels: int,
 ) -> dict:
     crop = 2  # suite2p crops Vcorr and max_proj to the registration's valid range
     ops = {
@@ -49,7 +57,7 @@ def _ops(
         "Ly": ly,
         "Lx": lx,
         "nplanes": nplanes,
-        "nchannels": 2,
+        "nchannels": nchannels,
         "functional_chan": 1,
         "iplane": plane,
         "meanImg": rng.random((ly, lx)),
@@ -84,7 +92,7 @@ def write_suite2p_folder(
         folder = root / f"plane{plane}"
         folder.mkdir(parents=True, exist_ok=True)
         n = n_rois + plane
-        ops = _ops(rng, ly, lx, n_frames, fs, plane, n_planes, one_photon)
+        ops = _ops(rng, ly, lx, n_frames, fs, plane, n_planes, one_photon, 2 if two_channels else 1)
         np.save(folder / "ops.npy", np.array(ops), allow_pickle=True)
         np.save(folder / "stat.npy", _stat(rng, n, ly, lx), allow_pickle=True)
         for name in ("F", "Fneu", "spks"):
