@@ -171,7 +171,9 @@ def test_unknown_is_written_only_where_the_user_set_it(tmp_path: Path) -> None:
 def test_dry_run_names_planes_segmentations_and_their_rois(tmp_path: Path) -> None:
     done = nwbconvert("convert", realdata(SUITE2P), "--dry-run", "--json", *SETS)
     assert done.returncode == 0, done.stderr
-    imaging = json.loads(done.stdout)["result"]["plan"]["imaging"]
+    plan = json.loads(done.stdout)["result"]["plan"]
+    imaging = plan["imaging"]
+    assert plan["estimated_bytes"] >= 3 * 23 * 864 * 4  # at least the raw, neuropil and deconvolved float32 traces
     assert [p["name"] for p in imaging["planes"]] == ["Plane0"]
     assert [(s["name"], s["rois"], s["frames"]) for s in imaging["segmentations"]] == [
         ("PlaneSegmentationPlane0", 23, 864)

@@ -126,7 +126,9 @@ def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
         series,
         metadata,
         raw_bytes=sum(s.raw_bytes for s in series) + imaging.raw_bytes,
-        estimated_bytes=estimated + sum(round(m.raw_bytes * _movie_ratio(m)) for m in imaging.movies),
+        estimated_bytes=estimated
+        + sum(round(m.raw_bytes * _movie_ratio(m)) for m in imaging.movies)
+        + imaging.table_bytes,
         session=session,
         event_tables={e.name: len(e) for e in session.events if len(e)},
         sortings={s.name: len(s.units) for s in session.sortings},

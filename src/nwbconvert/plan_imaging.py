@@ -86,6 +86,17 @@ class ImagingPlan:
     def raw_bytes(self) -> int:
         return sum(m.raw_bytes for m in self.movies)
 
+    @property
+    def table_bytes(self) -> int:
+        """What the segmentations add to the file, uncompressed: traces, masks and images."""
+        total = 0
+        for seg in self.segmentations:
+            total += sum(t.data.nbytes for t in seg.traces) + sum(m.nbytes for m in seg.pixel_masks)
+            total += (seg.image_masks.nbytes if seg.image_masks is not None else 0) + sum(
+                i.nbytes for i in seg.images.values()
+            )
+        return total
+
     def plane(self, name: str) -> PlaneMetadata:
         return next(p for p in self.planes if p.name == name)
 
