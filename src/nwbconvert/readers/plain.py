@@ -82,6 +82,10 @@ _BY_TEXT: tuple[tuple[str, str], ...] = (  # (pattern in the library's text, wha
     (r"truncated|\beof\b|end of file|not enough data|premature end|exceeds the file size|not fully written|"
      r"failed to read all data", f"{{file}} {_SHORT}"),
     (r"pickled|allow_pickle", "{file} does not hold plain numbers where its header says it does: it is damaged"),
+    (r"cannot parse header|header is not a dictionary|header does not contain|descr is not a valid dtype",
+     "{file} is a .npy array whose header is damaged: numpy cannot tell its type and shape"),
+    (r"invalid load key|unpickling stack underflow|could not find MARK",
+     "{file} is a damaged pickled file (a Python object saved with pickle): its bytes do not decode"),
     (r"unpack requires a buffer|buffer size must be|read length|cannot read \d+ bytes",
      "{file} ends inside its header: the copy looks truncated or damaged"),
     (r"cannot reshape array|total size of new array|size must be a multiple|not a multiple|must be a divisor",
@@ -117,7 +121,7 @@ def explain(exc: BaseException, source: Path) -> str:
         what = next((m for p, m in _BY_TEXT if re.search(p, text, re.IGNORECASE)), None)
         if what is None or isinstance(cause, KeyError | UnicodeDecodeError | FileNotFoundError | json.JSONDecodeError):
             what = _by_type(cause) or what
-        inner = cause.__cause__ or cause.__context__
+        inner = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)  # `raise … from None`
         if what is not None or not isinstance(inner, Exception):
             break
         cause = inner

@@ -25,9 +25,11 @@ from nwbconvert.readers.ophys.base import (
     movie_name,
     roiextractors_version,
     stubbed,
+    tifffile_complaints,
     times_of,
 )
-from nwbconvert.readers.ophys.tiff import SCANIMAGE_2016_MAGIC, TIFF_SUFFIXES, stub_count, tiff_head, whole_pages
+from nwbconvert.readers.ophys.tiff import SCANIMAGE_2016_MAGIC, TIFF_SUFFIXES, stub_count, tiff_head
+from nwbconvert.readers.ophys.tiff_whole import refuse_damaged, whole_pages
 
 MANUFACTURER = "Vidrio Technologies (ScanImage)"
 
@@ -152,12 +154,14 @@ def _modern(reader: str, path: Path, options: ReadOptions) -> OpticalSource:
     import tifffile
     from roiextractors import ScanImageImagingExtractor
 
-    with tifffile.TiffFile(path) as tif:
+    with tifffile_complaints() as said, tifffile.TiffFile(path) as tif:
         meta = tif.scanimage_metadata or {}
         height, width = tif.pages.first.shape[:2]
         start = _epoch(tif.pages.first.description)
         stamped = "frameTimestamps_sec" in tif.pages.first.description
         whole, declared = whole_pages(tif, len(tif.pages), None)
+    if whole >= declared:  # a copy cut short is a shortfall (`_cut_short`)
+        refuse_damaged(path, said)
     frame = meta.get("FrameData") or {}
     if not frame:
         raise SourceError(f"{path}: its ScanImage header block is empty or damaged (tifffile finds no FrameData).")
@@ -200,8 +204,20 @@ def _modern(reader: str, path: Path, options: ReadOptions) -> OpticalSource:
 def _cut_short(path: Path, whole: int, declared: int, options: ReadOptions) -> tuple[SourceNote, ...]:
     if whole >= declared:
         return ()
-    expected = f"{declared} pages or more (its last page links past the end of the file)"
+    expected = f"{declared} pages or more (its last pages are cut short or link past the end of the file)"
     return (shortfall(path, "its pages", expected, f"{whole} whole pages", options),)
+
+
+def _legacy_pages(path: Path, options: ReadOptions) -> tuple[int, tuple[SourceNote, ...]]:
+    """The whole pages of a legacy file (ScanImageTiffReader reads a page whose data offsets a cut lost as zeros)
+    and the note of a copy cut short; a copy otherwise whole that tifffile finds damaged is refused."""
+    import tifffile
+
+    with tifffile_complaints() as said, tifffile.TiffFile(path, _multifile=False) as tif:
+        whole, declared = whole_pages(tif, len(tif.pages), None)
+    if whole >= declared:
+        refuse_damaged(path, said)
+    return whole, _cut_short(path, whole, declared, options)
 
 
 def _kept(extractor: Any, rate: float | None, stamped: bool, stub_seconds: float | None) -> tuple[Any, FrameTimes]:
@@ -303,7 +319,10 @@ def _legacy(reader: str, path: Path, description: str, options: ReadOptions) -> 
         description=f"The plane scanned by ScanImage {version}".strip(),
         microscopy=Microscopy.TWO_PHOTON,
     )
+    whole, notes = _legacy_pages(path, options)
     extractor = ScanImageLegacyImagingExtractor(file_path=path, sampling_frequency=rate)
+    if whole < int(extractor.get_num_samples()):
+        extractor = extractor.slice_samples(0, whole)
     times = FrameTimes(rate_hz=rate)
     movies = []
     if len(names) == 1:
@@ -323,6 +342,7 @@ def _legacy(reader: str, path: Path, description: str, options: ReadOptions) -> 
         movies=tuple(movies),
         device=Device("Microscope", f"Two-photon microscope run by ScanImage {version}".strip(), MANUFACTURER),
         header=HeaderMetadata(session_start_time=_legacy_start(values)),
+        notes=notes,
     )
 
 

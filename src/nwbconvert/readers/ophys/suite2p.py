@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from nwbconvert.imaging import ImagingPlane, MaskKind, Microscopy, Segmentation
-from nwbconvert.model import Session
-from nwbconvert.readers.base import Match, ReaderBase, ReadOptions
+from nwbconvert.model import Session, SourceNote
+from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, shortfall
 from nwbconvert.readers.ophys.base import (
     ROIEXTRACTORS,
     OpticalSource,
@@ -34,6 +34,10 @@ from nwbconvert.readers.ophys.segmentation import (
 )
 
 NEEDED = ("ops.npy", "stat.npy")
+TRACE_FILES = {  # what suite2p writes for each channel (roiextractors skips a missing one silently)
+    "chan1": ("F.npy", "Fneu.npy", "spks.npy"),
+    "chan2": ("F_chan2.npy", "Fneu_chan2.npy"),
+}
 
 STAT_DESCRIPTIONS = {
     "npix": "number of pixels in the ROI",
@@ -118,11 +122,13 @@ class Suite2pReader(ReaderBase):
         planes: list[ImagingPlane] = []
         segmentations: list[Segmentation] = []
         files: list[Path] = []
+        notes: list[SourceNote] = []
         with self.reading(path):
             for position, plane_folder in enumerate(folder.planes):
-                plane, found = _read_plane(folder.root, plane_folder, position, options)
+                plane, found, missing = _read_plane(folder.root, plane_folder, position, options)
                 planes.append(plane)
                 segmentations += found
+                notes += missing
                 files += sorted(p for p in (folder.root / plane_folder).glob("*.npy") if p.is_file())
         return OpticalSource(
             reader=self.name,
@@ -131,29 +137,49 @@ class Suite2pReader(ReaderBase):
             planes=tuple(planes),
             segmentations=tuple(segmentations),
             files=tuple(files),
+            notes=tuple(notes),
         ).session()
+
+
+def missing_traces(plane: Path, nchannels: int, options: ReadOptions) -> list[SourceNote]:
+    """A shortfall (an error, or with --allow-incomplete a note) for each channel whose trace files suite2p writes
+    are not all in `plane`: channel 2's where ops says `nchannels` 2 or any of its files is there."""
+    notes = []
+    for channel, wanted in TRACE_FILES.items():
+        missing = [name for name in wanted if not (plane / name).is_file()]
+        if channel == "chan2" and nchannels < 2 and len(missing) == len(wanted):
+            continue
+        if missing:
+            what = f"the traces of {plane.name}'s channel {channel[-1]}"
+            notes.append(shortfall(plane, what, ", ".join(wanted), f"no {', '.join(missing)}", options))
+    return notes
 
 
 def _read_plane(
     root: Path, folder: str, position: int, options: ReadOptions
-) -> tuple[ImagingPlane, list[Segmentation]]:
-    """One plane: its ImagingPlane and one segmentation per channel (channel 2 only where F_chan2.npy is)."""
+) -> tuple[ImagingPlane, list[Segmentation], list[SourceNote]]:
+    """One plane: its ImagingPlane, one segmentation per channel (channel 2 only where F_chan2.npy is), and a note
+    for each trace file missing."""
     from roiextractors import Suite2pSegmentationExtractor
 
     raw_channels = ["chan1"] + (["chan2"] if (root / folder / "F_chan2.npy").is_file() else [])
     names = channel_names(raw_channels, len(raw_channels))
     name = plane_name(_plane_index(folder, position))
     segmentations: list[Segmentation] = []
+    notes: list[SourceNote] = []
     rate, one_photon = None, False
     for raw, channel in zip(raw_channels, names):
         extractor = Suite2pSegmentationExtractor(folder_path=root, plane_name=folder, channel_name=raw)
+        if raw == "chan1":
+            nchannels = int(extractor.options.get("nchannels", 1) or 1)
+            notes = missing_traces(root / folder, nchannels, options)
         rate = finite_rate(extractor.get_sampling_frequency())
         one_photon = bool(extractor.options.get("1Preg", False))  # suite2p's registration for one-photon data
         seg_name = segmentation_name(name) + ("" if raw == "chan1" else channel)
         segmentations.append(_segmentation(extractor, root / folder, name, seg_name, rate, options))
     microscopy = Microscopy.ONE_PHOTON if one_photon else Microscopy.TWO_PHOTON
     plane = segmentation_plane(name, tuple(names), rate, microscopy, "suite2p")
-    return plane, segmentations
+    return plane, segmentations, notes
 
 
 def _segmentation(

@@ -24,7 +24,15 @@ from nwbconvert.errors import SourceError, UsageError
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, OpticalChannel
 from nwbconvert.model import Device, Session
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head, shortfall
-from nwbconvert.readers.ophys.base import OPHYS_EXTRA, OpticalSource, channel_names, finite_rate, movie_name
+from nwbconvert.readers.ophys.base import (
+    OPHYS_EXTRA,
+    OpticalSource,
+    channel_names,
+    finite_rate,
+    movie_name,
+    tifffile_complaints,
+)
+from nwbconvert.readers.ophys.tiff_whole import refuse_damaged, whole_pages
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 SOURCE_OPTIONS = ("planes", "channels")  # --set source.planes=N / source.channels=N: pages interleaved CZT
@@ -51,8 +59,8 @@ def _tiff_head(path: Path, mtime_ns: int) -> TiffHead | None:
 
     if head(path, 20)[16:20] == SCANIMAGE_2016_MAGIC:
         return TiffHead("scanimage", "", "SI.")
-    try:
-        with tifffile.TiffFile(path, _multifile=False) as tif:
+    try:  # what tifffile logs of a damaged page directory is dropped: a probe neither raises nor says
+        with tifffile_complaints(), tifffile.TiffFile(path, _multifile=False) as tif:
             page = tif.pages.first
             description, software, kind = page.description, page.software, "plain"  # ImageJ's too
             if page.is_scanimage:
@@ -255,30 +263,6 @@ def _imagej_scale(ij: dict[str, Any], page: Any) -> tuple[float | None, tuple[fl
     return rate, spacing
 
 
-def whole_pages(tif: Any, declared: int, offset: int | None) -> tuple[int, int]:
-    """(pages whose data is all in the file, pages the file declares): a copy cut short holds fewer. Its last IFD
-    then links to one past the end (tifffile stops there), or the last pages' data runs past the end."""
-    size = tif.filehandle.size
-    page = tif.pages.first
-    if offset is not None:  # ImageJ: `declared` contiguous pages from `offset`
-        frame = int(np.prod(page.shape)) * page.dtype.itemsize
-        return min(declared, max(0, size - offset) // frame), declared
-    pointer = tif.pages.next_page_offset
-    if pointer:
-        tif.filehandle.seek(pointer)
-        raw = tif.filehandle.read(tif.tiff.offsetsize)
-        if len(raw) < tif.tiff.offsetsize or int.from_bytes(raw, "little" if tif.byteorder == "<" else "big"):
-            declared += 1  # at least one more page was linked
-    n = len(tif.pages)
-    while (
-        n
-        and max((o + c for o, c in zip(tif.pages[n - 1].dataoffsets, tif.pages[n - 1].databytecounts)), default=0)
-        > size
-    ):
-        n -= 1
-    return n, max(declared, n)
-
-
 def numbered_tiffs(folder: Path) -> list[Path]:
     """The TIFF files at the top of `folder` whose names differ only by a number, in numeric order (empty if the
     folder holds no such series of at least two files)."""
@@ -318,18 +302,24 @@ class TiffReader(ReaderBase):
         return Match.SUFFIX if found is None or found.kind == "plain" else Match.NO
 
     def read(self, path: Path, options: ReadOptions) -> Session:
-        import tifffile
-
         files = tuple(numbered_tiffs(path)) if path.is_dir() else (path,)
         if not files:
             raise SourceError(f"{path}: holds no numbered TIFF files (movie_0001.tif, movie_0002.tif, ...).")
         interleaved = _interleaving(path, options)
         with self.reading(path):
-            layouts = []
-            for file in files:
-                with tifffile.TiffFile(file, _multifile=False) as tif:
-                    layouts.append(_layout(tif, interleaved))
+            layouts = [_opened(file, interleaved) for file in files]
         return _session(self.name, path, files, layouts, options, _checked(path, files, layouts, options))
+
+
+def _opened(file: Path, interleaved: tuple[int, int] | None) -> TiffLayout:
+    """The layout of one file, refused when tifffile read past damage in a copy otherwise whole."""
+    import tifffile
+
+    with tifffile_complaints() as said, tifffile.TiffFile(file, _multifile=False) as tif:
+        layout = _layout(tif, interleaved)
+    if layout.n_pages >= layout.declared_pages:  # a copy cut short is a shortfall (`_checked`)
+        refuse_damaged(file, said)
+    return layout
 
 
 def _checked(path: Path, files: tuple[Path, ...], layouts: list[TiffLayout], options: ReadOptions) -> tuple:
