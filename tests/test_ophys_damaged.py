@@ -223,7 +223,6 @@ def test_explain_says_what_a_damaged_npy_header_or_pickle_is_and_honours_raise_f
         np.load(path)
     said = explain(npy.value, path)
     assert said == "the file is a .npy array whose header is damaged: numpy cannot tell its type and shape"
-    assert explain(npy.value, tmp_path).startswith("F.npy is a .npy array")  # the open file numpy was reading
     with pytest.raises(pickle.UnpicklingError, match="invalid load key") as pickled:
         pickle.loads(b"\x07garbage")
     assert "a damaged pickled file" in explain(pickled.value, path)

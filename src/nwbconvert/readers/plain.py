@@ -15,7 +15,7 @@ from pathlib import Path
 from nwbconvert.readers.base import walk_files
 
 EXCEPTION_NAME = re.compile(r"\b[A-Z][a-zA-Z]*(Error|Exception|Warning)\b")
-_FILE_LOCALS = ("filename", "file_name", "fname", "filepath", "file_path", "path", "name", "file", "fp", "fid")
+_FILE_LOCALS = ("filename", "file_name", "fname", "filepath", "file_path", "path", "name", "file")
 _SHORT = "is shorter than its header says: the copy looks truncated or incompletely copied"
 
 
@@ -33,10 +33,9 @@ def damaged_file(exc: BaseException, source: Path, reading: bool) -> Path | None
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    if reading and tb is not None:  # the frame that raised: the file it was opening, mapping or reading from
+    if reading and tb is not None:  # the frame that raised: the file it was opening or mapping
         for key in _FILE_LOCALS:
             value = tb.tb_frame.f_locals.get(key)
-            value = value if isinstance(value, str | os.PathLike) else getattr(value, "name", None)  # an open file
             if isinstance(value, str | os.PathLike) and str(value) and Path(value).is_file():
                 return Path(value)
     return None

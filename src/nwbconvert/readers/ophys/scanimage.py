@@ -213,7 +213,9 @@ def _legacy_pages(path: Path, options: ReadOptions) -> tuple[int, tuple[SourceNo
     and the note of a copy cut short; a copy otherwise whole that tifffile finds damaged is refused."""
     import tifffile
 
-    with tifffile_complaints() as said, tifffile.TiffFile(path, _multifile=False) as tif:
+    # is_scanimage=False: every page directory is read (tifffile otherwise computes the pages of a legacy file from
+    # the first two and the file size, one too few when the last page's data ends the file)
+    with tifffile_complaints() as said, tifffile.TiffFile(path, _multifile=False, is_scanimage=False) as tif:
         whole, declared = whole_pages(tif, len(tif.pages), None)
     if whole >= declared:
         refuse_damaged(path, said)
