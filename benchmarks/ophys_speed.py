@@ -19,7 +19,7 @@ Peak RSS is the converter process's ru_maxrss; CPU s is its user + system time. 
 command once in turn (median wall time, highest peak RSS), so a shared machine's drift falls on all alike.
 Every output is read back with h5py: its TwoPhotonSeries data must be (frame, x, y) = the TIFF pages transposed,
 on sampled frames. Throughput is the movie's raw size (frames x 512 x 512 x 2 bytes) over wall time. The table
-is printed and written as JSON to benchmarks/results/ophys_speed.json, with the machine's load average.
+is printed and written as JSON (`--json`, default benchmarks/results/ophys_speed.json), with the load average.
 """
 
 from __future__ import annotations
@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--source-level", type=int, default=6, help="zlib level of the deflate TIFF's pages")
     parser.add_argument("--no-long", action="store_true", help="skip the movie of twice as many frames")
     parser.add_argument("--scratch", type=Path, default=HERE / "workload")
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "ophys_speed.json", help="where the JSON goes")
     args = parser.parse_args()
     cores = sorted({1, 2, os.cpu_count() or 1})
     args.scratch.mkdir(parents=True, exist_ok=True)
@@ -302,9 +303,8 @@ def report(runs: list[Run], sources: dict, args: argparse.Namespace, loads: list
         "targets": goals,
         "runs": [asdict(r) for r in runs],
     }
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    (results / "ophys_speed.json").write_text(json.dumps(doc, indent=2))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(doc, indent=2))
 
 
 if __name__ == "__main__":
