@@ -135,7 +135,7 @@ def write_movie(path: Path, n: int, kind: str, level: int) -> Path:
     compressed = dict(compression="zlib", compressionargs={"level": level}, rowsperstrip=64, maxworkers=2)
     options = compressed if kind == "deflate" else dict(contiguous=True)
     with tifffile.TiffWriter(path, bigtiff=True) as tif:
-        tif.write(movie_frames(n), shape=(n, HEIGHT, WIDTH), dtype=np.uint16, photometric="minisblack", **options)  # type: ignore[arg-type]
+        tif.write(movie_frames(n), shape=(n, HEIGHT, WIDTH), dtype=np.uint16, photometric="minisblack", **options)
     if kind == "plain":
         assert tifffile.memmap(path).shape == (n, HEIGHT, WIDTH)
     return path
@@ -279,8 +279,8 @@ def report(runs: list[Run], sources: dict, args: argparse.Namespace, loads: list
     for r in runs:
         cp = next(c for c in runs if c.tool == "cp" and c.kind == r.kind)
         rival = next((c for c in runs if c.tool.startswith("NeuroConv") and c.kind == r.kind), None)
-        same = rival and r.tool == "nwbconvert" and r.frames == rival.frames
-        speedup = f"{rival.wall_s / r.wall_s:.2f}x" if same else ""
+        same = rival is not None and r.tool == "nwbconvert" and r.frames == rival.frames
+        speedup = f"{rival.wall_s / r.wall_s:.2f}x" if rival is not None and same else ""
         ratio = f"{r.wall_s / cp.wall_s:.2f}x" if r.frames == cp.frames else ""
         print(
             f"{r.kind:<8}{r.frames:>7} {r.tool:<15}{r.setting:<19}{r.wall_s:>8.2f}{r.mb_per_s:>7.0f}"
