@@ -73,6 +73,11 @@ class MovieRows:
     def row_bytes(self) -> int:
         return self.movie.frame_bytes
 
+    @property
+    def concurrent(self) -> bool:
+        """A movie whose frames say `concurrent_reads` (optional on LazyFrames) is read by every thread at once."""
+        return bool(getattr(self.movie.frames, "concurrent_reads", False))
+
     def prefetch(self, start: int, stop: int) -> None:
         """Frames are read through their reader's library: nothing to ask of the disk ahead."""
 

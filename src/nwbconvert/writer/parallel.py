@@ -47,6 +47,11 @@ class RowSource(Protocol):
         """Bytes one row costs to read from the source."""
         ...
 
+    @property
+    def concurrent(self) -> bool:
+        """True when several threads may read pieces at once (the source decodes outside its own lock)."""
+        ...
+
     def prefetch(self, start: int, stop: int) -> None: ...
 
     def pieces(self, start: int, stop: int, cols: slice, piece_rows: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -75,6 +80,10 @@ class RecordingRows:
     @property
     def row_bytes(self) -> int:
         return self.recording.row_bytes
+
+    @property
+    def concurrent(self) -> bool:
+        return False  # vendor readers need not be thread-safe
 
     def prefetch(self, start: int, stop: int) -> None:
         self.recording.prefetch(start, stop)
@@ -150,7 +159,8 @@ def in_order(
 
 
 class ChunkReader:
-    """Reads one chunk's samples in pieces, one reader at a time (vendor readers need not be thread-safe).
+    """Reads one chunk's samples in pieces, one reader at a time (vendor readers need not be thread-safe), or at
+    once where the source says it may (`RowSource.concurrent`: a TIFF decoded outside its file lock).
 
     The first chunk of each time block asks the OS to read the blocks READ_AHEAD_BYTES ahead, so a recording
     that is not in the page cache streams from disk while earlier blocks are compressed.
@@ -168,6 +178,9 @@ class ChunkReader:
         if c0 == 0:
             rows.prefetch(t0 + self._ahead, t0 + self._ahead + self._block)
         source = rows.pieces(t0, t0 + chunk.rows, slice(c0, c0 + chunk.cols), self.item.layout.piece_rows)
+        if rows.concurrent:
+            yield from source
+            return
         while True:
             with self._lock:
                 piece = next(source, None)

@@ -107,7 +107,7 @@ class TiffPages:
         self._shape = (len(self.page_index), self.page_shape[1], self.page_shape[0])
         self._dtype = np.dtype(dtype)
         self._open: tuple[int, Any] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the open file and its page directories; tifffile's reads take it too
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -116,6 +116,11 @@ class TiffPages:
     @property
     def dtype(self) -> np.dtype:
         return self._dtype
+
+    @property
+    def concurrent_reads(self) -> bool:
+        """One file: pages are found and read under the lock and decoded outside it, so threads decode at once."""
+        return len(self.files) == 1
 
     def first(self, n: int) -> TiffPages:
         """The first `n` frames (a --stub)."""
@@ -130,7 +135,8 @@ class TiffPages:
             self._open = (index, tifffile.TiffFile(self.files[index], _multifile=False))
         return self._open[1]
 
-    def _page(self, frame: int) -> np.ndarray:
+    def _page(self, frame: int) -> Any:
+        """Frame `frame`'s values (read at their offset), or its tifffile page to decode."""
         tif = self._file(int(self.file_index[frame]))
         if self.data_offset is not None:
             stored = self._dtype.newbyteorder(tif.byteorder)
@@ -144,14 +150,17 @@ class TiffPages:
                 f"{self.files[int(self.file_index[frame])]}: page {int(self.page_index[frame])} is {page.shape}, "
                 f"the first {self.page_shape}: the pages are not frames of one movie."
             )
-        return page.asarray()
+        return page
 
     def read(self, start: int, stop: int) -> np.ndarray:
         stop = min(stop, self._shape[0])
         out = np.empty((max(0, stop - start), *self.page_shape), dtype=self._dtype)
-        with self._lock:
-            for i, frame in enumerate(range(start, stop)):
-                out[i] = self._page(frame)
+        for i, frame in enumerate(range(start, stop)):
+            with self._lock:
+                found = self._page(frame)
+                if not self.concurrent_reads and not isinstance(found, np.ndarray):
+                    found = found.asarray()
+            out[i] = found if isinstance(found, np.ndarray) else found.asarray(lock=self._lock)
         return np.swapaxes(out, 1, 2)
 
     def close(self) -> None:
