@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from nwbconvert.align import Alignment
 from nwbconvert.config_schema import (
     TAGS,
+    AlignConfig,
     ConfigOptions,
     Loc,
     SessionConfig,
@@ -171,9 +172,13 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJo
         jobs=opts.jobs,
         chunk_mb=opts.chunk_mb,
     )
-    alignments = tuple(Alignment(a.target, a.channel, a.label, a.block) for a in config.align)
     layers = tuple(metadata_layers(path, config))
-    return ConfigJob(specs, output or config.output, given_wins(cli, from_config), layers, alignments)
+    return ConfigJob(specs, output or config.output, given_wins(cli, from_config), layers, alignments(config.align))
+
+
+def alignments(entries: Sequence[AlignConfig]) -> tuple[Alignment, ...]:
+    """A config's `align:` entries (session or study config) as align.py takes them."""
+    return tuple(Alignment(a.target, a.channel, a.label, a.block) for a in entries)
 
 
 def convert_config(

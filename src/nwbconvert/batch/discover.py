@@ -123,6 +123,7 @@ def _jobs(
                 output=session_path(request.output_dir, s.subject_id, s.session_id),
                 options=options,
                 fields=s.fields or {"subject_id": s.subject_id, "session_id": s.session_id},
+                alignments=s.alignments,
             )
         )
     check_unique((s.origin, job.output) for s, job in zip(found, jobs))

@@ -128,9 +128,9 @@ def output_options(job: SessionJob) -> dict[str, Any]:
     options = job.options.fingerprint()
     sources = [asdict(spec) for spec in job.sources]
     metadata = [layer.values.model_dump(mode="json", exclude_unset=True) for layer in job.layers]
-    normal: dict[str, Any] = json.loads(
-        json.dumps({"options": options, "sources": sources, "metadata": metadata}, sort_keys=True, default=str)
-    )
+    align = [asdict(a) for a in job.alignments]
+    found = {"options": options, "sources": sources, "metadata": metadata} | ({"align": align} if align else {})
+    normal: dict[str, Any] = json.loads(json.dumps(found, sort_keys=True, default=str))
     return normal
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from nwbconvert.align import Alignment
     from nwbconvert.metadata.layers import Layer
     from nwbconvert.options import ConvertOptions, SourceSpec
 
@@ -25,6 +26,7 @@ class SessionJob:
     output: Path  # absolute: <out>/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb
     options: ConvertOptions  # the run's options (compression, jobs per session, validate, ...)
     fields: dict[str, str] = field(default_factory=dict)  # what the path template matched (for --dry-run)
+    alignments: tuple[Alignment, ...] = ()  # a session's `align:` entries (align.py)
 
 
 class Status(str, Enum):

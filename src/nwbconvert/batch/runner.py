@@ -111,7 +111,7 @@ def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> Sess
         interrupts.check()  # a stop was requested before this session began
         options = replace(job.options, overwrite=True, dry_run=False)
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        result = convert_sources(job.sources, job.output, options, sink, job.layers)
+        result = convert_sources(job.sources, job.output, options, sink, job.layers, job.alignments)
     except NwbConvertError as exc:
         return _failed(job, path, log, started, int(exc.exit_code), family(exc), exc.message)
     except KeyboardInterrupt:

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, model_validator
 
-from nwbconvert.config import Problem, Unknown, explained, nested, problem_lines, set_problems
+from nwbconvert.config import Problem, Unknown, alignments, explained, nested, problem_lines, set_problems
 from nwbconvert.config_schema import (
     TAGS,
+    AlignConfig,
     ConfigPath,
     MetadataItem,
     Model,
@@ -35,6 +36,7 @@ from nwbconvert.metadata.layers import Layer, load_yaml, read_yaml
 from nwbconvert.metadata.model import MetadataLayer, all_keys, is_known_key
 
 if TYPE_CHECKING:
+    from nwbconvert.align import Alignment
     from nwbconvert.options import SourceSpec
 
 EXAMPLE = "configs/study.yaml"
@@ -79,6 +81,10 @@ class SessionEntry(Model):
     sources: list[SourceConfig] = Field(
         default_factory=list, description="Several recordings into one file, as in a session config."
     )
+    align: list[AlignConfig] = Field(
+        default_factory=list,
+        description="Frames timed by another source's pulses, as in a session config (with `sources`).",
+    )
     session_start_time: StartTime | None = Field(None, description="Replaces the start time the headers give.")
     metadata: MetadataItems = Field(default_factory=list, description="This session's metadata files/mappings.")
     set_values: dict[str, str | list[str]] = Field(
@@ -89,6 +95,8 @@ class SessionEntry(Model):
     def _one_source(self) -> SessionEntry:
         if (self.source is None) == (not self.sources):
             raise ValueError("give either `source: PATH` or a `sources:` list (not both)")
+        if self.align and not self.sources:
+            raise ValueError("`align:` times one source by another's pulses: give the session a `sources:` list")
         return self
 
 
@@ -145,6 +153,7 @@ class FoundSession:
     sources: tuple[SourceSpec, ...]
     layers: tuple[Layer, ...]  # the session's own values, lowest first
     fields: dict[str, str] = field(default_factory=dict)
+    alignments: tuple[Alignment, ...] = ()  # `align:` (align.py)
 
 
 def load_study(path: Path) -> StudyConfig:
@@ -248,7 +257,16 @@ def entry_sessions(path: Path, config: StudyConfig, entries: Sequence[SessionEnt
             ids_layer = Layer(
                 origin, ids_layer.values.model_copy(update={"session_start_time": entry.session_start_time})
             )
-        found.append(FoundSession(origin, entry.subject_id, entry.session_id, tuple(specs), (*layers, ids_layer)))
+        found.append(
+            FoundSession(
+                origin,
+                entry.subject_id,
+                entry.session_id,
+                tuple(specs),
+                (*layers, ids_layer),
+                alignments=alignments(entry.align),
+            )
+        )
     return found
 
 
