@@ -88,21 +88,27 @@ def times_of(extractor: Any, rate_hz: float | None) -> FrameTimes:
     return FrameTimes(rate_hz=rate_hz)
 
 
+def stub_count(n: int, times: FrameTimes, stub_seconds: float | None) -> int:
+    """How many of `n` frames a --stub of `stub_seconds` keeps (the one rule): those of the first `stub_seconds`,
+    at least one, by the frames' own time stamps when they have them, else their rate; all when neither is known
+    or no stub is asked."""
+    if stub_seconds is None:
+        return n
+    if times.timestamps_s is not None and len(times.timestamps_s):
+        keep = int(np.searchsorted(times.timestamps_s - times.timestamps_s[0], stub_seconds, side="left"))
+    elif times.rate_hz is not None:
+        keep = round(stub_seconds * times.rate_hz)
+    else:
+        keep = n
+    return min(n, max(1, keep))
+
+
 def stubbed(extractor: Any, rate_hz: float | None, stub_seconds: float | None) -> Any:
-    """The extractor `--stub` keeps: the frames of the first `stub_seconds` (at least one), by the movie's own time
-    stamps when it has them, else its rate; the whole movie when neither is known or no stub is asked."""
+    """The extractor `--stub` keeps (`stub_count`, by the movie's own time stamps, else `rate_hz`)."""
     if stub_seconds is None:
         return extractor
     n = int(extractor.get_num_samples())
-    native = extractor.get_native_timestamps() if hasattr(extractor, "get_native_timestamps") else None
-    if native is not None and len(native):
-        stamps = np.asarray(native, dtype="float64")
-        keep = int(np.searchsorted(stamps - stamps[0], stub_seconds, side="left"))
-    elif rate_hz is not None:
-        keep = round(stub_seconds * rate_hz)
-    else:
-        keep = n
-    keep = min(n, max(1, keep))
+    keep = stub_count(n, times_of(extractor, rate_hz), stub_seconds)
     return extractor if keep == n else extractor.slice_samples(0, keep)
 
 

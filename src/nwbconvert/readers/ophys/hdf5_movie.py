@@ -16,8 +16,7 @@ from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, Movie, Opti
 from nwbconvert.model import Device, Session
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions
 from nwbconvert.readers.catalog_hdf5 import hdf5_root
-from nwbconvert.readers.ophys.base import OPHYS_EXTRA, OpticalSource, channel_names, finite_rate, movie_name
-from nwbconvert.readers.ophys.tiff import stub_count
+from nwbconvert.readers.ophys.base import OPHYS_EXTRA, OpticalSource, channel_names, finite_rate, movie_name, stub_count
 
 DATASET = "mov"  # roiextractors' default `mov_field`, CaImAn's `var_name_hdf5`
 OTHER_FORMATS = ("estimates", "params")  # a CaImAn segmentation (cnm.save) is no movie

@@ -24,11 +24,12 @@ from nwbconvert.readers.ophys.base import (
     finite_rate,
     movie_name,
     roiextractors_version,
+    stub_count,
     stubbed,
     tifffile_complaints,
     times_of,
 )
-from nwbconvert.readers.ophys.tiff import SCANIMAGE_2016_MAGIC, TIFF_SUFFIXES, stub_count, tiff_head
+from nwbconvert.readers.ophys.tiff import SCANIMAGE_2016_MAGIC, TIFF_SUFFIXES, tiff_head
 from nwbconvert.readers.ophys.tiff_whole import refuse_damaged, whole_pages
 
 MANUFACTURER = "Vidrio Technologies (ScanImage)"

@@ -10,16 +10,15 @@ from typing import Any
 import numpy as np
 
 from nwbconvert.imaging import FrameTimes, ImagingPlane, Microscopy, OpticalChannel, RoiTraces, TraceKind
+from nwbconvert.readers.ophys.base import stub_count
 
 # roiextractors' summary image names that differ from nwbconvert's
 IMAGE_NAMES = {"max_image": "max", "maximum_projection": "max"}
 
 
 def kept_frames(n_frames: int, rate_hz: float | None, stub_seconds: float | None) -> int:
-    """How many frames of traces to keep: all, or those of the first `stub_seconds` (at least one)."""
-    if stub_seconds is None or rate_hz is None:
-        return n_frames
-    return max(1, min(n_frames, round(stub_seconds * rate_hz)))
+    """How many frames of traces a --stub keeps, by their rate (`base.stub_count`)."""
+    return stub_count(n_frames, FrameTimes(rate_hz=rate_hz), stub_seconds)
 
 
 def lazy_rows(data: Any, n: int) -> np.ndarray:

@@ -30,6 +30,7 @@ from nwbconvert.readers.ophys.base import (
     channel_names,
     finite_rate,
     movie_name,
+    stub_count,
     tifffile_complaints,
 )
 from nwbconvert.readers.ophys.tiff_whole import refuse_damaged, whole_pages
@@ -170,19 +171,6 @@ class TiffPages:
 
     def __del__(self) -> None:
         self.close()
-
-
-def stub_count(n: int, times: FrameTimes, stub_seconds: float | None) -> int:
-    """How many of `n` frames a --stub of `stub_seconds` keeps (at least one; all when the rate is unknown)."""
-    if stub_seconds is None:
-        return n
-    if times.timestamps_s is not None and len(times.timestamps_s):
-        keep = int(np.searchsorted(times.timestamps_s - times.timestamps_s[0], stub_seconds, side="left"))
-    elif times.rate_hz is not None:
-        keep = round(stub_seconds * times.rate_hz)
-    else:
-        keep = n
-    return min(n, max(1, keep))
 
 
 @dataclass(frozen=True)
