@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from nwbconvert.errors import SourceError
 from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Channel, Recording, Segment, Session
@@ -199,6 +201,11 @@ def _compression_ratio(rec: Recording) -> float:
             f"{rec.name} (stream {rec.stream_id}): its first samples could not be read from the source ({exc}); "
             "the recording may be truncated or damaged: copy it again from where it was recorded."
         ) from exc
+    return _gzip_ratio(sample)
+
+
+def _gzip_ratio(sample: np.ndarray) -> float:
+    """Compressed over raw size of a 2-D sample, shuffled and deflated at level 4 as the writer does (1 when empty)."""
     if sample.nbytes == 0:
         return 1.0
     return len(deflate()(shuffled([(0, sample)], sample.shape, sample.dtype), 4)) / sample.nbytes
@@ -215,4 +222,4 @@ def _movie_ratio(movie: MoviePlan) -> float:
             f"{movie.name}: its first frame could not be read from the source ({exc}); the movie may be truncated "
             "or damaged: copy it again from where it was recorded."
         ) from exc
-    return len(deflate()(shuffled([(0, frame)], frame.shape, frame.dtype), 4)) / frame.nbytes
+    return _gzip_ratio(frame)
