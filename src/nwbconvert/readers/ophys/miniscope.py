@@ -25,6 +25,7 @@ from nwbconvert.readers.ophys.base import (
     movie_name,
     plane_name,
     roiextractors_version,
+    stub_count,
     stubbed,
     times_of,
 )
@@ -163,9 +164,9 @@ class MiniscopeReader(ReaderBase):
                     warnings.simplefilter("ignore", UserWarning)
                     extractor = MiniscopeImagingExtractor(folder_path=folder, sampling_frequency=rate)
                 n = extractor.get_num_samples()
-                keep = n if options.stub_seconds is None else min(n, max(1, round(options.stub_seconds * rate)))
-                extractor = extractor if keep == n else extractor.slice_samples(0, keep)
                 times = FrameTimes(rate_hz=rate)
+                keep = stub_count(n, times, options.stub_seconds)
+                extractor = extractor if keep == n else extractor.slice_samples(0, keep)
             frames = ExtractorFrames(extractor)
         name = str(meta.get("deviceName") or folder.name)
         (channel,) = channel_names(None, 1)

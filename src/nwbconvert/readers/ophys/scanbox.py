@@ -23,6 +23,7 @@ from nwbconvert.readers.ophys.base import (
     movie_name,
     plane_name,
     roiextractors_version,
+    stub_count,
 )
 
 _CHANNELS = {2: "PMT0", 3: "PMT1"}  # info.channels: 1 both PMTs, 2 PMT0 only, 3 PMT1 only
@@ -121,8 +122,7 @@ class ScanboxReader(ReaderBase):
         rate = frame_rate(info)
         plane_rate = rate / n_planes if rate is not None else None
         n = int(extractor.get_num_samples())
-        if options.stub_seconds is not None and plane_rate is not None:
-            n = min(n, max(1, round(options.stub_seconds * plane_rate)))
+        n = stub_count(n, FrameTimes(rate_hz=plane_rate), options.stub_seconds)
         planes, movies = [], []
         for k in range(n_planes):
             plane = ImagingPlane(
