@@ -174,6 +174,8 @@ def _timed(session: Session, suffix: str = "") -> dict[str, int]:
     imaging = session.imaging
     counts = {m.name + suffix: m.n_frames for m in imaging.movies}
     counts.update({s.name + suffix: s.n_frames for s in imaging.segmentations if s.traces})
+    counts.update({v.name + suffix: v.n_frames for v in session.behavior.videos})
+    counts.update({p.name + suffix: p.n_frames for p in session.behavior.poses})
     return counts
 
 
@@ -187,7 +189,19 @@ def _retimed(session: Session, times: Mapping[str, tuple[FrameTimes, str]]) -> S
         for m in imaging.movies
     )
     segmentations = tuple(replace(s, times=times[s.name][0]) if s.name in times else s for s in imaging.segmentations)
-    return replace(session, imaging=replace(imaging, movies=movies, segmentations=segmentations))
+    behavior = session.behavior
+    videos = tuple(
+        replace(v, times=times[v.name][0], description=_joined(v.description, times[v.name][1]))
+        if v.name in times
+        else v
+        for v in behavior.videos
+    )
+    poses = tuple(replace(p, times=times[p.name][0]) if p.name in times else p for p in behavior.poses)
+    return replace(
+        session,
+        imaging=replace(imaging, movies=movies, segmentations=segmentations),
+        behavior=replace(behavior, videos=videos, poses=poses),
+    )
 
 
 def _targets(alignment: Alignment, timed: Mapping[str, int], sources: Mapping[str, Sequence[str]]) -> list[str]:

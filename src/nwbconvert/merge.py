@@ -21,8 +21,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 
+from nwbconvert import merge_behavior
 from nwbconvert.errors import MetadataError, UsageError
-from nwbconvert.imaging import FrameTimes, Imaging, ImagingPlane
+from nwbconvert.imaging import Imaging, ImagingPlane
+from nwbconvert.merge_behavior import shift_times
 from nwbconvert.metadata.dandi import parse_timezone
 from nwbconvert.model import Device, HeaderMetadata, Recording, Session, SourceFile
 
@@ -74,6 +76,7 @@ def merge_sessions(parts: Sequence[Part], timezone: str | None) -> Merged:
         events=tuple(e for s in shifted for e in s.events),
         sortings=tuple(u for s in shifted for u in s.sortings),
         imaging=_joined_imaging([s.imaging for s in shifted]),
+        behavior=merge_behavior.joined([s.behavior for s in shifted]),
         notes=tuple(n for s in shifted for n in s.notes),
     )
     return Merged(session, offsets, read)
@@ -120,6 +123,7 @@ def _named(session: Session, name: str) -> Session:
         events=tuple(replace(e, name=e.name + name) for e in session.events),
         sortings=sortings,
         imaging=_named_imaging(session.imaging, name),
+        behavior=merge_behavior.named(session.behavior, name),
     )
 
 
@@ -160,6 +164,7 @@ def _shift(session: Session, offset_s: float) -> Session:
             for s in session.sortings
         ),
         imaging=_shift_imaging(session.imaging, offset_s),
+        behavior=merge_behavior.shifted(session.behavior, offset_s),
     )
 
 
@@ -178,6 +183,7 @@ def _check_unique(sessions: list[Session]) -> None:
         names |= {("event table", e.name) for e in s.events} | {("sorting", u.name) for u in s.sortings}
         names |= {("series", m.name) for m in s.imaging.movies}  # a plane may be shared: see _joined_planes
         names |= {("segmentation", g.name) for g in s.imaging.segmentations}
+        names |= merge_behavior.names(s.behavior)
         for key in sorted(names):
             j = owners.setdefault(key, i)
             if j != i:
@@ -207,14 +213,9 @@ def _named_imaging(imaging: Imaging, name: str) -> Imaging:
 def _shift_imaging(imaging: Imaging, offset_s: float) -> Imaging:
     return Imaging(
         planes=imaging.planes,
-        movies=tuple(replace(m, times=_shift_times(m.times, offset_s)) for m in imaging.movies),
-        segmentations=tuple(replace(g, times=_shift_times(g.times, offset_s)) for g in imaging.segmentations),
+        movies=tuple(replace(m, times=shift_times(m.times, offset_s)) for m in imaging.movies),
+        segmentations=tuple(replace(g, times=shift_times(g.times, offset_s)) for g in imaging.segmentations),
     )
-
-
-def _shift_times(times: FrameTimes, offset_s: float) -> FrameTimes:
-    stamps = None if times.timestamps_s is None else times.timestamps_s + offset_s
-    return replace(times, t_start_s=times.t_start_s + offset_s, timestamps_s=stamps)
 
 
 def _joined_imaging(parts: Sequence[Imaging]) -> Imaging:

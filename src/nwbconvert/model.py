@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from nwbconvert.behavior import Behavior
 from nwbconvert.imaging import Imaging
 
 
@@ -61,6 +62,7 @@ class Channel:
     position_um: tuple[float, float] | None = None
     shank: str | None = None
     contact_id: str | None = None  # the physical contact; AP and LF channels of one site share it
+    location: str | None = None  # brain area of the contact when the source says (IBL channels' acronyms)
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,7 @@ class Session:
     sortings: tuple[Sorting, ...] = ()
     notes: tuple[SourceNote, ...] = ()  # warnings: gaps found, an incomplete copy kept with --allow-incomplete, ...
     imaging: Imaging = field(default_factory=Imaging)  # planes, movies and segmentations (optical sources)
+    behavior: Behavior = field(default_factory=Behavior)  # videos, pose, trials and behavioral signals
 
     def select_streams(self, stream_ids: list[str]) -> Session:
         """A copy holding only the recordings whose stream id or series name is in `stream_ids`."""

@@ -15,6 +15,7 @@ from nwbconvert.errors import SourceError
 from nwbconvert.metadata.model import NwbMetadata
 from nwbconvert.model import Channel, Recording, Segment, Session
 from nwbconvert.nwbtypes import SeriesType, Timing, series_group, series_type, timing
+from nwbconvert.plan_behavior import BehaviorPlan, VideoStorage, plan_behavior
 from nwbconvert.plan_imaging import ImagingPlan, MoviePlan, plan_imaging
 from nwbconvert.units import camel
 from nwbconvert.writer.compression import deflate, shuffled
@@ -95,25 +96,30 @@ class Plan:
     event_tables: dict[str, int] = field(default_factory=dict)  # EventsTable name -> events (empty ones not written)
     sortings: dict[str, int] = field(default_factory=dict)  # sorting name -> units
     imaging: ImagingPlan = field(default_factory=ImagingPlan)  # planes, movies, segmentations (plan_imaging.py)
+    behavior: BehaviorPlan = field(default_factory=BehaviorPlan)  # videos, pose, tables, signals (plan_behavior.py)
 
     def of_type(self, *types: SeriesType) -> list[SeriesPlan]:
         return [s for s in self.series if s.neurodata_type in types]
 
     def to_json(self) -> dict[str, Any]:
         """The plan as --json shows it (no samples, no readers)."""
-        return {
-            "reader": self.reader,
-            "source": self.source,
-            "series": [s.to_json() for s in self.series],
-            "metadata": self.metadata.model_dump(mode="json"),
-            "raw_bytes": self.raw_bytes,
-            "estimated_bytes": self.estimated_bytes,
-            "event_tables": self.event_tables,
-            "sortings": self.sortings,
-        } | ({"imaging": self.imaging.to_json()} if self.imaging.planes else {})
+        return (
+            {
+                "reader": self.reader,
+                "source": self.source,
+                "series": [s.to_json() for s in self.series],
+                "metadata": self.metadata.model_dump(mode="json"),
+                "raw_bytes": self.raw_bytes,
+                "estimated_bytes": self.estimated_bytes,
+                "event_tables": self.event_tables,
+                "sortings": self.sortings,
+            }
+            | ({"imaging": self.imaging.to_json()} if self.imaging.planes else {})
+            | ({"behavior": self.behavior.to_json()} if self.behavior else {})
+        )
 
 
-def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
+def make_plan(session: Session, metadata: NwbMetadata, video: VideoStorage = VideoStorage.EXTERNAL) -> Plan:
     """Every series the file will hold, in write order: continuous series, then intracellular sweeps."""
     check_electrode_groups(session, metadata)  # electrode_groups.<name> must name a group of the recording
     continuous = [_series(r) for r in session.recordings if not series_type(r.kind, r.unit).is_clamp]
@@ -121,20 +127,23 @@ def make_plan(session: Session, metadata: NwbMetadata) -> Plan:
     sweeps = [s for r in session.recordings if series_type(r.kind, r.unit).is_clamp for s in _sweeps(r, used)]
     series = tuple(continuous + sweeps)
     imaging = plan_imaging(session.imaging, metadata)  # every missing imaging value at once, before any frame
+    behavior = plan_behavior(session.behavior, metadata, video)  # every untimed pose at once
     estimated = sum(round(r.nbytes * _compression_ratio(r)) for r in session.recordings)
     return Plan(
         session.reader,
         session.source,
         series,
         metadata,
-        raw_bytes=sum(s.raw_bytes for s in series) + imaging.raw_bytes,
+        raw_bytes=sum(s.raw_bytes for s in series) + imaging.raw_bytes + behavior.raw_bytes,
         estimated_bytes=estimated
         + sum(round(m.raw_bytes * _movie_ratio(m)) for m in imaging.movies)
-        + imaging.table_bytes,
+        + imaging.table_bytes
+        + behavior.raw_bytes // 2,
         session=session,
         event_tables={e.name: len(e) for e in session.events if len(e)},
         sortings={s.name: len(s.units) for s in session.sortings},
         imaging=imaging,
+        behavior=behavior,
     )
 
 

@@ -82,6 +82,32 @@ class ImagingPlaneLayer(BaseModel):
     channels: dict[Text, OpticalChannelLayer] = Field(default_factory=dict)
 
 
+class PoseLayer(BaseModel):
+    """How pose files are timed when neither a video nor a TTL channel times them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate: Annotated[float, Field(gt=0)] | None = None  # Hz: the frame rate of the video the pose was estimated on
+
+
+class CameraLayer(BaseModel):
+    """What the metadata says about one camera (names as --dry-run shows them: CameraBack)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: Text | None = None
+    manufacturer: Text | None = None
+
+
+class TableLayer(BaseModel):
+    """What the metadata says about one interval table (`trials`, or another as --dry-run names it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: Text | None = None
+    columns: dict[Text, Text] = Field(default_factory=dict)  # column name -> its description
+
+
 class MetadataLayer(BaseModel):
     """One layer of metadata; keys mirror pynwb's NWBFile and Subject arguments."""
 
@@ -100,6 +126,9 @@ class MetadataLayer(BaseModel):
     electrode_groups: dict[Text, ElectrodeGroupLayer] = Field(default_factory=dict)  # by the recording's group name
     ophys: ImagingPlaneLayer = Field(default_factory=ImagingPlaneLayer)  # every imaging plane of the session
     imaging_planes: dict[Text, ImagingPlaneLayer] = Field(default_factory=dict)  # by plane name: Plane0
+    pose: PoseLayer = Field(default_factory=PoseLayer)
+    cameras: dict[Text, CameraLayer] = Field(default_factory=dict)  # by camera name: CameraBack
+    tables: dict[Text, TableLayer] = Field(default_factory=dict)  # by table name: trials
 
 
 LIST_KEYS = frozenset({"experimenter", "keywords", "grid_spacing"})
@@ -107,7 +136,7 @@ LIST_KEYS = frozenset({"experimenter", "keywords", "grid_spacing"})
 
 GROUPS = "electrode_groups"
 PLANES = "imaging_planes"
-NESTED = ("subject", GROUPS, "ophys", PLANES)
+NESTED = ("subject", GROUPS, "ophys", PLANES, "pose", "cameras", "tables")
 
 
 def _plane_keys(prefix: str) -> list[str]:
@@ -120,7 +149,10 @@ def all_keys() -> list[str]:
     top = [k for k in MetadataLayer.model_fields if k not in NESTED]
     groups = [f"{GROUPS}.<group>.{k}" for k in ElectrodeGroupLayer.model_fields]
     subject = [f"subject.{k}" for k in SubjectLayer.model_fields]
-    return top + subject + groups + _plane_keys("ophys") + _plane_keys(f"{PLANES}.<plane>")
+    behavior = [f"pose.{k}" for k in PoseLayer.model_fields]
+    behavior += [f"cameras.<camera>.{k}" for k in CameraLayer.model_fields]
+    behavior += ["tables.<table>.description", "tables.<table>.columns.<column>"]
+    return top + subject + groups + _plane_keys("ophys") + _plane_keys(f"{PLANES}.<plane>") + behavior
 
 
 def is_known_key(key: str) -> bool:
@@ -132,6 +164,10 @@ def is_known_key(key: str) -> bool:
         return _is_plane_key(parts[2:])
     if parts[0] == "ophys":
         return _is_plane_key(parts[1:])
+    if len(parts) == 3 and parts[0] == "cameras" and parts[1]:
+        return parts[2] in CameraLayer.model_fields
+    if len(parts) >= 3 and parts[0] == "tables" and parts[1]:
+        return parts[2:] == ["description"] or (len(parts) == 4 and parts[2] == "columns" and bool(parts[3]))
     return key in all_keys()
 
 

@@ -65,6 +65,10 @@ def build_nwbfile(
         from nwbconvert.writer.ophys import add_imaging
 
         add_imaging(nwbfile, plan.imaging, wrap)
+    if plan.behavior:
+        from nwbconvert.writer.behavior import add_behavior
+
+        add_behavior(nwbfile, plan.behavior, wrap)
     add_events(nwbfile, plan.session.events)
     add_units(nwbfile, sortings, _unit_rows(electrical, probes, rows))
     return nwbfile
