@@ -87,7 +87,16 @@ class BehaviorPlan:
             ],
             "training": [{"name": t.name, "frames": len(t.frames)} for t in self.training],
             "tables": [{"name": t.name, "rows": len(t), "columns": [c.name for c in t.columns]} for t in self.tables],
-            "signals": [{"name": s.name, "role": s.role.value, "samples": s.n_samples} for s in self.signals],
+            "signals": [
+                {
+                    "name": s.name,
+                    "role": s.role.value,
+                    "unit": s.unit,
+                    "samples": s.n_samples,
+                    "timing": _timing(s.times),
+                }
+                for s in self.signals
+            ],
         }
 
 
@@ -160,5 +169,12 @@ def _described(table: IntervalTable, metadata: NwbMetadata) -> IntervalTable:
     given = metadata.tables.get(table.name)
     if given is None:
         return table
+    unknown = sorted(set(given.columns) - {c.name for c in table.columns})
+    if unknown:
+        raise MetadataError(
+            f"tables.{table.name}.columns names {', '.join(unknown)}, which the table {table.name} (from "
+            f"{table.source}) does not have. Its columns: {', '.join(c.name for c in table.columns) or 'none'} "
+            "(start_time and stop_time are its intervals, described by NWB)."
+        )
     columns = tuple(TableColumn(c.name, c.values, given.columns.get(c.name, c.description)) for c in table.columns)
     return replace(table, columns=columns, description=given.description or table.description)
