@@ -15,7 +15,8 @@ class Electrodes:
     """Rows of the electrodes table, shared by series that record the same contacts (e.g. AP and LF).
 
     An electrode group's `location` (brain area) and `description` come from the metadata's
-    `electrode_groups.<name>` when given; the location is also each of its rows' `location`. Rows are collected
+    `electrode_groups.<name>` when given; the location is also each of its rows' `location`, unless the source
+    names the contact's own brain area (`Channel.location`: IBL channels' acronyms). Rows are collected
     first and the table is made from whole columns (`write`): pynwb's add_electrode costs ~1 ms a row.
     """
 
@@ -45,7 +46,7 @@ class Electrodes:
         key = (group.name, ch.contact_id or f"{rec.name}/{ch.id}")
         if key not in self.rows:
             x, y = ch.position_um if ch.position_um is not None else (np.nan, np.nan)
-            values = {"location": group.location, "group": group, "group_name": group.name}
+            values = {"location": ch.location or group.location, "group": group, "group_name": group.name}
             values |= {"channel_name": ch.name, "rel_x": float(x), "rel_y": float(y)}
             values |= {"contact_id": ch.contact_id or "", "shank": ch.shank or ""}
             for name, column in self.columns.items():
