@@ -183,6 +183,8 @@ def _timing(entry: SeriesPlan, wrapping: DataWrapping) -> dict[str, Any]:
 class DataWrapping(Protocol):
     """How the bulk datasets of a file are declared for one storage backend (filters, chunks, deferred fills)."""
 
+    progress: Progress | None  # raw source bytes read (what the plan's raw_bytes counts)
+
     def traces(self, entry: SeriesPlan) -> Any:
         """The `data` of a continuous series, written at `entry.data_path`."""
         ...
