@@ -93,11 +93,12 @@ def prediction_source(path: Path, tool: Tool, video_folders: list[Path]) -> Pose
     camera = camera_name(stem)
     found = find_video(stem, video_folders)
     video = open_video(found, camera) if found is not None else None
+    values: np.ndarray | None = None
     if path.suffix.lower() == ".csv":
         columns = csv_columns(path)
         if columns is None:
             raise SourceError(f"{path}: its header rows are not DeepLabCut's (scorer, bodyparts, coords).")
-        values, key, frame = csv_values(path, columns), "", None
+        values, key = csv_values(path, columns), ""
     else:
         key, columns, frame = h5_columns(path)
         values = None if frame is None else frame.to_numpy(dtype="float64")
