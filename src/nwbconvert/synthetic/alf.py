@@ -50,9 +50,11 @@ def write_alf_session(
     fps: float = 60.0,
     session_datetime: str | None = "2023-04-05T10:11:12.345678",
     trials_table: bool = True,
+    videos: tuple[str, ...] = (),
     seed: int = 0,
 ) -> AlfSession:
-    """Write a whole session under `root` (lab `cortexlab`, subject `KS023`, 2023-04-05, number 001)."""
+    """Write a whole session under `root` (lab `cortexlab`, subject `KS023`, 2023-04-05, number 001); `videos` names
+    the cameras ("left", ...) whose raw video is written too (raw_video_data/, small H.264 frames)."""
     rng = np.random.default_rng(seed)
     session = root / "cortexlab" / "Subjects" / "KS023" / "2023-04-05" / "001"
     alf = session / "alf"
@@ -66,6 +68,8 @@ def write_alf_session(
     _pose(alf, "leftCamera", "dlc", cameras["left"], rng)
     _pose(alf, "rightCamera", "lightningPose", cameras["right"], rng)
     np.save(alf / "leftCamera.ROIMotionEnergy.npy", rng.random(cameras["left"]))  # found, not used
+    for camera in videos:
+        write_video(session / "raw_video_data" / f"_iblrig_{camera}Camera.raw.mp4", cameras[camera], fps)
     probes = {"probe00": "probe00/pykilosort", "probe01": "probe01"}
     for i, collection in enumerate(probes.values()):
         _probe(alf / collection, n_clusters, duration, rng, with_acronyms=i == 0)
@@ -75,6 +79,25 @@ def write_alf_session(
         raw.mkdir(parents=True)
         (raw / "_iblrig_taskSettings.raw.json").write_text(json.dumps(settings))
     return AlfSession(session, n_trials, cameras, probes, n_clusters, session_datetime)
+
+
+def write_video(path: Path, n_frames: int, fps: float, size: tuple[int, int] = (64, 48)) -> None:
+    """An H.264 MP4 of `n_frames` grey frames (width × height `size`), as a camera's raw video."""
+    from fractions import Fraction
+
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(n_frames):
+            image = np.full((size[1], size[0], 3), i % 256, dtype="uint8")
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
 
 
 def _trials(alf: Path, n: int, rng: np.random.Generator, table: bool) -> float:

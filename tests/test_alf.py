@@ -1,0 +1,200 @@
+"""IBL ALF session folders (ibl-alf): what the reader finds equals what ONE's one.alf.io loads from the same folder
+(the oracle), on a session generated in ONE's layout and on the real IBL trials table; then the CLI conversion
+read back with pynwb / ndx-pose / h5py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cli_runner import nwbconvert
+from conftest import COMPLETE_METADATA, realdata
+from nwbconvert.model import Session
+from nwbconvert.readers.base import ReadOptions
+from nwbconvert.readers.behavior.alf import AlfReader
+from nwbconvert.synthetic.alf import ACRONYMS, AREA_IDS, AlfSession, channel_acronyms, write_alf_session
+
+REAL_TRIALS = "behavior/ibl/photometry_v5"
+SETS = [a for pair in (("--set", s) for s in COMPLETE_METADATA if not s.startswith("session_start")) for a in pair]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> AlfSession:
+    return write_alf_session(tmp_path_factory.mktemp("alf"), n_trials=8, videos=("left",))
+
+
+@pytest.fixture(scope="module")
+def session(generated: AlfSession) -> Session:
+    return AlfReader().read(generated.session, ReadOptions())
+
+
+def _load(folder: Path, obj: str) -> dict:
+    from one.alf.io import load_object
+
+    return dict(load_object(folder, obj))
+
+
+def test_trials_and_wheel_moves_equal_one_alf_io(generated: AlfSession, session: Session) -> None:
+    alf = generated.session / "alf"
+    trials = {t.name: t for t in session.behavior.tables}
+    assert sorted(trials) == ["trials", "wheelMoves"]
+    for name in trials:
+        oracle = _load(alf, name)
+        table = trials[name]
+        np.testing.assert_array_equal(table.start_s, oracle["intervals"][:, 0])
+        np.testing.assert_array_equal(table.stop_s, oracle["intervals"][:, 1])
+        expected = {k for k in oracle if k not in ("intervals", "intervals_bpod")}
+        assert {c.name for c in table.columns} == expected
+        for column in table.columns:
+            np.testing.assert_array_equal(column.values, oracle[column.name])
+    assert len(trials["trials"]) == generated.n_trials == 8 and len(trials["wheelMoves"]) == 25
+    choice = next(c for c in trials["trials"].columns if c.name == "choice")
+    assert choice.values.dtype == np.int64  # the table.pqt's own type (one.alf.io gives floats)
+    assert any("_ibl_trials.intervals_bpod.npy not converted" in n.message for n in session.notes)
+
+
+def test_per_attribute_trials_equal_one_alf_io(tmp_path: Path) -> None:
+    generated = write_alf_session(tmp_path, n_trials=12, trials_table=False)
+    read = AlfReader().read(generated.session / "alf", ReadOptions())  # the alf folder itself
+    oracle = _load(generated.session / "alf", "trials")
+    table = next(t for t in read.behavior.tables if t.name == "trials")
+    assert len(table) == 12 and {c.name for c in table.columns} == set(oracle) - {"intervals", "intervals_bpod"}
+    np.testing.assert_array_equal(np.c_[table.start_s, table.stop_s], oracle["intervals"])
+    for column in table.columns:
+        np.testing.assert_array_equal(column.values, oracle[column.name])
+
+
+def test_wheel_and_licks_equal_one_alf_io(generated: AlfSession, session: Session) -> None:
+    alf = generated.session / "alf"
+    signals = {s.name: s for s in session.behavior.signals}
+    assert sorted(signals) == ["Licks", "WheelPosition"]
+    wheel, oracle = signals["WheelPosition"], _load(alf, "wheel")
+    assert wheel.role.value == "position" and wheel.unit == "radians"
+    np.testing.assert_array_equal(wheel.data, oracle["position"])
+    np.testing.assert_array_equal(wheel.times.timestamps_s, oracle["timestamps"])
+    licks = signals["Licks"]
+    assert licks.role.value == "events" and licks.n_samples == 150
+    np.testing.assert_array_equal(licks.times.timestamps_s, _load(alf, "licks")["times"])
+
+
+def test_pose_per_camera_timed_by_camera_times(generated: AlfSession, session: Session) -> None:
+    alf = generated.session / "alf"
+    poses = {p.name: p for p in session.behavior.poses}
+    assert sorted(poses) == ["PoseEstimationCameraLeft", "PoseEstimationCameraRight"]  # the body camera has none
+    for name, camera, tool, software in (
+        ("PoseEstimationCameraLeft", "left", "dlc", "DeepLabCut"),
+        ("PoseEstimationCameraRight", "right", "lightningPose", "Lightning Pose"),
+    ):
+        pose = poses[name]
+        frame = pd.read_parquet(alf / f"_ibl_{camera}Camera.{tool}.pqt")
+        parts = ["nose_tip", "paw_l", "paw_r", "tongue_end_l"]
+        assert pose.source_software == software and pose.skeleton.nodes == tuple(parts)
+        assert pose.n_frames == generated.cameras[camera] == len(frame)
+        values = pose.table.read(0, pose.n_frames)
+        for k, part in enumerate(parts):
+            for axis, suffix in enumerate(("_x", "_y", "_likelihood")):
+                np.testing.assert_array_equal(values[:, k, axis], frame[part + suffix].to_numpy())
+        np.testing.assert_array_equal(pose.times.timestamps_s, _load(alf, f"{camera}Camera")["times"])
+    assert poses["PoseEstimationCameraLeft"].video == "VideoCameraLeft"
+
+
+def test_raw_video_takes_the_camera_times(generated: AlfSession, session: Session) -> None:
+    import av
+
+    (video,) = session.behavior.videos
+    path = generated.session / "raw_video_data" / "_iblrig_leftCamera.raw.mp4"
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for p in container.demux(stream) if p.size)
+        size = (stream.codec_context.width, stream.codec_context.height)
+    assert video.files == (str(path.resolve()),) and video.n_frames == frames == generated.cameras["left"]
+    assert video.frame_size == size == (64, 48)
+    np.testing.assert_array_equal(video.times.timestamps_s, _load(generated.session / "alf", "leftCamera")["times"])
+
+
+def test_one_sorting_per_probe_with_brain_areas(generated: AlfSession, session: Session) -> None:
+    sortings = {s.name: s for s in session.sortings}
+    assert sorted(sortings) == ["probe00-pykilosort", "probe01"]
+    for name, collection in (("probe00-pykilosort", "probe00/pykilosort"), ("probe01", "probe01")):
+        folder = generated.session / "alf" / collection
+        spikes, clusters, channels = (_load(folder, o) for o in ("spikes", "clusters", "channels"))
+        sorting = sortings[name]
+        assert len(sorting.units) == len(clusters["channels"]) == generated.n_clusters
+        for unit in sorting.units:
+            k = int(unit.name)
+            np.testing.assert_array_equal(unit.spike_times_s, np.sort(spikes["times"][spikes["clusters"] == k]))
+            assert unit.channel_ids == (str(int(clusters["channels"][k])),)
+            assert unit.properties["ks2_label"] == clusters["metrics"]["ks2_label"][k]
+            assert unit.properties["peakToTrough"] == clusters["peakToTrough"][k]
+        assert len(sorting.units[-1].spike_times_s) == 0  # a cluster without spikes stays a unit
+        assert [c.position_um for c in sorting.channels] == [tuple(xy) for xy in channels["localCoordinates"]]
+        assert {c.group for c in sorting.channels} == {collection.split("/")[0]}
+    locations = [c.location for c in sortings["probe00-pykilosort"].channels]
+    assert (
+        locations
+        == channel_acronyms()
+        == list(_load(generated.session / "alf/probe00/pykilosort", "channels")["acronym"])
+    )
+    ids = _load(generated.session / "alf/probe01", "channels")["brainLocationIds_ccf_2017"]
+    assert set(ids) == set(AREA_IDS) and set(locations) == set(ACRONYMS)
+    assert [c.location for c in sortings["probe01"].channels] == [f"Allen CCF 2017 structure id {i}" for i in ids]
+    assert any("clusters.waveforms.npy not converted" in n.message for n in session.notes)
+
+
+def test_session_start_and_subject_from_the_folder(generated: AlfSession, session: Session) -> None:
+    settings = json.loads((generated.session / "raw_behavior_data/_iblrig_taskSettings.raw.json").read_text())
+    assert session.header.session_start_time == dt.datetime(2023, 4, 5, 10, 11, 12, 345678)
+    assert settings["SESSION_DATETIME"] == "2023-04-05T10:11:12.345678" and session.header.subject_id == "KS023"
+    notes = " ".join(n.message for n in session.notes)
+    assert "leftCamera.ROIMotionEnergy.npy not converted" in notes and "spikes.amps.npy" in notes
+
+
+def test_real_ibl_trials_table() -> None:
+    folder = realdata(REAL_TRIALS)
+    frame = pd.read_parquet(folder / "_ibl_trials.table.pqt")
+    read = AlfReader().read(folder, ReadOptions())
+    (table,) = read.behavior.tables
+    assert table.name == "trials" and len(table) == len(frame) == 617
+    np.testing.assert_array_equal(table.start_s, frame["intervals_0"].to_numpy())
+    np.testing.assert_array_equal(table.stop_s, frame["intervals_1"].to_numpy())
+    assert [c.name for c in table.columns] == [c for c in frame.columns if not c.startswith("intervals")]
+    for column in table.columns:
+        np.testing.assert_array_equal(column.values, frame[column.name].to_numpy())
+        assert column.values.dtype == frame[column.name].dtype
+    assert read.header.session_start_time is None
+    assert any("no _iblrig_taskSettings.raw.json" in n.message for n in read.notes)
+
+
+def _convert(source: Path, out: Path, *extra: str) -> object:
+    return nwbconvert("convert", source, "-o", out, *SETS, "--timezone", "UTC", *extra)
+
+
+def test_a_missing_attribute_file_is_named(tmp_path: Path) -> None:
+    generated = write_alf_session(tmp_path, n_trials=4, trials_table=False)
+    (generated.session / "alf" / "_ibl_trials.intervals.npy").unlink()
+    done = _convert(generated.session, tmp_path / "out.nwb", "--format", "ibl-alf")
+    assert done.returncode == 3, done.stderr
+    assert "_ibl_trials.intervals.npy is missing" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out.nwb").exists()
+
+
+def test_pose_and_camera_times_of_different_lengths_are_refused(tmp_path: Path) -> None:
+    generated = write_alf_session(tmp_path, n_trials=4)
+    times = generated.session / "alf" / "_ibl_rightCamera.times.npy"
+    np.save(times, np.load(times)[:-7])
+    done = _convert(generated.session, tmp_path / "out.nwb", "--format", "ibl-alf")
+    n = generated.cameras["right"]
+    assert done.returncode == 3, done.stderr
+    assert f"has {n} frames but _ibl_rightCamera.times.npy gives {n - 7} frame times" in done.stderr
+
+
+def test_without_task_settings_the_start_must_be_given(tmp_path: Path) -> None:
+    generated = write_alf_session(tmp_path, n_trials=4, session_datetime=None)
+    done = _convert(generated.session, tmp_path / "out.nwb", "--format", "ibl-alf")
+    assert done.returncode == 4 and "session_start_time: is missing" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out.nwb").exists()
