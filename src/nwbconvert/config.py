@@ -39,6 +39,7 @@ from nwbconvert.options import ConvertOptions, SourceSpec, given_wins
 
 if TYPE_CHECKING:
     from nwbconvert.pipeline import ConversionResult, ProgressSink
+    from nwbconvert.session_folder import SessionFolder
 
 __all__ = ["ConfigOptions", "SessionConfig", "SourceConfig", "check_inputs", "config_job", "json_schema", "load_config"]
 
@@ -74,6 +75,10 @@ def load_config(path: Path) -> SessionConfig:
         _raise(doc, problems)
         raise  # unreachable: _raise raises when given problems
     n = len(config.sources)
+    if not n and config.folder is None:
+        problems.append((("sources",), "is required: list the sources, or give the session `folder:` to search"))
+    if config.ignore and config.folder is None:
+        problems.append((("ignore",), "leaves paths out of `folder:`; give the folder too"))
     for key in ("sortings", "probe"):
         if n > 1 and getattr(config, key):
             problems.append(((key,), f"belongs to one source: with {n} sources, give it in that source's entry"))
@@ -150,6 +155,7 @@ class ConfigJob:
     options: ConvertOptions
     layers: tuple[Layer, ...]
     alignments: tuple[Alignment, ...] = ()  # `align:` entries (align.py)
+    folder: SessionFolder | None = None  # the sources `folder:` found (session_folder.py)
 
 
 def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJob:
@@ -159,6 +165,13 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJo
     config = load_config(path)
     check_inputs(path, config)
     specs = tuple(source_spec(s, config.sortings, config.probe) for s in config.sources)
+    folder = None
+    if config.folder is not None:
+        from nwbconvert.session_folder import discover
+
+        written = output or config.output
+        folder = discover(config.folder, skip=() if written is None else (written,), ignore=config.ignore)
+        specs = folder.specs() + specs
     opts = config.options
     from_config = ConvertOptions(
         timezone=config.timezone,
@@ -173,7 +186,8 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJo
         chunk_mb=opts.chunk_mb,
     )
     layers = tuple(metadata_layers(path, config))
-    return ConfigJob(specs, output or config.output, given_wins(cli, from_config), layers, alignments(config.align))
+    options = given_wins(cli, from_config)
+    return ConfigJob(specs, output or config.output, options, layers, alignments(config.align), folder)
 
 
 def alignments(entries: Sequence[AlignConfig]) -> tuple[Alignment, ...]:
@@ -191,7 +205,7 @@ def convert_config(
     if job.output is None and not job.options.dry_run:
         raise UsageError(f"{path}: no output: give -o/--output, or `output: sub-m1_ses-1_ecephys.nwb` in the config.")
     output_path = job.output or Path("unused.nwb")
-    return convert_sources(job.sources, output_path, job.options, progress, job.layers, job.alignments)
+    return convert_sources(job.sources, output_path, job.options, progress, job.layers, job.alignments, job.folder)
 
 
 def _named_paths(config: SessionConfig) -> Iterator[tuple[Loc, Path]]:
@@ -201,6 +215,10 @@ def _named_paths(config: SessionConfig) -> Iterator[tuple[Loc, Path]]:
             yield ("sources", i, "sortings", j), sorting.path if isinstance(sorting, SortingConfig) else sorting
         if source.probe is not None:
             yield ("sources", i, "probe"), source.probe
+    if config.folder is not None:
+        yield ("folder",), config.folder
+    for j, path in enumerate(config.ignore):
+        yield ("ignore", j), path
     for j, sorting in enumerate(config.sortings):
         yield ("sortings", j), sorting.path if isinstance(sorting, SortingConfig) else sorting
     if config.probe is not None:

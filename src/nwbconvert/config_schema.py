@@ -167,7 +167,18 @@ class SessionConfig(Model):
     model_config = ConfigDict(title="nwbconvert session config")
 
     output: ConfigPath | None = Field(None, description="NWB file to write; -o on the command line wins.")
-    sources: list[SourceConfig] = Field(min_length=1, description="Recordings to write into one NWB file.")
+    sources: list[SourceConfig] = Field(
+        default_factory=list, description="Recordings to write into one NWB file (besides those `folder` finds)."
+    )
+    folder: ConfigPath | None = Field(
+        None,
+        description="A session folder: every source found under it is converted (as `nwbconvert convert DIR` "
+        "finds them; `--dry-run` lists them), beside those under `sources`.",
+    )
+    ignore: list[ConfigPath] = Field(
+        default_factory=list,
+        description="Paths under `folder` left out, e.g. the second of two candidates for one role (two runs).",
+    )
     sortings: list[SortingItem] = Field(
         default_factory=list, description="Spike-sorting outputs (only with one source; else per source)."
     )

@@ -28,6 +28,7 @@ from nwbconvert.writer.chunking import READ_AHEAD_BYTES
 if TYPE_CHECKING:
     from nwbconvert.align import Alignment
     from nwbconvert.merge import Merged
+    from nwbconvert.session_folder import SessionFolder
 
 __all__ = ["ConversionResult", "ConvertOptions", "SourceSpec", "convert", "convert_sources", "read_session"]
 
@@ -47,12 +48,20 @@ class ConversionResult:
     seconds: float = 0.0
     written_bytes: int = 0
     findings: tuple[Finding, ...] = ()  # what validating the output found (no errors, or it was rejected)
+    folder: SessionFolder | None = None  # a session folder's sources, how each is timed, what was not placed
 
 
 def convert(
     source: Path, output: Path, options: ConvertOptions, progress: ProgressSink | None = None
 ) -> ConversionResult:
-    """Convert one recording to NWB. Nothing appears at `output` unless the file is complete."""
+    """Convert one recording, or every source of a session folder (session_folder.py), to NWB. Nothing appears at
+    `output` unless the file is complete."""
+    if options.format is None:
+        from nwbconvert.session_folder import several_sources
+
+        folder = several_sources(source, None if options.dry_run else output)
+        if folder is not None:
+            return convert_sources(folder.specs(), output, options, progress, folder=folder)
     return convert_sources((SourceSpec(source),), output, options, progress)
 
 
@@ -63,24 +72,31 @@ def convert_sources(
     progress: ProgressSink | None = None,
     layers: Sequence[Layer] = (),
     alignments: Sequence[Alignment] = (),
+    folder: SessionFolder | None = None,
 ) -> ConversionResult:
     """Convert one or more sources into one NWB file on one clock (merge.py); `layers` (e.g. from a session
     config) go between the headers and `options`' metadata files; `alignments` time series by another source's
-    pulses (align.py). Nothing appears at `output` unless complete."""
+    pulses (align.py); `folder`: the session folder the sources were found in (sources without a start time are
+    placed at the session's start). Nothing appears at `output` unless complete."""
     started = time.perf_counter()
     specs, out, backend = checked(options, sources, output)
     if not out.dry_run:
         check_destination(output, out.overwrite)
-    merged = read_sources(specs, out.timezone, alignments)
+    merged = read_sources(specs, out.timezone, alignments, at_start=folder is not None)
     backend.check_session(merged.session)
     metadata = resolve_metadata(merged.session, out, layers)  # before any sample is written
-    plan = make_plan(merged.session, metadata)
+    session = merged.session
+    if folder is not None:
+        from nwbconvert.session_folder import reported
+
+        folder, session = reported(folder, merged, alignments, metadata, out.dry_run)
+    plan = make_plan(session, metadata)
     if out.dry_run:
-        return ConversionResult(plan=plan, output=None)
+        return ConversionResult(plan=plan, output=None, folder=folder)
     provenance = _provenance(specs, merged, metadata, out)
     findings = _write(backend, plan, provenance, output, out, progress)
     seconds = time.perf_counter() - started
-    return ConversionResult(plan, output, seconds, written_bytes=size_bytes(output), findings=findings)
+    return ConversionResult(plan, output, seconds, size_bytes(output), findings, folder)
 
 
 def checked(
@@ -128,9 +144,11 @@ def read_source(spec: SourceSpec) -> Session:
     return session
 
 
-def read_sources(specs: Sequence[SourceSpec], timezone: str | None, alignments: Sequence[Alignment] = ()) -> Merged:
+def read_sources(
+    specs: Sequence[SourceSpec], timezone: str | None, alignments: Sequence[Alignment] = (), at_start: bool = False
+) -> Merged:
     """Every source read, then merged into one session on one clock; series timed by `alignments` get their
-    pulses' times (align.py)."""
+    pulses' times (align.py); `at_start` (a session folder): sources without a start time start with the session."""
     from nwbconvert import align
     from nwbconvert.merge import Part, merge_sessions
 
@@ -138,7 +156,12 @@ def read_sources(specs: Sequence[SourceSpec], timezone: str | None, alignments: 
     for spec in specs:
         parts.append(Part(read_source(spec), spec.name, spec.start_time))
         interrupts.check()  # a stop requested while the headers were read: before anything is written
-    merged = merge_sessions(align.placed(parts, alignments), timezone)
+    placed = align.placed(parts, alignments)
+    if at_start:
+        from nwbconvert.session_folder import placed_at_start
+
+        placed = placed_at_start(placed)
+    merged = merge_sessions(placed, timezone)
     stubbed = any(spec.stub_seconds is not None for spec in specs)
     aligned = align.apply(merged.session, alignments, align.source_series(parts), stubbed)
     return dataclass_replace(merged, session=aligned)

@@ -223,6 +223,14 @@ def _scores(path: Path, probe_errors: dict[str, Exception] | None = None) -> dic
     return scores
 
 
+def claims(path: Path) -> tuple[str, ...]:
+    """The readers whose match for `path` is strongest (none when no reader matches it): what a session folder's
+    discovery asks of each entry (session_folder.py)."""
+    scores = _scores(path)
+    best = max(scores.values(), default=Match.NO)
+    return () if best == Match.NO else tuple(name for name, score in scores.items() if score == best)
+
+
 def _looks_damaged(path: Path, probe_errors: dict[str, Exception]) -> SourceError | None:
     """The refusal for a source no reader matches because it is damaged: an HDF5 file h5py cannot open, or one
     whose header a built-in reader's probe could not read."""
@@ -267,7 +275,8 @@ def detect_source(path: Path) -> tuple[Reader, Path]:
         skipped = ", ".join(b.name for b in broken())
         several = (
             f" It holds {len(recognised)} recording files ({', '.join(p.name for p in recognised[:5])}"
-            f"{', ...' if len(recognised) > 5 else ''}): convert each of them on its own."
+            f"{', ...' if len(recognised) > 5 else ''}): convert each of them on its own, or the folder with "
+            "`nwbconvert convert` (a session folder: its sources go into one file)."
             if recognised
             else ""
         )
