@@ -23,6 +23,7 @@ class RealFile:
     units: int = 0  # a units-only source: no stream, this many units
     frames: int = 0  # an imaging movie: this many frames in its first series
     rois: int = 0  # a segmentation: this many ROIs in its first plane
+    trials: int = 0  # a behavior source: this many rows in its trials table
 
 
 # exactly the readers marked "real": the real recording of each, detected and read below
@@ -44,6 +45,7 @@ REAL_FILES = {
     "inscopix": RealFile("ophys/inscopix/ideas_toolbox/movie_part2_108x123x63.isxd", 10.0, frames=63),
     "suite2p": RealFile("ophys/suite2p/fissa_example/suite2p", 1.0, rois=23),
     "caiman": RealFile("ophys/caiman/ideas_toolbox/sample_cellset_msr_1.hdf5", 20.0152, rois=5),
+    "ibl-alf": RealFile("behavior/ibl/photometry_v5", trials=617),
 }
 # readers marked "real-headers": real .meta files, samples generated around them
 REAL_HEADERS = {"spikeglx": "spikeglx_meta/np1_3B_g0"}
@@ -91,6 +93,8 @@ def test_real_readers_detect_and_read_their_real_file(reader: str) -> None:
         assert session.imaging.planes[0].rate_hz == pytest.approx(case.rate_hz, rel=1e-4)
     elif case.units:
         assert session.recordings == () and [len(s.units) for s in session.sortings] == [case.units]
+    elif case.trials:
+        assert [len(t) for t in session.behavior.tables if t.name == "trials"] == [case.trials]
     else:
         assert (case.rate_hz, case.n_channels) in _streams(session)
 
