@@ -40,7 +40,9 @@ def add_tables_and_signals(nwbfile: Any, plan: BehaviorPlan, wrap: DataWrapping)
 
         module = behavior_module(nwbfile)
         for signal in plan.signals:
-            _container(module, signal.role).add_timeseries(_series(signal))
+            container = _container(module, signal.role)
+            add = container.add_spatial_series if signal.role is SignalRole.POSITION else container.add_timeseries
+            add(_series(signal))
 
 
 def time_intervals(table: IntervalTable) -> Any:

@@ -9,7 +9,9 @@ What a table is, decided from its columns:
 - a **signal table** when it has a time column (`time`, `times`, `timestamps`, `t`; `--set source.time=COL`):
   each value column is one `BehaviorSignal` (x/y/z together one), its role from its name (position, x, y ->
   SpatialSeries; anything else -> TimeSeries; `--set source.role=`), its unit from `--set source.unit=` or the
-  column's name ("speed (cm/s)"), else "a.u." — said in a note (printed by --dry-run), never assumed silently.
+  column's name ("speed (cm/s)"; a position's "rad", "px", "cm" in NWB Inspector's words "radians", "pixels",
+  "centimeters"), else "n.a." (not available, NWB Inspector's placeholder) — said in a note (printed by --dry-run),
+  never assumed silently.
   A table of times alone (licks) is one series of events. Times are seconds; regular ones become a rate.
 - anything else is refused, naming the columns found and the settings that choose.
 
@@ -138,8 +140,13 @@ def _without_index(path: Path, frame: Any, notes: list[SourceNote]) -> Any:
     if len(frame.columns) and str(frame.columns[0]).startswith("Unnamed: 0"):
         first = frame[frame.columns[0]]
         if first.dtype.kind in "iu" and np.array_equal(first.to_numpy(), np.arange(len(frame))):
-            notes.append(SourceNote("not-used", str(path), f"{path}: its unnamed first column (a row index 0, 1, "
-                                    "2, ...) was not written."))
+            notes.append(
+                SourceNote(
+                    "not-used",
+                    str(path),
+                    f"{path}: its unnamed first column (a row index 0, 1, 2, ...) was not written.",
+                )
+            )
             return frame.drop(columns=frame.columns[0])
     return frame
 
@@ -201,9 +208,7 @@ def _stubbed(frame: Any, column: str, options: ReadOptions) -> Any:
     return frame[(times < float(times.iloc[0]) + options.stub_seconds).to_numpy()]
 
 
-def _interval_table(
-    path: Path, frame: Any, pair: tuple[str, str], name: str, notes: list[SourceNote]
-) -> IntervalTable:
+def _interval_table(path: Path, frame: Any, pair: tuple[str, str], name: str, notes: list[SourceNote]) -> IntervalTable:
     start_s, stop_s = tc.bounds(str(path), frame, *pair)
     columns = []
     for column in frame.columns:
@@ -256,8 +261,10 @@ def _signals(
         label = "position" if len(columns) > 1 else columns[0]
         name = tc.signal_name(stem, label)
         if not unit:
-            unit = "a.u."
+            unit = tc.UNKNOWN_UNIT
             assumed.append(f"{name} (column {', '.join(columns)})")
+        elif role is SignalRole.POSITION:
+            unit = tc.spatial_unit(unit)
         data = np.column_stack([numeric[c] for c in columns]) if len(columns) > 1 else numeric[columns[0]]
         description = f"Column {', '.join(columns)} of {path.name}."
         signals.append(BehaviorSignal(name, role, data, unit, times, str(path), description))
@@ -279,7 +286,7 @@ def _unit_note(path: Path, assumed: list[str]) -> SourceNote:
     return SourceNote(
         "unit-assumed",
         str(path),
-        f"{path}: no unit is given for {'; '.join(assumed)}: written in 'a.u.' (arbitrary units). Give it with "
-        "--set source.unit=UNIT (every column) or --set source.unit=COLUMN=UNIT,COLUMN=UNIT, or name the column "
-        "with its unit in brackets, e.g. 'speed (cm/s)'.",
+        f"{path}: no unit is given for {'; '.join(assumed)}: written as '{tc.UNKNOWN_UNIT}' (not available). Give "
+        "it with --set source.unit=UNIT (every column) or --set source.unit=COLUMN=UNIT,COLUMN=UNIT, or name the "
+        "column with its unit in brackets, e.g. 'speed (cm/s)'.",
     )

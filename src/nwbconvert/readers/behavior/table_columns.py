@@ -27,6 +27,16 @@ GENERIC = frozenset({"position", "pos", "x", "y", "z", "speed", "velocity", "val
 RESERVED = frozenset({"id", "tags", "timeseries", "start_time", "stop_time"})  # TimeIntervals' own columns
 UNIT_IN_NAME = re.compile(r"^\s*(?P<name>.*?)\s*[\[(](?P<unit>[^\])]+)[\])]\s*$")  # "speed (cm/s)", "x [px]"
 ROLES = {r.value: r for r in SignalRole}
+SPATIAL_UNITS = {  # the short forms of the units NWB Inspector accepts for a SpatialSeries
+    **dict.fromkeys(("rad", "radian"), "radians"),
+    **dict.fromkeys(("deg", "degree", "°"), "degrees"),
+    **dict.fromkeys(("m", "meter", "metre", "metres"), "meters"),
+    **dict.fromkeys(("cm", "centimeter", "centimetre", "centimetres"), "centimeters"),
+    **dict.fromkeys(("mm", "millimeter", "millimetre", "millimetres"), "millimeters"),
+    **dict.fromkeys(("um", "µm", "micron", "microns", "micrometer"), "micrometers"),
+    **dict.fromkeys(("px", "pixel", "pix"), "pixels"),
+}
+UNKNOWN_UNIT = "n.a."  # NWB Inspector's placeholder for a unit not known
 REGULAR_TOLERANCE_S = 1e-6  # time stamps within 1 µs of a constant rate are written as that rate
 
 
@@ -117,7 +127,7 @@ def _text(series: Any, missing: int, change: str) -> Typed:
     return Typed(values, change)
 
 
-def _is_missing(value: object) -> bool:
+def _is_missing(value: Any) -> bool:
     if value is None:
         return True
     try:
@@ -190,10 +200,7 @@ def regular(times: np.ndarray) -> FrameTimes:
 def role_of(column: str) -> SignalRole:
     """POSITION for wheel position, position, x, y, z; TIMESERIES for everything else (speed, pupil, ...)."""
     name = normal(column)
-    words = set(re.split(r"_+", name))
-    return SignalRole.POSITION if name in POSITION_WORDS or "position" in words or "position" in name else (
-        SignalRole.TIMESERIES
-    )
+    return SignalRole.POSITION if name in POSITION_WORDS or "position" in name else SignalRole.TIMESERIES
 
 
 def signal_name(stem: str, column: str) -> str:
@@ -234,3 +241,8 @@ def role_setting(setting: str | None, columns: Sequence[str]) -> dict[str, Signa
             "(position: SpatialSeries in Position; timeseries: BehavioralTimeSeries; events: BehavioralEvents)."
         )
     return {column: ROLES[value.lower()] for column, value in chosen.items()}
+
+
+def spatial_unit(unit: str) -> str:
+    """A position's unit in the words NWB Inspector accepts ('rad' -> 'radians', 'px' -> 'pixels')."""
+    return SPATIAL_UNITS.get(unit.strip().lower(), unit)
