@@ -31,6 +31,7 @@ from nwbconvert.errors import MissingDependency, SourceError
 from nwbconvert.imaging import FrameTimes
 from nwbconvert.model import Session
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions, head
+from nwbconvert.readers.behavior.video_frames import DecodedFrames
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".flv", ".mj2")
 _DROPPED_WORDS = {"camera", "cam"}
@@ -44,10 +45,15 @@ class ContainerTimes:
     """What one file's container says of its video stream, read without decoding."""
 
     path: Path
-    times_s: np.ndarray  # float64, one per frame, display order
+    pts: np.ndarray  # int64 presentation time stamps (in time_base), sorted: one per frame, display order
+    time_base: float
     frame_duration_s: float  # the last frame's duration (or 1 / the stream's rate)
     frame_size: tuple[int, int]  # (width, height)
     codec: str
+
+    @property
+    def times_s(self) -> np.ndarray:
+        return self.pts * self.time_base
 
 
 def camera_name(path: Path | str) -> str:
@@ -133,8 +139,8 @@ def container_times(path: Path) -> ContainerTimes:
             f"{path}: the video's packets carry no time stamps, so its frame times are unknown. Re-mux it with time "
             "stamps (ffmpeg -i IN -c copy OUT.mp4), or time it by a camera TTL channel (`align:` in a session config)."
         )
-    times = np.sort(np.asarray(stamps, dtype="int64")) * float(base)
-    return ContainerTimes(path, times, last_duration, size, codec)
+    pts = np.sort(np.asarray(stamps, dtype="int64"))
+    return ContainerTimes(path, pts, float(base), last_duration, size, codec)
 
 
 def _frame_duration(stream: object) -> float:
@@ -193,6 +199,7 @@ def open_videos(paths: Sequence[Path], camera: str) -> Video:
         frame_size=parts[0].frame_size,
         times=frame_times(concatenate(parts)),
         codec=parts[0].codec,
+        frames=DecodedFrames(tuple(parts)),
         description=f"Behavior video of camera {camera} ({parts[0].codec}, {len(parts)} file(s)).",
     )
 
