@@ -43,12 +43,18 @@ def camera_name(stem: str) -> str:
     return video_camera(f"{stem}.video")
 
 
+def individual_name(individual: str) -> str:
+    """An individual's part of a name: `mouse_1` -> `Mouse1`; a bare number is a track (`1` -> `Track1`)."""
+    name = camel(individual)
+    return "Track" + name if name[:1].isdigit() else name
+
+
 def pose_name(camera: str, individual: str = "") -> str:
-    return "PoseEstimation" + camera + camel(individual)
+    return "PoseEstimation" + camera + individual_name(individual)
 
 
 def skeleton_name(camera: str, individual: str = "") -> str:
-    return "Skeleton" + camera + camel(individual)
+    return "Skeleton" + camera + individual_name(individual)
 
 
 def video_stem(recorded: str) -> str:

@@ -2,8 +2,9 @@
 
 Predicted instances become one `Pose` per video × track (confidence: the point scores; frames without an
 instance are NaN); user-labeled instances become `PoseTraining` (one per skeleton). Each video the file names is
-looked for where it was recorded, then by its name beside the file (or in `videos/` beside it) — SLEAP records
-absolute paths, often from another computer (`D:/session/back.mp4`); a video found is part of the session and
+looked for where it was recorded, then by its name beside the file (or in `videos/` beside it), then as the one
+video beside the file whose stem starts the file's name — SLEAP records absolute paths, often from another
+computer (`D:/session/back.mp4`); a video found is part of the session and
 times its poses. The camera is named from the video's stem (`back.mp4` -> `CameraBack`), the pose
 `PoseEstimation<Camera>`, + the track's name when the video has several tracks.
 
@@ -64,7 +65,18 @@ def _video_file(video: Any, source: Path) -> Path | None:
     where = Path(recorded) if Path(recorded).is_absolute() else source.parent / recorded
     if where.is_file():
         return where
-    return find_video(video_stem(recorded), [source.parent, source.parent / "videos"])
+    found = find_video(video_stem(recorded), [source.parent, source.parent / "videos"])
+    return found if found is not None else _named_like(source)
+
+
+def _named_like(source: Path) -> Path | None:
+    """The one video beside `source` whose stem starts its name (`back.predictions.csv` -> `back.mp4`)."""
+    try:
+        videos = [p for p in source.parent.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()]
+    except OSError:
+        return None
+    named = [p for p in videos if source.name.startswith(p.stem + ".")]
+    return named[0] if len(named) == 1 else None
 
 
 def _camera_stem(video: Any) -> str:
@@ -85,9 +97,9 @@ def _cameras(labels: Any, source: Path) -> tuple[list[str], dict[int, Video]]:
     for i, video in enumerate(labels.videos):
         recorded = recorded_path(video) if not isinstance(video.filename, (list, tuple)) else f"images {i}"
         if recorded not in by_path:
-            name = camera_name(_camera_stem(video))
-            name = name if name not in names else f"{name}{i}"
             path = _video_file(video, source)
+            name = camera_name(path.stem if path is not None else _camera_stem(video))
+            name = name if name not in names else f"{name}{i}"
             by_path[recorded] = (name, open_video(path, name) if path is not None else None)
         name, opened = by_path[recorded]
         names.append(name)
