@@ -13,6 +13,7 @@ from typing import Any
 from nwbconvert.errors import SourceError
 from nwbconvert.output import is_zarr_store, size_bytes
 from nwbconvert.readers.plain import explain
+from nwbconvert.summary_behavior import BehaviorSummary, load_pose_classes, summarise_behavior
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -86,6 +87,7 @@ class FileSummary:
     provenance: dict[str, Any] | None
     imaging_planes: list[PlaneSummary]
     segmentations: list[SegmentationSummary]
+    behavior: BehaviorSummary | None = None  # pose, videos, interval tables, behavioral series (summary_behavior.py)
 
 
 def summarise(path: Path) -> FileSummary:
@@ -117,6 +119,7 @@ def summarise(path: Path) -> FileSummary:
 
 @contextmanager
 def _open(path: Path, store: bool) -> Iterator[Any]:
+    load_pose_classes()
     if store:
         from nwbconvert.validate.zarr_store import open_io
 
@@ -171,6 +174,7 @@ def _summarise(path: Path, nwb: Any) -> FileSummary:
         provenance=provenance,
         imaging_planes=[_plane(p) for p in nwb.imaging_planes.values()],
         segmentations=[_segmentation(t) for t in nwb.objects.values() if type(t).__name__ == "PlaneSegmentation"],
+        behavior=summarise_behavior(nwb),
     )
 
 

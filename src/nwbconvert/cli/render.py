@@ -123,15 +123,25 @@ def conversion(result: ConversionResult, as_json: bool) -> None:
             "findings": [asdict(f) for f in result.findings],
             "warnings": [asdict(n) for n in plan.session.notes],
         }
+        if result.folder is not None:
+            doc["session_folder"] = result.folder.to_json()
         _json("conversion", doc)
         return
+    if result.folder is not None and result.output is None:  # a dry run of a session folder: what was found
+        from nwbconvert.cli.render_session import session_folder
+
+        session_folder(result.folder)
     if plan.series:
         stdout.print(_series_table(plan))
     if plan.imaging.planes:
         from nwbconvert.cli.render_imaging import imaging_tables
 
         imaging_tables(plan.imaging)
-    if not plan.series and not plan.imaging.planes:
+    if plan.behavior:
+        from nwbconvert.cli.render_behavior import behavior_tables
+
+        behavior_tables(plan.behavior)
+    if not plan.series and not plan.imaging.planes and not plan.behavior:
         stdout.print(f"{plan.source} ({plan.reader}): no sampled series, only what the source holds below")
     if plan.event_tables:
         stdout.print("events   " + ", ".join(f"{name} ({n})" for name, n in plan.event_tables.items()))
@@ -283,6 +293,10 @@ def summary(s: FileSummary, as_json: bool) -> None:
         from nwbconvert.cli.render_imaging import imaging_summary
 
         imaging_summary(s)
+    if s.behavior:
+        from nwbconvert.cli.render_behavior import behavior_summary
+
+        behavior_summary(s.behavior)
     stdout.print(f"  units     {s.n_units if s.n_units is not None else 'none'}")
     stdout.print("  tables    " + (", ".join(f"{t.name} ({t.n_rows} rows)" for t in s.tables) or "none"))
     if s.provenance:
