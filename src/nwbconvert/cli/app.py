@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nwbconvert.cli import batch, config, convert, formats, info, validate
+from nwbconvert.cli import batch, config, convert, formats, info, preview, validate
 
 app = typer.Typer(
     name="nwbconvert",
@@ -42,5 +42,6 @@ app.command("convert")(convert.command)
 app.command("info")(info.command)
 app.command("formats")(formats.command)
 app.command("validate")(validate.command)
+app.command("preview")(preview.command)
 app.command("batch")(batch.command)
 app.add_typer(config.app, name="config")

@@ -1,0 +1,1 @@
+"""`nwbconvert preview`: an offline, self-contained HTML report (figures embedded) of any NWB file."""
