@@ -1,6 +1,7 @@
 """SLEAP labels and the other formats sleap-io writes, for the pose readers' tests: a sleap-io `Labels` of random
 keypoints on a generated video (predicted instances on every frame, one per track, and user instances on a few
-frames), saved by sleap-io itself (.slp, analysis .h5, JABS .h5, Label Studio / COCO .json, Ultralytics, CSV)."""
+frames), saved by sleap-io itself (.slp, analysis .h5, JABS .h5, Label Studio / COCO .json, Ultralytics, CSV);
+AlphaTracker's JSON (sleap-io has no writer for it) in its own layout."""
 
 from __future__ import annotations
 
@@ -134,3 +135,27 @@ def _user_only(labels: Any) -> Any:
         if f.user_instances
     ]
     return sio.Labels(labeled_frames=frames, videos=labels.videos, skeletons=labels.skeletons, tracks=labels.tracks)
+
+
+def write_alphatracker(folder: Path, n_images: int = 4, n_animals: int = 2, n_points: int = 4, seed: int = 3) -> Path:
+    """AlphaTracker's annotation JSON (a list of images, each a `Face` box followed by its `point`s per animal),
+    written in its layout (sleap-io has no writer for it), with the images beside it."""
+    import json
+
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_images):
+        name = f"frame{i:03d}.png"
+        iio.imwrite(folder / name, np.zeros((48, 64, 3), dtype="uint8"))
+        annotations: list[dict[str, Any]] = []
+        for _ in range(n_animals):
+            x, y = (float(v) for v in rng.uniform(0, 40, size=2))
+            annotations.append({"class": "Face", "height": 8.0, "width": 8.0, "x": x, "y": y})
+            points = rng.uniform(0, 48, size=(n_points, 2))
+            annotations += [{"class": "point", "x": float(px), "y": float(py)} for px, py in points]
+        frames.append({"annotations": annotations, "class": "image", "filename": name})
+    path = folder / "alphatracker.json"
+    path.write_text(json.dumps(frames, indent=2))
+    return path
