@@ -87,10 +87,7 @@ def test_generated_multi_animal_deeplabcut(tmp_path: Path, suffix: str) -> None:
     path = write_dlc(tmp_path / "videos", "arena_top", 30, ("snout", "tail"), ("mouse1", "mouse2"), suffix)
     name, session = _read(path)
     assert name == "deeplabcut"
-    if suffix == ".h5":
-        frame = pd.read_hdf(path)
-    else:
-        frame = pd.read_csv(path, header=[0, 1, 2, 3], index_col=0)
+    frame = pd.read_hdf(path) if suffix == ".h5" else pd.read_csv(path, header=[0, 1, 2, 3], index_col=0)
     poses = session.behavior.poses
     assert [p.name for p in poses] == ["PoseEstimationCameraArenaTopMouse1", "PoseEstimationCameraArenaTopMouse2"]
     assert [p.individual for p in poses] == ["mouse1", "mouse2"]
