@@ -34,6 +34,23 @@ class Compression(Choice):
 
 
 DEFAULT_COMPRESSION = Compression.GZIP
+
+
+class VideoMode(Choice):
+    """Where behavior videos' frames go (`--video`; writer/video.py)."""
+
+    EXTERNAL = "external"  # ImageSeries.external_file: the video files, paths relative to the NWB file
+    INTERNAL = "internal"  # decoded frames stored in the file, chunked and compressed
+
+
+VIDEO_HELP = (
+    "external: the ImageSeries names the video files, relative to the NWB file (DANDI's way); internal: decoded "
+    "frames stored in the file, chunked and compressed (default: external)"
+)
+DANDI_LAYOUT_HELP = (
+    "Place videos where DANDI expects them beside the NWB file (a folder named after it, as `dandi organize` does), "
+    "so `dandi upload` needs no organize step (batch always does)"
+)
 COMPRESSION_HELP = (
     f"gzip (any HDF5 reader), lzf, blosc-zstd (needs hdf5plugin to read) or none (default: {DEFAULT_COMPRESSION})"
 )
@@ -114,6 +131,8 @@ class ConvertOptions:
     compression_level: int | None = field(default=None, metadata=_BOTH)  # None: DEFAULT_LEVEL of the method
     jobs: int | None = field(default=None, metadata=_RECORDED)  # cores that compress; None: all
     chunk_mb: float | None = field(default=None, metadata=_BOTH)
+    video: str | None = field(default=None, metadata=_BOTH)  # a VideoMode
+    dandi_layout: bool | None = field(default=None, metadata=_BOTH)  # videos placed as `dandi organize` does
 
     def recorded(self) -> dict[str, Any]:
         """What provenance records of how the file was made (defaults filled)."""
@@ -128,7 +147,13 @@ class ConvertOptions:
 
 # every option that has a default, and only those
 DEFAULTS = ConvertOptions(
-    backend=DEFAULT_BACKEND, compression=DEFAULT_COMPRESSION, chunk_mb=DEFAULT_CHUNK_MB, validate=True, overwrite=False
+    backend=DEFAULT_BACKEND,
+    compression=DEFAULT_COMPRESSION,
+    chunk_mb=DEFAULT_CHUNK_MB,
+    validate=True,
+    overwrite=False,
+    video=VideoMode.EXTERNAL,
+    dandi_layout=False,
 )
 
 
@@ -148,6 +173,8 @@ class OutputOptions:
     metadata_files: tuple[Path, ...]
     metadata_values: tuple[str, ...]  # --set KEY=VALUE metadata pairs (reader settings went to the sources)
     recorded: dict[str, Any]  # what provenance records of the options
+    video: VideoMode = VideoMode.EXTERNAL
+    dandi_layout: bool = False
 
     @property
     def write(self) -> WriteOptions:
@@ -199,6 +226,8 @@ def resolve(options: ConvertOptions, sources: Sequence[SourceSpec]) -> tuple[tup
         metadata_files=filled.metadata_files,
         metadata_values=metadata_values,
         recorded=options.recorded(),
+        video=_video(filled.video),
+        dandi_layout=filled.dandi_layout is True,
     )
     return specs, output
 
@@ -208,6 +237,13 @@ def _compression(value: str | None) -> Compression:
         return Compression(value)
     except ValueError:
         raise UsageError(f"--compression {value}: choose one of {', '.join(Compression)}.") from None
+
+
+def _video(value: str | None) -> VideoMode:
+    try:
+        return VideoMode(value)
+    except ValueError:
+        raise UsageError(f"--video {value}: choose one of {', '.join(VideoMode)}.") from None
 
 
 def _read_flags(options: ConvertOptions) -> list[tuple[str, object]]:

@@ -48,13 +48,17 @@ class BehaviorPlan:
     tables: tuple[IntervalTable, ...] = ()
     signals: tuple[BehaviorSignal, ...] = ()
     video_storage: VideoStorage = VideoStorage.EXTERNAL
+    output: str = ""  # the NWB file's final path: external_file paths are relative to its folder (writer/video.py)
+    dandi_layout: bool = False  # videos placed as `dandi organize` places them, beside the file (writer/video.py)
 
     def __bool__(self) -> bool:
         return bool(self.videos or self.poses or self.training or self.tables or self.signals)
 
     @property
     def raw_bytes(self) -> int:
-        pose = sum(p.n_frames * p.table.n_keypoints * 3 * 8 for p in self.poses)
+        internal = self.video_storage is VideoStorage.INTERNAL
+        frames = sum(v.n_frames * v.frame_size[0] * v.frame_size[1] * 3 for v in self.videos) if internal else 0
+        pose = frames + sum(p.n_frames * p.table.n_keypoints * 3 * 8 for p in self.poses)
         tables = sum(len(t) * 16 + sum(c.values.nbytes for c in t.columns) for t in self.tables)
         return pose + tables + sum(s.data.nbytes for s in self.signals)
 

@@ -1,6 +1,7 @@
 """Where a study's files go: DANDI paths of the sessions and the run's state folder (the session lock: lock.py).
 
     <out>/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb
+    <out>/sub-<subject>/sub-<subject>_ses-<session>_ecephys/<ImageSeries id>_external_file_0.mp4   (videos)
     <out>/.nwbconvert/{manifest,locks,logs}/<key>.{json,lock,log}     (hidden: dandi upload ignores it)
 
 Labels are sanitised as DANDI does: only ASCII letters, digits and '-' remain, every other run of characters
@@ -41,6 +42,13 @@ def session_path(output_dir: Path, subject_id: str, session_id: str) -> Path:
     """<out>/sub-<subject>/<key>_ecephys.nwb, absolute."""
     root = output_dir.expanduser().absolute()
     return root / f"sub-{label(subject_id, 'subject_id')}" / f"{session_key(subject_id, session_id)}_{SUFFIX}.nwb"
+
+
+def video_path(nwb_file: Path, object_id: str, index: int, suffix: str) -> Path:
+    """Where `dandi organize` puts file `index` of an ImageSeries' external_file (dandi-cli 0.81,
+    `organize._create_external_file_names`): a folder named after the NWB file (its name without the last
+    suffix) beside it, the file named `<ImageSeries object_id>_external_file_<index><suffix in lower case>`."""
+    return nwb_file.parent / Path(nwb_file.name).stem / f"{object_id}_external_file_{index}{suffix.lower()}"
 
 
 def output_root(output: Path) -> Path:

@@ -13,6 +13,7 @@ from nwbconvert.cli.options import (
     ChunkMb,
     CompressionLevel,
     CompressionOption,
+    DandiLayout,
     Debug,
     DryRun,
     Format,
@@ -28,6 +29,7 @@ from nwbconvert.cli.options import (
     Stub,
     Timezone,
     Validate,
+    VideoOption,
 )
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ def command(
     compression_level: CompressionLevel = None,
     jobs: Jobs = None,
     chunk_mb: ChunkMb = None,
+    video: VideoOption = None,
+    dandi_layout: DandiLayout = False,
     quiet: Quiet = False,
     json_output: Json = False,
     debug: Debug = False,
@@ -98,6 +102,8 @@ def command(
             compression_level=compression_level,
             jobs=jobs,
             chunk_mb=chunk_mb,
+            video=video,
+            dandi_layout=dandi_layout or None,
         )
         result = _convert(source, config, output, options, bar=not (quiet or dry_run or json_output))
         render.conversion(result, json_output)

@@ -13,7 +13,15 @@ from typing import Annotated
 import typer
 
 from nwbconvert.backends import BACKEND_HELP, BackendName
-from nwbconvert.options import COMPRESSION_HELP, DEFAULT_CHUNK_MB, LEVEL_HELP, Compression
+from nwbconvert.options import (
+    COMPRESSION_HELP,
+    DANDI_LAYOUT_HELP,
+    DEFAULT_CHUNK_MB,
+    LEVEL_HELP,
+    VIDEO_HELP,
+    Compression,
+    VideoMode,
+)
 
 _DEBUG_HELP = "Show the full traceback when something fails."
 _JSON_HELP = "Print a JSON document on stdout instead of tables."
@@ -33,6 +41,8 @@ Validate = Annotated[
 ]
 Backend = Annotated[BackendName | None, typer.Option("--backend", help=f"{BACKEND_HELP}.")]
 CompressionOption = Annotated[Compression | None, typer.Option("--compression", help=f"{COMPRESSION_HELP}.")]
+VideoOption = Annotated[VideoMode | None, typer.Option("--video", help=f"{VIDEO_HELP}.")]
+DandiLayout = Annotated[bool, typer.Option("--dandi-layout", help=f"{DANDI_LAYOUT_HELP}.")]
 CompressionLevel = Annotated[int | None, typer.Option("--compression-level", help=f"{LEVEL_HELP}.")]
 ChunkMb = Annotated[
     float | None,
