@@ -19,6 +19,7 @@ from nwbconvert.options import ConvertOptions, OutputOptions, SourceSpec, resolv
 from nwbconvert.output import atomic_output, check_destination, output_suffix, size_bytes
 from nwbconvert.output import replace as replace_output
 from nwbconvert.plan import Plan, make_plan
+from nwbconvert.plan_behavior import VideoStorage
 from nwbconvert.provenance import EventChannelRecord, Provenance, SeriesRecord, SortingRecord, SourceRecord
 from nwbconvert.readers import registry
 from nwbconvert.readers.complete import read_checked
@@ -82,15 +83,17 @@ def convert_sources(
     specs, out, backend = checked(options, sources, output)
     if not out.dry_run:
         check_destination(output, out.overwrite)
-    merged = read_sources(specs, out.timezone, alignments, at_start=folder is not None)
+    merged = read_sources(specs, out.timezone, alignments, folder)
     backend.check_session(merged.session)
     metadata = resolve_metadata(merged.session, out, layers)  # before any sample is written
     session = merged.session
     if folder is not None:
-        from nwbconvert.session_folder import reported
+        from nwbconvert.session_timing import reported
 
         folder, session = reported(folder, merged, alignments, metadata, out.dry_run)
-    plan = make_plan(session, metadata)
+    plan = make_plan(session, metadata, VideoStorage(out.video.value))
+    behavior = dataclass_replace(plan.behavior, output=str(output), dandi_layout=out.dandi_layout)  # writer/video.py
+    plan = dataclass_replace(plan, behavior=behavior)
     if out.dry_run:
         return ConversionResult(plan=plan, output=None, folder=folder)
     provenance = _provenance(specs, merged, metadata, out)
@@ -145,10 +148,13 @@ def read_source(spec: SourceSpec) -> Session:
 
 
 def read_sources(
-    specs: Sequence[SourceSpec], timezone: str | None, alignments: Sequence[Alignment] = (), at_start: bool = False
+    specs: Sequence[SourceSpec],
+    timezone: str | None,
+    alignments: Sequence[Alignment] = (),
+    folder: SessionFolder | None = None,
 ) -> Merged:
     """Every source read, then merged into one session on one clock; series timed by `alignments` get their
-    pulses' times (align.py); `at_start` (a session folder): sources without a start time start with the session."""
+    pulses' times (align.py); the sources of a session `folder` are prepared and paired (session_timing.py)."""
     from nwbconvert import align
     from nwbconvert.merge import Part, merge_sessions
 
@@ -157,13 +163,15 @@ def read_sources(
         parts.append(Part(read_source(spec), spec.name, spec.start_time))
         interrupts.check()  # a stop requested while the headers were read: before anything is written
     placed = align.placed(parts, alignments)
-    if at_start:
-        from nwbconvert.session_folder import placed_at_start
+    if folder is not None:
+        from nwbconvert import session_timing
 
-        placed = placed_at_start(placed)
+        placed = session_timing.prepared(placed)
     merged = merge_sessions(placed, timezone)
     stubbed = any(spec.stub_seconds is not None for spec in specs)
     aligned = align.apply(merged.session, alignments, align.source_series(parts), stubbed)
+    if folder is not None:
+        aligned = session_timing.linked(aligned, placed, folder.sources)
     return dataclass_replace(merged, session=aligned)
 
 

@@ -3,21 +3,25 @@ session (as a session config's `sources` would), or says why it cannot.
 
 Discovery walks DIR (at most MAX_DEPTH folders deep and MAX_PROBED entries probed; hidden entries, the output and
 nwbconvert's partial and rejected files skipped) and lets the registry probe each entry. A file a reader claims is
-a source. A folder a reader claims is one source and is not descended into, unless other readers claim entries in
-it (a folder holding both a `suite2p/` folder and a TIFF movie): then those are sources too; a folder whose only
+a source. A folder a reader claims is one source and is not descended into (an ALF folder whose tables the table reader
+would claim too), unless its reader claims entries in it and other readers claim others (a SpikeGLX run holding a
+sorting; a folder holding a `suite2p/` folder and a TIFF movie): then those are sources too; a folder whose only
 entry its reader claims is a folder beside other entries is passed over for it (the claim passes down). Entries no
-reader claims, or that several claim equally, are "not placed", with the reason.
+reader claims, or that several claim equally, are "not placed", with the reason. A folder whose reader claims
+several of its folders and none of its files, each of them holding a folder the reader claims again (two SpikeGLX
+runs: each holds its probe folders), holds several sources of that reader; the suite2p planes of a suite2p folder
+(holding no claimed folder) or the probe folders of one run (beside its NI-DAQ files) do not.
 
 Each source has a role from its reader (`ROLES`). A role that one session holds once (a recording, a sorting, an
 imaging movie, a segmentation of one reader; a trials table) found twice is a UsageError naming both and the
-session-config keys that choose (`folder:` with `ignore:`, or the sources listed under `sources:`). Pose files
+session-config keys that choose (`folder:` with `ignore:`, or the sources listed under `sources:`); so are two
+pose files of one video (a SLEAP .slp and its analysis .h5; DeepLabCut's filtered and unfiltered tables). Pose files
 are paired with their video by name (the pose's file name starts with the video's stem: DeepLabCut's
 `m3v1mp4DLC_resnet50_…h5` and `m3v1mp4.mp4`); a paired video in the pose's folder is brought by the pose reader
 (which times the pose by it), so it is not a source of its own. Sources of a reader found more than once get a
 `name` from their file name, so the names they bring never collide (merge.py).
 
-One clock: a source whose headers give no start time (a TIFF, a pose table, a trials CSV) is placed at the
-session's start (the earliest start the other sources give), unless `align:` times it; `--dry-run` says so.
+How the sources found are put on one clock, and what `--dry-run` says of it: session_timing.py.
 """
 
 from __future__ import annotations
@@ -27,17 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nwbconvert.errors import UsageError
 from nwbconvert.options import SourceSpec
-
-if TYPE_CHECKING:
-    from nwbconvert.align import Alignment
-    from nwbconvert.imaging import FrameTimes
-    from nwbconvert.merge import Merged, Part
-    from nwbconvert.metadata.model import NwbMetadata
-    from nwbconvert.model import Session
 
 MAX_DEPTH = 6  # folders below DIR that are searched
 MAX_PROBED = 2000  # entries probed at most; the rest is listed as not searched
@@ -185,7 +182,11 @@ class _Walk:
                 self.visit(kid, depth + 1)
             return
         mine = [k for k in kids if self.claim(k) == (reader,)]
-        if len(mine) == 1 and mine[0].is_dir() and len(kids) > 1:  # the claim passes down: `folder` holds it
+        if not mine:  # the reader claims the folder as a whole (an ALF folder): its entries are its parts
+            self.found.append(Found(folder, reader, role_of(reader)))
+            return
+        passes_down = len(mine) == 1 and mine[0].is_dir() and len(kids) > 1  # `folder` only holds the source
+        if passes_down or (len(mine) > 1 and all(self._holds_source(k, reader) for k in mine)):
             for kid in kids:
                 self.visit(kid, depth + 1)
             return
@@ -193,6 +194,11 @@ class _Walk:
         for kid in kids:
             if self.claim(kid) and self.claim(kid) != (reader,):
                 self.visit(kid, depth + 1)
+
+    def _holds_source(self, folder: Path, reader: str) -> bool:
+        """Whether `folder` is a source of `reader` beside others of it: a folder holding a folder the reader
+        claims (a SpikeGLX run holds its probe folders; a suite2p plane or a probe folder holds none)."""
+        return folder.is_dir() and any(k.is_dir() and self.claim(k) == (reader,) for k in self.children(folder))
 
 
 def _skipped(path: Path, skip: Sequence[Path]) -> bool:
@@ -226,17 +232,28 @@ def discover(folder: Path, skip: Sequence[Path] = (), ignore: Sequence[Path] = (
 def paired(found: Sequence[Found]) -> list[Found]:
     """Each pose with the video whose stem its file name starts with (the longest such stem); a paired video in
     the pose's folder is left out: the pose reader brings it."""
-    videos = [f for f in found if f.role is Role.VIDEO]
+    videos = [path for f in found if f.role is Role.VIDEO for path in _video_files(f.path)]
     brought: set[Path] = set()
     out: list[Found] = []
     for f in found:
         if f.role is Role.POSE:
-            video = pose_video(f.path, [v.path for v in videos])
+            video = pose_video(f.path, videos)
             if video is not None and video.parent == f.path.parent:
                 brought.add(video)
             f = replace(f, video=video)
         out.append(f)
     return [f for f in out if f.path not in brought]
+
+
+def _video_files(path: Path) -> list[Path]:
+    """A video source's files: itself, or the videos a folder the video reader claims holds."""
+    if not path.is_dir():
+        return [path]
+    suffixes = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".flv", ".mj2")
+    try:
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in suffixes and not p.name.startswith("."))
+    except OSError:
+        return []
 
 
 def pose_video(pose: Path, videos: Sequence[Path]) -> Path | None:
@@ -259,6 +276,8 @@ def check_roles(folder: Path, found: Sequence[Found]) -> None:
             groups.setdefault(f"{f.role.value} ({f.reader})", []).append(f)
         elif _is_trials(f):
             groups.setdefault("trials table", []).append(f)
+        elif f.role is Role.POSE and f.video is not None:
+            groups.setdefault(f"pose of the video {f.video}", []).append(f)
     clashes = {what: fs for what, fs in groups.items() if len(fs) > 1}
     if not clashes:
         return
@@ -302,70 +321,3 @@ def several_sources(path: Path, output: Path | None) -> SessionFolder | None:
         return None
     found = discover(path, skip=(output,) if output is not None else ())
     return found if len(found.sources) > 1 else None
-
-
-def placed_at_start(parts: Sequence[Part]) -> list[Part]:
-    """Parts whose headers give no start time (and no start_time was given) placed at the earliest start the
-    others give: their times count from the session's start."""
-    starts = [p.start_time or p.session.header.session_start_time for p in parts]
-    known = [s for s in starts if s is not None]
-    if not known or len({s.tzinfo is None for s in known}) > 1:
-        return list(parts)  # none known, or zones mixed: merge.py says what to give
-    earliest = min(known)
-    return [p if s is not None else replace(p, start_time=earliest) for p, s in zip(parts, starts)]
-
-
-def reported(
-    folder: SessionFolder, merged: Merged, alignments: Sequence[Alignment], metadata: NwbMetadata, dry_run: bool
-) -> tuple[SessionFolder, Session]:
-    """`folder` with how each source is placed in time, in words, and the session to plan. A dry run lists a pose
-    with no frame times (no video, no align:, no pose.rate) as not placed and plans without it; a conversion
-    keeps it, so that planning refuses it (exit 4, naming the key)."""
-    rows = [
-        _timing(f, read, offset, alignments, metadata)
-        for f, read, offset in zip(folder.sources, merged.parts, merged.offsets_s)
-    ]
-    session = merged.session
-    behavior = session.behavior
-    untimed = {p.name for p in behavior.poses if not _timed(p.times) and not p.video} if dry_run else set()
-    if untimed and metadata.pose.rate is None:
-        why = "a pose with no video of its name, no align: and no pose.rate: give --set pose.rate=FPS or its video"
-        lost = [Unplaced(f.path, why) for f, row in zip(folder.sources, rows) if row.startswith("untimed")]
-        poses = tuple(p for p in behavior.poses if p.name not in untimed)
-        session = replace(session, behavior=replace(behavior, poses=poses))
-        folder = replace(folder, unplaced=folder.unplaced + tuple(lost))
-    return replace(folder, timing=tuple(rows)), session
-
-
-def _timed(times: FrameTimes) -> bool:
-    return times.timestamps_s is not None or bool(times.rate_hz)
-
-
-def _timing(
-    found: Found, read: Session, offset_s: float, alignments: Sequence[Alignment], metadata: NwbMetadata
-) -> str:
-    own = {found.name} if found.name else set()
-    own |= {s + (found.name or "") for s in _series(read)}
-    aligned = [a for a in alignments if a.target in own]
-    if aligned:
-        return f"frame times: the {aligned[0].pulses} of {aligned[0].channel} (align:)"
-    poses = read.behavior.poses
-    if found.role is Role.POSE and poses:
-        if all(_timed(p.times) for p in poses):
-            return "its own frame times"
-        if all(p.video for p in poses):
-            return f"the frame times of its video {found.video or poses[0].video}"
-        if metadata.pose.rate is not None:
-            return f"pose.rate: {metadata.pose.rate:g} Hz from the session start"
-        return "untimed: no video of its name, no align:, no pose.rate (exit 4 when converted)"
-    start = read.header.session_start_time
-    if start is None:
-        return f"no start time in its headers: placed at the session start (+{offset_s:g} s)"
-    return f"header start {start.isoformat()} (+{offset_s:g} s)"
-
-
-def _series(session: Session) -> list[str]:
-    """The names of what a source brings that `align:` may target."""
-    b = session.behavior
-    names = [m.name for m in session.imaging.movies] + [g.name for g in session.imaging.segmentations]
-    return names + [v.name for v in b.videos] + [p.name for p in b.poses]
