@@ -109,7 +109,7 @@ def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> Sess
     sink = MarkerSink(marker_path(job), run_id)
     try:
         interrupts.check()  # a stop was requested before this session began
-        options = replace(job.options, overwrite=True, dry_run=False)
+        options = replace(job.options, overwrite=True, dry_run=False, dandi_layout=True)  # videos placed for DANDI
         job.output.parent.mkdir(parents=True, exist_ok=True)
         result = convert_sources(job.sources, job.output, options, sink, job.layers, job.alignments)
     except NwbConvertError as exc:
