@@ -29,6 +29,7 @@ figure { margin: 12px 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 12.5px; color: #555; }
 .note { background: #fff8e1; border-left: 3px solid #f0b400; padding: 4px 8px; font-size: 13px; margin: 6px 0; }
+tr[class^="sev-"] td:first-child { white-space: nowrap; }
 .sev-error td:first-child { color: #b00020; font-weight: 600; }
 .sev-warning td:first-child { color: #a05a00; }
 """

@@ -91,10 +91,10 @@ def roi_outlines(nwb: Any, seg: Any, movies: list[Any]) -> tuple[Figure, str]:
     if image is None:
         width = max((int(x.max()) + 1 for _, x, _, _ in masks if len(x)), default=1)
         height = max((int(y.max()) + 1 for _, _, y, _ in masks if len(y)), default=1)
-        image, source = np.zeros((width, height)), "no image in the file: a blank frame"
+        image, source = np.zeros(shape or (width, height)), "blank frame (the file holds no image of this plane)"
     fig = new_figure(7, 7 * image.shape[1] / max(image.shape[0], 1) + 0.5)
     ax = fig.subplots()
-    ax.imshow(image.T, cmap="gray")
+    ax.imshow(image.T, cmap="gray", **({"vmin": -1.0, "vmax": 0.2} if source.startswith("blank") else {}))
     from matplotlib import colormaps
 
     colours = colormaps["tab20"]

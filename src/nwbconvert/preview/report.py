@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from nwbconvert.errors import OutputError
+from nwbconvert.errors import MissingDependency, OutputError
 from nwbconvert.preview.model import Report, Section
 
 SUFFIX = ".preview.html"
@@ -38,6 +38,10 @@ def build(path: Path, options: PreviewOptions = PreviewOptions(), fileobj: IO[by
     from nwbconvert.preview.source import open_nwb
 
     started = time.perf_counter()
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise MissingDependency("nwbconvert preview", "matplotlib", "preview") from None
     with open_nwb(path, fileobj) as nwb:
         builders: list[tuple[str, str, Callable[[], Section | None]]] = [
             ("session", "Session", lambda: info.session_section(path, nwb)),
