@@ -198,3 +198,52 @@ def test_without_task_settings_the_start_must_be_given(tmp_path: Path) -> None:
     done = _convert(generated.session, tmp_path / "out.nwb", "--format", "ibl-alf")
     assert done.returncode == 4 and "session_start_time: is missing" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "out.nwb").exists()
+
+
+def test_a_whole_session_converts_and_validates(generated: AlfSession, tmp_path: Path) -> None:
+    from one.alf.io import load_object
+    from pynwb import NWBHDF5IO
+
+    out = tmp_path / "sub-KS023_ses-1_behavior+ecephys.nwb"
+    done = _convert(generated.session, out)
+    assert done.returncode == 0, done.stderr
+    alf = generated.session / "alf"
+    with NWBHDF5IO(str(out), "r", load_namespaces=True) as io:
+        nwb = io.read()
+        trials, oracle = nwb.trials.to_dataframe(), load_object(alf, "trials")
+        assert len(trials) == 8 and set(trials.columns) == {"start_time", "stop_time"} | (
+            set(oracle) - {"intervals", "intervals_bpod"}
+        )
+        np.testing.assert_array_equal(trials[["start_time", "stop_time"]].to_numpy(), oracle["intervals"])
+        for name in set(oracle) - {"intervals", "intervals_bpod"}:
+            np.testing.assert_array_equal(trials[name].to_numpy(), oracle[name])
+        moves = nwb.intervals["wheelMoves"].to_dataframe()
+        np.testing.assert_array_equal(moves["peakAmplitude"], load_object(alf, "wheelMoves")["peakAmplitude"])
+        behavior = nwb.processing["behavior"]
+        wheel, oracle = behavior["Position"]["WheelPosition"], load_object(alf, "wheel")
+        assert type(wheel).__name__ == "SpatialSeries" and wheel.unit == "radians"
+        np.testing.assert_array_equal(wheel.data[:], oracle["position"])
+        np.testing.assert_array_equal(wheel.timestamps[:], oracle["timestamps"])
+        licks = behavior["BehavioralEvents"]["Licks"]
+        np.testing.assert_array_equal(licks.timestamps[:], load_object(alf, "licks")["times"])
+        for camera, tool in (("left", "dlc"), ("right", "lightningPose")):
+            pose = behavior[f"PoseEstimationCamera{camera.capitalize()}"]
+            frame = pd.read_parquet(alf / f"_ibl_{camera}Camera.{tool}.pqt")
+            series = pose.pose_estimation_series["paw_r"]
+            np.testing.assert_array_equal(series.data[:], frame[["paw_r_x", "paw_r_y"]].to_numpy())
+            np.testing.assert_array_equal(series.confidence[:], frame["paw_r_likelihood"].to_numpy())
+            np.testing.assert_array_equal(series.timestamps[:], load_object(alf, f"{camera}Camera")["times"])
+        video = nwb.acquisition["VideoCameraLeft"]
+        np.testing.assert_array_equal(video.timestamps[:], load_object(alf, "leftCamera")["times"])
+        units = nwb.units.to_dataframe()
+        electrodes = nwb.electrodes.to_dataframe()
+    assert sorted(set(units["sorting"])) == ["probe00-pykilosort", "probe01"] and len(units) == 24
+    for sorting, rows in units.groupby("sorting"):
+        spikes = load_object(alf / str(sorting).replace("-", "/"), "spikes")
+        for _, unit in rows.iterrows():
+            k = int(unit["unit_name"])
+            np.testing.assert_array_equal(unit["spike_times"], np.sort(spikes["times"][spikes["clusters"] == k]))
+    probe00 = electrodes[electrodes["group_name"] == "probe00"]
+    assert list(probe00["location"]) == list(load_object(alf / "probe00/pykilosort", "channels")["acronym"])
+    checked = nwbconvert("validate", out)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

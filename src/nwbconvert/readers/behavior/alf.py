@@ -55,6 +55,8 @@ def find_alf(path: Path) -> AlfSessionFolder | None:
         return None
     if any(KNOWN.match(n) for n in names):
         return found
+    if found.alf.name != "alf":  # spike sortings alone: only below an alf folder (not a probe folder of one)
+        return None
     from nwbconvert.readers.behavior.alf_units import sorting_folders
 
     return found if sorting_folders(found.alf) else None
