@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from nwbconvert import interrupts
@@ -50,7 +51,9 @@ def check_file(
     if "inspection" in groups:
         interrupts.check()  # validating a conversion: a stop requested during the schema check
         findings += _guarded(name, ValidationLayer.BEST_PRACTICE, path, best_practice_findings)
-        findings += dandi_findings(report_as or path, header, dandi_layout)
+        dandi = dandi_findings(report_as or path, header, dandi_layout)
+        archive = partial(_archive, report_as, dandi, dandi_layout)  # dandi_asset.py: upload's extraction, the archive
+        findings += dandi + _guarded(name, ValidationLayer.DANDI, path, archive)
         findings += [_filter_missing(name, fid) for fid in sorted(missing)]
     identifier = header.identifier if "inspection" in groups else None
     renamed = tuple(replace(f, file=name) for f in findings)
@@ -115,6 +118,12 @@ def load_missing_filters(h5: object) -> set[int]:
         if importlib.util.find_spec("hdf5plugin") is not None:
             import hdf5plugin  # noqa: F401  (registers its filters with HDF5)
     return {fid for fid in missing if not h5py.h5z.filter_avail(fid)}
+
+
+def _archive(report_as: Path | None, dandi: list[Finding], layout: bool, path: Path) -> list[Finding]:
+    from nwbconvert.validate.dandi_asset import archive_findings
+
+    return archive_findings(path, report_as or path, dandi, layout)
 
 
 def _schema(path: Path) -> list[Finding]:

@@ -16,7 +16,7 @@ from typing import Any
 from nwbconvert.validate.findings import FileReport, Finding, ValidationLayer
 
 LAYOUT = re.compile(
-    r"^sub-(?P<sub>[A-Za-z0-9-]+)_ses-(?P<ses>[A-Za-z0-9-]+)(?:_[A-Za-z0-9+-]+)*_(?P<mod>[A-Za-z0-9+]+)\.nwb(?:\.zarr)?$"
+    r"^sub-(?P<sub>[A-Za-z0-9-]+)_ses-(?P<ses>[A-Za-z0-9-]+)(?:_[A-Za-z0-9+-]+)*?(?:_(?P<mod>[A-Za-z0-9+]+))?\.nwb(?:\.zarr)?$"
 )
 NCBI_URL = re.compile(r"^https?://purl\.obolibrary\.org/obo/NCBITaxon_\d+/?$", re.IGNORECASE)
 ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
@@ -117,7 +117,7 @@ def dandi_findings(path: Path, header: DandiHeader, layout: bool) -> list[Findin
 
 def _layout_findings(path: Path, subject_id: str | None, error: Callable[..., Finding]) -> list[Finding]:
     match = LAYOUT.match(path.name)
-    expected = "sub-<label>/sub-<label>_ses-<label>_<modality>.nwb"
+    expected = "sub-<label>/sub-<label>_ses-<label>_<modality>.nwb (no _<modality> where organize gives none)"
     if not match:
         return [error("layout_name", "/", f"'{path.name}' does not follow {expected}.", "Rename the file.")]
     found = []

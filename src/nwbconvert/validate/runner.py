@@ -215,3 +215,9 @@ def _warm_up() -> None:
     import hdmf_zarr.nwb  # noqa: F401
     import nwbinspector  # noqa: F401
     import pynwb  # noqa: F401
+
+    from nwbconvert.dandi_naming import modality_table
+    from nwbconvert.validate.dandi_asset import warm_up
+
+    warm_up()  # dandi-cli's extraction imported, the published-asset JSON Schema built once for every worker
+    modality_table()
