@@ -118,6 +118,7 @@ GENERATED_ELSEWHERE = {  # tested on their own: intracellular clamp series, imag
     **dict.fromkeys(("bruker", "thor", "micromanager"), "tests/test_ophys_microscopes.py"),
     **dict.fromkeys(("femtonics", "miniscope", "scanbox"), "tests/test_ophys_onephoton.py"),
     **dict.fromkeys(("cnmfe", "extract", "minian", "inscopix-cellset"), "tests/test_ophys_segmentation.py"),
+    "pose-sleap-io": "tests/test_pose_readers.py",
 }
 
 

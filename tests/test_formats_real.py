@@ -24,6 +24,8 @@ class RealFile:
     frames: int = 0  # an imaging movie: this many frames in its first series
     rois: int = 0  # a segmentation: this many ROIs in its first plane
     trials: int = 0  # a behavior source: this many rows in its trials table
+    pose_frames: int = 0  # a pose estimation: this many frames in its first pose
+    labeled_frames: int = 0  # pose training labels: this many labeled frames
 
 
 # exactly the readers marked "real": the real recording of each, detected and read below
@@ -46,6 +48,11 @@ REAL_FILES = {
     "suite2p": RealFile("ophys/suite2p/fissa_example/suite2p", 1.0, rois=23),
     "caiman": RealFile("ophys/caiman/ideas_toolbox/sample_cellset_msr_1.hdf5", 20.0152, rois=5),
     "ibl-alf": RealFile("behavior/ibl/photometry_v5", trials=617),
+    "deeplabcut": RealFile(
+        "behavior/dlc/dlc2nwb/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5", pose_frames=2330
+    ),
+    "lightning-pose": RealFile("behavior/lightning_pose/mirror_mouse/CollectedData.csv", labeled_frames=90),
+    "sleap": RealFile("behavior/sleap/anipose_minimal/back/minimal_back_proofread.slp", pose_frames=120),
 }
 # readers marked "real-headers": real .meta files, samples generated around them
 REAL_HEADERS = {"spikeglx": "spikeglx_meta/np1_3B_g0"}
@@ -95,6 +102,10 @@ def test_real_readers_detect_and_read_their_real_file(reader: str) -> None:
         assert session.recordings == () and [len(s.units) for s in session.sortings] == [case.units]
     elif case.trials:
         assert [len(t) for t in session.behavior.tables if t.name == "trials"] == [case.trials]
+    elif case.pose_frames or case.labeled_frames:
+        poses, training = session.behavior.poses, session.behavior.training
+        assert [p.n_frames for p in poses[:1]] == ([case.pose_frames] if case.pose_frames else [])
+        assert sum(len(t.frames) for t in training) == case.labeled_frames
     else:
         assert (case.rate_hz, case.n_channels) in _streams(session)
 
