@@ -69,6 +69,20 @@ def test_per_attribute_trials_equal_one_alf_io(tmp_path: Path) -> None:
         np.testing.assert_array_equal(column.values, oracle[column.name])
 
 
+def test_each_task_collection_is_read(tmp_path: Path) -> None:
+    generated = write_alf_session(tmp_path, n_trials=5, tasks=("task_00", "task_01"))
+    read = AlfReader().read(generated.session, ReadOptions())
+    tables = {t.name: t for t in read.behavior.tables}
+    signals = {s.name: s for s in read.behavior.signals}
+    assert sorted(tables) == ["trials", "trialsTask01", "wheelMoves", "wheelMovesTask01"]
+    assert sorted(signals) == ["Licks", "WheelPosition", "WheelPositionTask01"]
+    for suffix, task in (("", "task_00"), ("Task01", "task_01")):
+        folder = generated.session / "alf" / task
+        np.testing.assert_array_equal(tables["trials" + suffix].start_s, _load(folder, "trials")["intervals"][:, 0])
+        np.testing.assert_array_equal(signals["WheelPosition" + suffix].data, _load(folder, "wheel")["position"])
+    assert tables["trialsTask01"].start_s[0] > tables["trials"].stop_s[-1]  # the second task follows the first
+
+
 def test_wheel_and_licks_equal_one_alf_io(generated: AlfSession, session: Session) -> None:
     alf = generated.session / "alf"
     signals = {s.name: s for s in session.behavior.signals}

@@ -51,15 +51,21 @@ def write_alf_session(
     session_datetime: str | None = "2023-04-05T10:11:12.345678",
     trials_table: bool = True,
     videos: tuple[str, ...] = (),
+    tasks: tuple[str, ...] = (),
     seed: int = 0,
 ) -> AlfSession:
     """Write a whole session under `root` (lab `cortexlab`, subject `KS023`, 2023-04-05, number 001); `videos` names
-    the cameras ("left", ...) whose raw video is written too (raw_video_data/, small H.264 frames)."""
+    the cameras ("left", ...) whose raw video is written too (raw_video_data/, small H.264 frames); with `tasks`
+    ("task_00", ...) each task's trials, wheel and wheelMoves go to its own collection (as iblrig 8 writes them),
+    one task after the other."""
     rng = np.random.default_rng(seed)
     session = root / "cortexlab" / "Subjects" / "KS023" / "2023-04-05" / "001"
     alf = session / "alf"
-    duration = _trials(alf, n_trials, rng, trials_table)
-    _wheel(alf, duration, rng)
+    duration = 0.0
+    for task in tasks or ("",):
+        start = duration
+        duration = _trials(alf / task, n_trials, rng, trials_table, start)
+        _wheel(alf / task, start, duration, rng)
     _save(alf, "licks", "times", np.sort(rng.uniform(1.0, duration, 150)))
     cameras = {"left": int(duration * fps), "right": int(duration * fps * 2), "body": int(duration * fps / 2)}
     for camera, n in cameras.items():
@@ -100,11 +106,11 @@ def write_video(path: Path, n_frames: int, fps: float, size: tuple[int, int] = (
             container.mux(packet)
 
 
-def _trials(alf: Path, n: int, rng: np.random.Generator, table: bool) -> float:
+def _trials(alf: Path, n: int, rng: np.random.Generator, table: bool, t0: float = 0.0) -> float:
     """Trials of a choice world task; a table.pqt (as IBL's extractors write) or one .npy per attribute."""
     import pandas as pd
 
-    starts = 2.0 + np.cumsum(rng.uniform(3.0, 6.0, n))
+    starts = t0 + 2.0 + np.cumsum(rng.uniform(3.0, 6.0, n))
     stops = starts + rng.uniform(1.5, 2.8, n)
     contrast = rng.choice([1.0, 0.25, 0.125, 0.0625, 0.0], n)
     left = rng.random(n) < 0.5
@@ -135,12 +141,12 @@ def _trials(alf: Path, n: int, rng: np.random.Generator, table: bool) -> float:
     return float(stops[-1] + 2.0)
 
 
-def _wheel(alf: Path, duration: float, rng: np.random.Generator) -> None:
+def _wheel(alf: Path, t0: float, duration: float, rng: np.random.Generator) -> None:
     """The wheel at ~1 kHz (irregular, as the rotary encoder's edges), and the movements found in it."""
-    times = np.sort(rng.uniform(0.0, duration, int(duration * 1000)))
+    times = np.sort(rng.uniform(t0, duration, int((duration - t0) * 1000)))
     _save(alf, "wheel", "position", np.cumsum(rng.normal(0, 0.002, len(times))), "ibl")
     _save(alf, "wheel", "timestamps", times, "ibl")
-    starts = np.sort(rng.uniform(0.0, duration - 1.0, 25))
+    starts = np.sort(rng.uniform(t0, duration - 1.0, 25))
     _save(alf, "wheelMoves", "intervals", np.c_[starts, starts + rng.uniform(0.05, 0.8, 25)], "ibl")
     _save(alf, "wheelMoves", "peakAmplitude", rng.normal(0, 0.3, 25), "ibl")
     _save(alf, "wheelMoves", "peakVelocity_times", starts + 0.02, "ibl")

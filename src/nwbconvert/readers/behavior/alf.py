@@ -21,12 +21,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nwbconvert.behavior import Behavior, BehaviorSignal, IntervalTable
+from nwbconvert.behavior import Behavior, BehaviorSignal, IntervalTable, Pose, Video
 from nwbconvert.model import Device, HeaderMetadata, Session, Sorting, SourceNote
 from nwbconvert.readers.base import Match, ReaderBase, ReadOptions
+
+if TYPE_CHECKING:
+    from nwbconvert.readers.behavior.alf_objects import AlfObject
 
 KNOWN = re.compile(r"^(_ibl_)?(trials|wheel|wheelMoves|licks|[a-z]+Camera)\.[A-Za-z0-9_]+\.(npy|pqt|csv|tsv)$")
 SESSION = re.compile(r"(?:^|/)(?:[\w-]+/Subjects/)?([\w.-]+)/(\d{4}-\d{2}-\d{2})/(\d{1,3})$")
@@ -53,7 +58,7 @@ def find_alf(path: Path) -> AlfSessionFolder | None:
         names = [p.name for p in found.alf.iterdir()]
     except OSError:
         return None
-    if any(KNOWN.match(n) for n in names):
+    if any(KNOWN.match(n) for n in names) or task_folders(found.alf):
         return found
     if found.alf.name != "alf":  # spike sortings alone: only below an alf folder (not a probe folder of one)
         return None
@@ -107,53 +112,82 @@ class AlfReader(ReaderBase):
         )
 
 
+@dataclass
+class _Read:
+    """What the objects of a session became, gathered folder by folder."""
+
+    tables: list[IntervalTable] = field(default_factory=list)
+    signals: list[BehaviorSignal] = field(default_factory=list)
+    notes: list[SourceNote] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def name(self, base: str, suffix: str) -> str:
+        """`base` the first time (trials -> nwbfile.trials), `base` + the task folder's name after."""
+        taken = {t.name for t in self.tables} | {s.name for s in self.signals}
+        return base if base not in taken else base + suffix
+
+
+def task_folders(alf: Path) -> list[Path]:
+    """alf/task_00, alf/task_01, ...: the collections iblrig 8 writes each task's objects to."""
+    return sorted(p for p in alf.glob("task_*") if p.is_dir() and any(KNOWN.match(f.name) for f in p.iterdir()))
+
+
 def _read_objects(found: AlfSessionFolder) -> tuple[Behavior, tuple[Sorting, ...], list[SourceNote], list[Path]]:
-    from nwbconvert.readers.behavior.alf_objects import (
-        by_name,
-        list_objects,
-        read_events,
-        read_table,
-        read_wheel,
-        unused_note,
-    )
+    from nwbconvert.readers.behavior.alf_objects import list_objects, unused_note
     from nwbconvert.readers.behavior.alf_pose import camera_objects, read_cameras
     from nwbconvert.readers.behavior.alf_units import read_sorting, sorting_folders
+    from nwbconvert.units import camel
 
-    objects = list_objects(found.alf)
-    tables: list[IntervalTable] = []
-    signals: list[BehaviorSignal] = []
-    notes: list[SourceNote] = []
-    used = []
-    for name, description in (("trials", TRIALS), ("wheelMoves", MOVES)):
-        obj = by_name(objects, name)
-        if obj is not None:
-            table, table_notes = read_table(obj, name, description)
-            tables.append(table)
-            notes += table_notes
-            used.append(obj)
-    for name, reader in (("wheel", lambda o: read_wheel(o)), ("licks", lambda o: read_events(o, "Licks", LICKS))):
-        obj = by_name(objects, name)
-        if obj is not None:
-            signal, signal_notes = reader(obj)
-            signals.append(signal)
-            notes += signal_notes
-            used.append(obj)
-    cameras_found = camera_objects(objects)
-    cameras = read_cameras(cameras_found, found.session)
-    notes += cameras.notes
-    used += cameras_found
+    read = _Read()
+    videos: tuple[Video, ...] = ()
+    poses: tuple[Pose, ...] = ()
+    for folder in [found.alf, *task_folders(found.alf)]:
+        objects = list_objects(folder)
+        used = _read_task(objects, camel(folder.name), read)
+        if folder == found.alf:
+            cameras_found = camera_objects(objects)
+            cameras = read_cameras(cameras_found, found.session)
+            videos, poses = cameras.videos, cameras.poses
+            read.notes += cameras.notes
+            read.files += cameras.files
+            used += cameras_found
+        read.files += [f.path for o in used for f in o.on_session_clock()]
+        read.notes += [
+            unused_note(o, o.files, "nwbconvert does not convert this ALF object")
+            for o in objects.values()
+            if o not in used
+        ]
     sortings = []
-    files = [f.path for o in used for f in o.on_session_clock()] + list(cameras.files)
     for folder in sorting_folders(found.alf):
         sorting, sorting_notes, sorting_files = read_sorting(folder, found.alf)
         sortings.append(sorting)
-        notes += sorting_notes
-        files += sorting_files
-    for obj in objects.values():
-        if obj not in used:
-            notes.append(unused_note(obj, obj.files, "nwbconvert does not convert this ALF object"))
-    behavior = Behavior(videos=cameras.videos, poses=cameras.poses, tables=tuple(tables), signals=tuple(signals))
-    return behavior, tuple(sortings), notes, files
+        read.notes += sorting_notes
+        read.files += sorting_files
+    behavior = Behavior(videos=videos, poses=poses, tables=tuple(read.tables), signals=tuple(read.signals))
+    return behavior, tuple(sortings), read.notes, read.files
+
+
+def _read_task(objects: Mapping[str, AlfObject], suffix: str, read: _Read) -> list[AlfObject]:
+    """Trials, wheelMoves, wheel and licks of one folder into `read`; the objects used."""
+    from nwbconvert.readers.behavior.alf_objects import by_name, read_events, read_table, read_wheel
+
+    used = []
+    for base, description in (("trials", TRIALS), ("wheelMoves", MOVES)):
+        obj = by_name(objects, base)
+        if obj is not None:
+            table, notes = read_table(obj, read.name(base, suffix), description)
+            read.tables.append(table)
+            read.notes += notes
+            used.append(obj)
+    for base, signal_name in (("wheel", "WheelPosition"), ("licks", "Licks")):
+        obj = by_name(objects, base)
+        if obj is not None:
+            name = read.name(signal_name, suffix)
+            signal, notes = read_wheel(obj, name) if base == "wheel" else read_events(obj, name, LICKS)
+            read.signals.append(signal)
+            read.notes += notes
+            used.append(obj)
+    return used
 
 
 def _header(found: AlfSessionFolder) -> tuple[HeaderMetadata, list[Path], list[SourceNote]]:

@@ -174,7 +174,7 @@ def _from_frame(frame: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def read_wheel(obj: AlfObject) -> tuple[BehaviorSignal, list[SourceNote]]:
+def read_wheel(obj: AlfObject, name: str = "WheelPosition") -> tuple[BehaviorSignal, list[SourceNote]]:
     """_ibl_wheel.position (radians) on _ibl_wheel.timestamps (one a sample, or sync points one.alf.io expands)."""
     loaded = obj.load()
     for attribute in ("position", "timestamps"):
@@ -185,7 +185,7 @@ def read_wheel(obj: AlfObject) -> tuple[BehaviorSignal, list[SourceNote]]:
     if len(times) != len(position):
         raise rows_differ(obj, "timestamps", len(position), len(times), "position")
     signal = BehaviorSignal(
-        "WheelPosition",
+        name,
         SignalRole.POSITION,
         position,
         "radians",

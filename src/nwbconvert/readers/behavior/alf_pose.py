@@ -64,7 +64,9 @@ def read_cameras(cameras: list[AlfObject], session: Path) -> Cameras:
             files += [Path(f) for f in video.files]
         tables = [f for f in obj.on_session_clock() if f.attribute in TOOLS and f.extension == "pqt"]
         for table in tables:
-            poses.append(_pose(obj, camera, table, times, video, len(tables) > 1))
+            pose, pose_notes = _pose(obj, camera, table, times, video, len(tables) > 1)
+            poses.append(pose)
+            notes += pose_notes
             files.append(table.path)
         rest = tuple(f for f in obj.on_session_clock() if f is not times_file and f not in tables)
         if rest:
@@ -108,7 +110,7 @@ def _video(obj: AlfObject, camera: str, times: np.ndarray | None, session: Path)
 
 def _pose(
     obj: AlfObject, camera: str, table: AlfFile, times: np.ndarray | None, video: Video | None, several: bool
-) -> Pose:
+) -> tuple[Pose, list[SourceNote]]:
     """One pose table -> a Pose timed by the camera times (or its video's, or not yet: the plan refuses it)."""
     from one.alf.io import load_file_content
 
@@ -129,10 +131,20 @@ def _pose(
             "frame times: each pose frame takes the time of one camera frame, so they cannot be paired. Check that "
             "both come from the same session and were copied whole."
         )
+    used = {p + s for p in parts for s in POSE_PARTS}
+    rest = [c for c in names if c not in used]
+    notes = [
+        SourceNote(
+            "not-used",
+            str(table.path),
+            f"{table.path}: columns {', '.join(rest[:10])}{', ...' if len(rest) > 10 else ''} not converted: only "
+            "each body part's _x, _y and _likelihood are pose keypoints.",
+        )
+    ][: 1 if rest else 0]
     software = TOOLS[table.attribute]
     suffix = software.replace(" ", "") if several else ""
     timing = frame_times(times) if times is not None else FrameTimes()
-    return Pose(
+    pose = Pose(
         name=f"PoseEstimation{camera}{suffix}",
         camera=camera,
         skeleton=Skeleton(f"Skeleton{camera}{suffix}", tuple(parts)),
@@ -145,3 +157,4 @@ def _pose(
         description=f"{software} pose estimated on the IBL {obj.name} video ({table.path.name}), timed by "
         f"{obj.label}.times.",
     )
+    return pose, notes
