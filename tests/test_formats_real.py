@@ -47,6 +47,7 @@ REAL_FILES = {
     "inscopix": RealFile("ophys/inscopix/ideas_toolbox/movie_part2_108x123x63.isxd", 10.0, frames=63),
     "suite2p": RealFile("ophys/suite2p/fissa_example/suite2p", 1.0, rois=23),
     "caiman": RealFile("ophys/caiman/ideas_toolbox/sample_cellset_msr_1.hdf5", 20.0152, rois=5),
+    "behavior-table": RealFile("behavior/ibl/photometry_v5/_ibl_trials.table.pqt", trials=617),
     "ibl-alf": RealFile("behavior/ibl/photometry_v5", trials=617),
     "deeplabcut": RealFile(
         "behavior/dlc/dlc2nwb/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5", pose_frames=2330

@@ -179,9 +179,8 @@ def _contents(
         pair = tc.usual_start_stop(list(frame.columns))
     name = options.reader_option("name")
     trials = "trials" in path.name.lower()
-    if pair is not None:
-        stub = _stubbed(frame, pair[0], options)
-        return (_interval_table(path, stub, pair, name or ("trials" if trials else _stem(path)), notes),), ()
+    if pair is not None:  # a table is small: --stub keeps all its rows
+        return (_interval_table(path, frame, pair, name or ("trials" if trials else _stem(path)), notes),), ()
     time = time or tc.usual_time(list(frame.columns))
     if time is None or trials:
         raise SourceError(
@@ -199,7 +198,7 @@ def _stem(path: Path) -> str:
 
 
 def _stubbed(frame: Any, column: str, options: ReadOptions) -> Any:
-    """The rows within --stub seconds of the first (all without --stub)."""
+    """The samples within --stub seconds of the first (all without --stub)."""
     if options.stub_seconds is None or not len(frame):
         return frame
     import pandas as pd
