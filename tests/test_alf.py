@@ -258,6 +258,48 @@ def test_a_whole_session_converts_and_validates(generated: AlfSession, tmp_path:
             k = int(unit["unit_name"])
             np.testing.assert_array_equal(unit["spike_times"], np.sort(spikes["times"][spikes["clusters"] == k]))
     probe00 = electrodes[electrodes["group_name"] == "probe00"]
-    assert list(probe00["location"]) == list(load_object(alf / "probe00/pykilosort", "channels")["acronym"])
+    channels = load_object(alf / "probe00/pykilosort", "channels")
+    assert list(probe00["location"]) == list(channels["acronym"])
+    np.testing.assert_array_equal(probe00[["rel_x", "rel_y"]].to_numpy(), channels["localCoordinates"])
     checked = nwbconvert("validate", out)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_real_trials_table_converts(tmp_path: Path) -> None:
+    from pynwb import NWBHDF5IO
+
+    folder = realdata(REAL_TRIALS)
+    out = tmp_path / "trials.nwb"
+    done = _convert(folder, out, "--set", "session_start_time=2024-01-31T10:00:00+00:00")
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_parquet(folder / "_ibl_trials.table.pqt")
+    with NWBHDF5IO(str(out), "r") as io:
+        trials = io.read().trials.to_dataframe()
+    assert len(trials) == 617
+    np.testing.assert_array_equal(trials["start_time"], frame["intervals_0"])
+    for name in ("choice", "feedbackType", "contrastLeft", "firstMovement_times"):
+        np.testing.assert_array_equal(trials[name].to_numpy(), frame[name].to_numpy())
+        assert trials[name].dtype == frame[name].dtype
+
+
+def test_reading_stays_offline_without_a_one_configuration(generated: AlfSession, tmp_path: Path) -> None:
+    """ONE's Alyx client (one.api, one.webclient, one.params) is never imported, and nothing is written to HOME."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    script = (
+        "import json, sys; from pathlib import Path; from nwbconvert.readers.behavior.alf import AlfReader; "
+        "from nwbconvert.readers.base import ReadOptions; "
+        f"s = AlfReader().read(Path({str(generated.session)!r}), ReadOptions()); "
+        "print(json.dumps([len(s.sortings), sorted(m for m in sys.modules if m.startswith('one.'))]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONE_", "XDG_"))} | {"HOME": str(home)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    count, modules = json.loads(done.stdout)
+    assert count == 2 and "one.alf.io" in modules
+    assert not {"one.api", "one.webclient", "one.params", "one.remote"} & set(modules)
+    assert list(home.iterdir()) == []
