@@ -4,6 +4,7 @@ a reader's Session would be. Oracle: the arrays the test made, read back through
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from conftest import COMPLETE_METADATA
 from nwbconvert import backends
-from nwbconvert.behavior import ArrayPose, Behavior, LabeledFrame, Pose, PoseTable, PoseTraining, Skeleton
+from nwbconvert.behavior import ArrayPose, Behavior, LabeledFrame, Pose, PoseTable, PoseTraining, Skeleton, Video
 from nwbconvert.imaging import FrameTimes
 from nwbconvert.model import Session
 from nwbconvert.options import ConvertOptions, SourceSpec, resolve
@@ -48,6 +49,7 @@ def write_session(behavior: Behavior, out: Path, sets: tuple[str, ...] = (), bac
     _, opts = resolve(options, (SourceSpec(out.parent),))
     metadata = resolve_metadata(session, opts)
     plan = make_plan(session, metadata)
+    plan = replace(plan, behavior=replace(plan.behavior, output=str(out)))  # as pipeline.convert_sources does
     provenance = Provenance("test", "test 1", str(out.parent), (), metadata.model_dump(mode="json"), opts.recorded, {})
     backends.get(opts.backend).write(plan, provenance, out, opts.write, None)
 
@@ -170,15 +172,21 @@ def test_pose_training_frames(tmp_path: Path) -> None:
     frames = (
         LabeledFrame(7, (first,), video_path="labeled-data/vid/img007.png"),
         LabeledFrame(300, (first + 1, first + 2), video_path="labeled-data/vid/img300.png"),
+        LabeledFrame(412, (first,), video="VideoCam", video_path="videos/cam.mp4"),  # its video is in the file
     )
     training = PoseTraining("PoseTrainingCam", skeleton, frames, "/data/CollectedData.csv", "Lightning Pose")
+    (tmp_path / "cam.mp4").write_bytes(b"")  # the external file the ImageSeries names (never opened here)
+    video = Video("VideoCam", "Cam", (str(tmp_path / "cam.mp4"),), (994,), (396, 406), FrameTimes(rate_hz=250.0))
     out = tmp_path / "training.nwb"
-    write_session(Behavior(training=(training,)), out)
+    write_session(Behavior(videos=(video,), training=(training,)), out)
     assert errors(out) == []
     with NWBHDF5IO(str(out), "r", load_namespaces=True) as io:
         behavior = io.read().processing["behavior"]
         found = behavior["PoseTrainingCam"].training_frames.training_frames
-        assert set(found) == {"img007_frame7", "img300_frame300"}
+        assert set(found) == {"img007_frame7", "img300_frame300", "VideoCam_frame412"}
+        linked = found["VideoCam_frame412"]
+        assert linked.source_video is io.read().acquisition["VideoCam"] and linked.source_video_frame_index == 412
+        assert found["img007_frame7"].source_video is None
         one = found["img007_frame7"].skeleton_instances.skeleton_instances["instance0"]
         np.testing.assert_array_equal(one.node_locations[:], first)
         assert one.node_visibility[:].tolist() == [True, False, True, True]
@@ -245,3 +253,40 @@ def test_small_tables_are_read_once(tmp_path: Path) -> None:
     out = tmp_path / "small.nwb"
     write_session(Behavior(poses=(pose("PoseEstimationCam", "Cam", table),)), out, ("pose.rate=100",))
     assert table.reads == [(0, 1000)]
+
+
+def test_real_deeplabcut_file_through_the_cli(tmp_path: Path) -> None:
+    """The real DeepLabCut .h5 beside its video, converted by `nwbconvert convert`: keypoints and likelihoods equal
+    pandas' reading of the file; the pose takes its video's frame times and links to its ImageSeries and camera."""
+    import pandas as pd
+    from pynwb import NWBHDF5IO
+
+    from cli_runner import nwbconvert
+    from conftest import realdata
+
+    source = realdata("behavior/dlc/dlc2nwb/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5")
+    out = tmp_path / "dlc.nwb"
+    sets = [a for kv in COMPLETE_METADATA for a in ("--set", kv)]
+    done = nwbconvert("convert", source, "-o", out, *sets, "--timezone", "UTC")
+    assert done.returncode == 0, done.stderr
+    assert "Validated: no errors" in done.stdout
+    oracle = pd.read_hdf(source)
+    scorer = "DLC_resnet50_openfieldAug20shuffle1_30000"
+    with NWBHDF5IO(str(out), "r", load_namespaces=True) as io:
+        nwb = io.read()
+        estimation = nwb.processing["behavior"]["PoseEstimationCameraM3v1mp4"]
+        video = nwb.acquisition["VideoCameraM3v1mp4"]
+        assert estimation.source_video is video
+        assert estimation.device is nwb.devices["CameraM3v1mp4"]
+        assert list(estimation.skeleton.nodes[:]) == list(NODES)
+        assert estimation.scorer == scorer and estimation.source_software == "DeepLabCut"
+        for node in NODES:
+            series = estimation.pose_estimation_series[node]
+            np.testing.assert_array_equal(series.data[:, 0], oracle[(scorer, node, "x")].to_numpy())
+            np.testing.assert_array_equal(series.data[:, 1], oracle[(scorer, node, "y")].to_numpy())
+            np.testing.assert_array_equal(series.confidence[:], oracle[(scorer, node, "likelihood")].to_numpy())
+            assert series.data.shape == (2330, 2)
+            if video.rate is not None:
+                assert series.rate == video.rate and series.starting_time == video.starting_time
+            else:
+                np.testing.assert_array_equal(series.timestamps[:], video.timestamps[:])
