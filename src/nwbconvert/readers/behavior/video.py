@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,11 +120,8 @@ def container_times(path: Path) -> ContainerTimes:
             if not container.streams.video:
                 raise SourceError(f"{path}: the file holds no video stream (audio or data only); give a video file.")
             stream = container.streams.video[0]
-            stamps = [
-                packet.pts if packet.pts is not None else packet.dts
-                for packet in container.demux(stream)
-                if packet.size and not packet.is_discard
-            ]
+            stamps, found = _stamps(container, stream)
+            declared = int(stream.frames or 0)  # MP4/MOV and some AVI headers say how many frames they hold
             last_duration = _frame_duration(stream)
             size = (int(stream.codec_context.width), int(stream.codec_context.height))
             codec, base = str(stream.codec_context.name), stream.time_base
@@ -139,8 +137,28 @@ def container_times(path: Path) -> ContainerTimes:
             f"{path}: the video's packets carry no time stamps, so its frame times are unknown. Re-mux it with time "
             "stamps (ffmpeg -i IN -c copy OUT.mp4), or time it by a camera TTL channel (`align:` in a session config)."
         )
+    if declared and found < declared:
+        raise SourceError(
+            f"{path}: the video is cut short: its header declares {declared} frames but only {found} are in "
+            "the file. Copy it again from where it was recorded."
+        )
     pts = np.sort(np.asarray(stamps, dtype="int64"))
     return ContainerTimes(path, pts, float(base), last_duration, size, codec)
+
+
+def _stamps(container: Any, stream: Any) -> tuple[list[int | None], int]:
+    """Each shown frame's pts (its dts where the container gives none) and how many packets hold a frame; packets
+    are not kept (their data would hold the whole video in memory)."""
+    stamps: list[int | None] = []
+    found = 0
+    for packet in container.demux(stream):
+        if not packet.size:
+            continue  # the flush packet at the end
+        found += 1
+        if not packet.is_discard:
+            pts = packet.pts
+            stamps.append(pts if pts is not None else packet.dts)
+    return stamps, found
 
 
 def _frame_duration(stream: object) -> float:
@@ -150,8 +168,9 @@ def _frame_duration(stream: object) -> float:
 
 
 def _plain(exc: Exception) -> str:
-    text = str(exc).split(":")[-1].strip() if str(exc) else ""
-    return text.rstrip(".") or "the data are not a video this library knows"
+    """FFmpeg's reason (PyAV's errors carry it as strerror), without the file name it appends."""
+    text = getattr(exc, "strerror", None) or str(exc).split(":")[0]
+    return str(text).strip().rstrip(".").lower() or "the data are not a video FFmpeg knows"
 
 
 def concatenate(parts: Sequence[ContainerTimes]) -> np.ndarray:
