@@ -99,6 +99,10 @@ def test_generated_multi_animal_deeplabcut(tmp_path: Path, suffix: str) -> None:
             np.testing.assert_array_equal(values[:, k], _dlc_oracle(frame, pose.individual, part))
         np.testing.assert_array_equal(pose.table.read(7, 9), values[7:9])
     assert [v.n_frames for v in session.behavior.videos] == [_packets(tmp_path / "videos" / "arena_top.mp4")]
+    # rows read on demand: from the .h5 by row range, from the CSV's temporary file (parsed once), never held whole
+    assert {type(p.table).__name__ for p in poses} == {"H5Pose" if suffix == ".h5" else "ColumnPose"}
+    if suffix == ".csv":
+        assert type(poses[0].table.values).__name__ == "SpilledRows"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".h5"])

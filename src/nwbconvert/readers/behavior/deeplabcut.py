@@ -8,8 +8,9 @@ starts with (`m3v1mp4DLC_resnet50_...h5` -> `CameraM3v1mp4`), and that video, fo
 stays untimed (`--set pose.rate=...` or an `align:` entry must time it). Skeleton edges come from the project's
 `config.yaml` (`skeleton:`) when one is found beside or above the file. Labeled frames become `PoseTraining`.
 
-A PyTables "table" .h5 (DeepLabCut's own format) is read in row ranges; a CSV is parsed once into a temporary
-memory-mapped file; a "fixed" .h5 (pandas' other layout, not DeepLabCut's) is read whole.
+A PyTables "table" .h5 (DeepLabCut's own format) is read in row ranges; a CSV is parsed once, in chunks, into an
+unnamed temporary file (float64, 480 bytes a frame for 20 keypoints) read back by row ranges; a "fixed" .h5
+(pandas' other layout, not DeepLabCut's) is read whole.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from nwbconvert.readers.behavior.pose_common import (
     DlcColumns,
     H5Pose,
     PoseSource,
+    SpilledRows,
     camera_name,
     csv_columns,
     csv_values,
@@ -93,7 +95,7 @@ def prediction_source(path: Path, tool: Tool, video_folders: list[Path]) -> Pose
     camera = camera_name(stem)
     found = find_video(stem, video_folders)
     video = open_video(found, camera) if found is not None else None
-    values: np.ndarray | None = None
+    values: np.ndarray | SpilledRows | None = None
     if path.suffix.lower() == ".csv":
         columns = csv_columns(path)
         if columns is None:

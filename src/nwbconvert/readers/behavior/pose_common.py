@@ -10,6 +10,7 @@ multi-animal files: `PoseEstimationCameraBackMouse1`), its skeleton `Skeleton<Ca
 from __future__ import annotations
 
 import csv
+import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -85,10 +86,10 @@ def open_video(path: Path, camera: str) -> Video:
 
 @dataclass(frozen=True, eq=False)
 class ColumnPose:
-    """A `PoseTable` over a (frames, columns) array (in memory or a memmap): keypoint k is the columns
+    """A `PoseTable` over (frames, columns) rows (an array, or a CSV's `SpilledRows`): keypoint k is the columns
     `x[k]`, `y[k]` and `confidence[k]` (-1: the tool gives no confidence, NaN)."""
 
-    values: np.ndarray
+    values: np.ndarray | SpilledRows
     x: tuple[int, ...]
     y: tuple[int, ...]
     confidence: tuple[int, ...]
@@ -102,7 +103,13 @@ class ColumnPose:
         return len(self.x)
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        return stack_columns(np.asarray(self.values[start:stop], dtype="float64"), self.x, self.y, self.confidence)
+        stop = max(start, min(stop, self.n_frames))
+        out = np.empty((stop - start, len(self.x), 3), dtype="float64")
+        for first in range(start, stop, READ_ROWS):  # a few MiB of rows at a time, whatever the block asked
+            last = min(stop, first + READ_ROWS)
+            rows = np.asarray(self.values[first:last], dtype="float64")
+            out[first - start : last - start] = stack_columns(rows, self.x, self.y, self.confidence)
+        return out
 
 
 def stack_columns(rows: np.ndarray, x: Sequence[int], y: Sequence[int], confidence: Sequence[int]) -> np.ndarray:
@@ -116,20 +123,25 @@ def stack_columns(rows: np.ndarray, x: Sequence[int], y: Sequence[int], confiden
     return out
 
 
-def spill(chunks: Iterable[np.ndarray], n_columns: int) -> np.ndarray:
-    """Row chunks gathered into a float64 memmap of an unnamed file in the system's temp folder (removed when
-    the array is freed): a large CSV is parsed once, never held whole in memory."""
-    store = tempfile.TemporaryFile(prefix="nwbconvert-pose-")  # noqa: SIM115 (the memmap keeps it open)
-    n = 0
-    for chunk in chunks:
-        block = np.ascontiguousarray(chunk, dtype="float64").reshape(-1, n_columns)
-        store.write(block.tobytes())
-        n += block.shape[0]
-    store.flush()
-    if n == 0:
-        store.close()
-        return np.zeros((0, n_columns), dtype="float64")
-    return np.memmap(store, dtype="float64", mode="r", shape=(n, n_columns))
+class SpilledRows:
+    """float64 rows in an unnamed file of the system's temp folder (removed when this is freed), read back with
+    positioned reads: only the rows asked for are in memory, never a mapping of the whole file."""
+
+    def __init__(self, chunks: Iterable[np.ndarray], n_columns: int) -> None:
+        self._file = tempfile.TemporaryFile(prefix="nwbconvert-pose-")  # noqa: SIM115 (kept open while in use)
+        n = 0
+        for chunk in chunks:
+            block = np.ascontiguousarray(chunk, dtype="float64").reshape(-1, n_columns)
+            self._file.write(block.tobytes())
+            n += block.shape[0]
+        self._file.flush()
+        self.shape = (n, n_columns)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, _ = rows.indices(self.shape[0])
+        count = max(0, stop - start) * self.shape[1]
+        data = os.pread(self._file.fileno(), count * 8, start * self.shape[1] * 8)
+        return np.frombuffer(data, dtype="float64").reshape(-1, self.shape[1])
 
 
 def frame_index(image: str, position: int) -> int:
@@ -144,7 +156,8 @@ def labeled_video(image: str) -> str:
     return parts[-2] if len(parts) >= 3 else ""
 
 
-CSV_CHUNK_ROWS = 20_000
+CSV_CHUNK_ROWS = 4_096
+READ_ROWS = 16_384  # rows read at once by ColumnPose.read and H5Pose.read
 HEADER_BYTES = 1 << 16
 
 
@@ -276,11 +289,14 @@ class H5Pose:
     def read(self, start: int, stop: int) -> np.ndarray:
         import pandas as pd
 
-        stop = min(stop, self.rows)
-        if stop <= start:
-            return np.zeros((0, len(self.x), 3))
-        rows = pd.read_hdf(self.path, self.key, start=start, stop=stop).to_numpy(dtype="float64")
-        return stack_columns(rows, self.x, self.y, self.confidence)
+        stop = max(start, min(stop, self.rows))
+        out = np.empty((stop - start, len(self.x), 3), dtype="float64")
+        with pd.HDFStore(self.path, mode="r") as store:
+            for first in range(start, stop, READ_ROWS):  # a few MiB at a time, whatever the block asked
+                last = min(stop, first + READ_ROWS)
+                rows = store.select(self.key, start=first, stop=last).to_numpy(dtype="float64")
+                out[first - start : last - start] = stack_columns(rows, self.x, self.y, self.confidence)
+        return out
 
 
 def h5_rows(path: Path, key: str) -> int:
@@ -290,8 +306,8 @@ def h5_rows(path: Path, key: str) -> int:
         return int(store.get_storer(key).nrows)
 
 
-def csv_values(path: Path, columns: DlcColumns) -> np.ndarray:
-    """The data columns of a prediction CSV as float64 rows, parsed in chunks into a temporary memmap."""
+def csv_values(path: Path, columns: DlcColumns) -> SpilledRows:
+    """The data columns of a prediction CSV as float64 rows, parsed in chunks into a temporary file."""
     import pandas as pd
 
     n = len(columns.coords)
@@ -299,7 +315,7 @@ def csv_values(path: Path, columns: DlcColumns) -> np.ndarray:
     usecols = list(range(columns.n_index, columns.n_index + n))
     reader = pd.read_csv(path, header=None, skiprows=skip, usecols=usecols, dtype="float64", chunksize=CSV_CHUNK_ROWS)
     with reader:
-        return spill((chunk.to_numpy() for chunk in reader), n)
+        return SpilledRows((chunk.to_numpy() for chunk in reader), n)
 
 
 @dataclass(frozen=True)
