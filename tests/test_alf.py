@@ -168,6 +168,25 @@ def test_session_start_and_subject_from_the_folder(generated: AlfSession, sessio
     assert "leftCamera.ROIMotionEnergy.npy not converted" in notes and "spikes.amps.npy" in notes
 
 
+def test_probe_claims_the_alf_folder_and_leaves_a_session_to_a_recording_beside_it(generated: AlfSession) -> None:
+    from nwbconvert.readers.base import Match
+
+    reader = AlfReader()
+    assert reader.probe(generated.session / "alf") == Match.CONTENT
+    assert reader.probe(generated.session) == Match.SUFFIX  # a raw_ephys_data/ recording's reader wins the folder
+    assert reader.probe(generated.session / "alf" / "probe00") == Match.NO  # a probe folder is a part of alf/
+    assert reader.probe(generated.session / "raw_video_data") == Match.NO
+
+
+def test_an_ephys_session_starts_with_its_recording(tmp_path: Path) -> None:
+    generated = write_alf_session(tmp_path, n_trials=4)
+    (generated.session / "raw_ephys_data").mkdir()
+    read = AlfReader().read(generated.session, ReadOptions())
+    assert read.header.session_start_time is None and read.header.subject_id == "KS023"
+    (note,) = [n for n in read.notes if n.what == "ephys-clock"]
+    assert "2023-04-05T10:11:12.345678" in note.message and "placed at its start" in note.message
+
+
 def test_real_ibl_trials_table() -> None:
     folder = realdata(REAL_TRIALS)
     frame = pd.read_parquet(folder / "_ibl_trials.table.pqt")

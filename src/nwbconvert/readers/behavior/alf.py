@@ -12,8 +12,9 @@ itself. What becomes what:
 
 ALF times are seconds on the session's main clock. The session's start is `SESSION_DATETIME` of the task
 settings (`raw_*data*/_iblrig_taskSettings.raw.json`, the rig's local time); the folder's date alone has no time of
-day, so without the settings metadata must give `session_start_time`. Every object found but not converted is a
-note.
+day, so without the settings metadata must give `session_start_time`. In an ephys session (`raw_ephys_data/`) the
+main clock is the recording's, which starts before the task: the header then gives no start, so a session folder
+places the ALF source at the recording's start. Every object found but not converted is a note.
 """
 
 from __future__ import annotations
@@ -78,10 +79,16 @@ class AlfReader(ReaderBase):
     note = "read offline with one.alf.io; session_start_time from the task settings, else it must be given"
 
     def probe(self, path: Path) -> Match:
+        """CONTENT for an alf folder (or a folder holding ALF objects itself); only SUFFIX for a session folder
+        with an alf/ subfolder, so that a recording's reader claiming the same folder (raw_ephys_data/) wins and
+        a session folder's discovery finds both the recording and alf/."""
         try:
-            return Match.CONTENT if find_alf(path) is not None else Match.NO
+            found = find_alf(path)
         except OSError:
             return Match.NO
+        if found is None:
+            return Match.NO
+        return Match.SUFFIX if found.alf != path else Match.CONTENT
 
     def read(self, path: Path, options: ReadOptions) -> Session:
         from importlib.metadata import version
@@ -197,6 +204,8 @@ def _header(found: AlfSessionFolder) -> tuple[HeaderMetadata, list[Path], list[S
     subject, date = (match.group(1), match.group(2)) if match else (None, None)
     for settings in sorted(found.session.glob("raw_*data*/_iblrig_taskSettings.raw*.json")):
         start = _session_datetime(settings)
+        if start is not None and (found.session / "raw_ephys_data").is_dir():
+            return HeaderMetadata(subject_id=subject), [settings], [_ephys_clock(found, start)]
         if start is not None:
             return HeaderMetadata(session_start_time=start, subject_id=subject), [settings], []
     where = f"the session folder's date ({date}) has no time of day" if date else "the folder names no date"
@@ -207,6 +216,17 @@ def _header(found: AlfSessionFolder) -> tuple[HeaderMetadata, list[Path], list[S
         f"session's start, e.g. --set session_start_time={date or '2024-01-31'}T10:00:00+00:00.",
     )
     return HeaderMetadata(subject_id=subject), [], [note]
+
+
+def _ephys_clock(found: AlfSessionFolder, task_start: dt.datetime) -> SourceNote:
+    """An ephys session's ALF times count from the recording's first sample, not from the task's start."""
+    return SourceNote(
+        "ephys-clock",
+        str(found.session),
+        f"{found.session}: the ALF times of an ephys session count from the start of its recording "
+        f"(raw_ephys_data), not from the task's start ({task_start.isoformat()} in the task settings): converted "
+        "with the recording, they are placed at its start; converted alone, give that start as session_start_time.",
+    )
 
 
 def _session_datetime(settings: Path) -> dt.datetime | None:
