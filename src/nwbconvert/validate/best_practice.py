@@ -53,10 +53,15 @@ def _zarr_messages(path: Path) -> list[Any]:
 
 
 def best_practice_findings(path: Path) -> list[Finding]:
-    findings = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         messages = _zarr_messages(path) if path.is_dir() else _hdf5_messages(path)
+    return findings_of(path, messages)
+
+
+def findings_of(path: Path, messages: list[Any]) -> list[Finding]:
+    """NWB Inspector's messages for `path` as findings."""
+    findings = []
     for m in messages:
         if m is None:
             continue

@@ -46,14 +46,19 @@ def check_file(
         found = (replace(problem, file=name),) if "inspection" in groups else ()
         return FileReport(name, found, None, time.perf_counter() - started)
     findings: list[Finding] = []
-    if "schema" in groups:
+    both = _both_at_once(path) if set(GROUPS) <= set(groups) else None
+    if both is not None:
+        findings += both
+    elif "schema" in groups:
         findings += _guarded(name, ValidationLayer.SCHEMA, path, _schema)
     if "inspection" in groups:
         interrupts.check()  # validating a conversion: a stop requested during the schema check
-        findings += _guarded(name, ValidationLayer.BEST_PRACTICE, path, best_practice_findings)
+        if both is None:
+            findings += _guarded(name, ValidationLayer.BEST_PRACTICE, path, best_practice_findings)
         dandi = dandi_findings(report_as or path, header, dandi_layout)
         archive = partial(_archive, report_as, dandi, dandi_layout)  # dandi_asset.py: upload's extraction, the archive
         findings += dandi + _guarded(name, ValidationLayer.DANDI, path, archive)
+        findings += _guarded(name, ValidationLayer.FILE, path, partial(_external, report_as, dandi_layout))
         findings += [_filter_missing(name, fid) for fid in sorted(missing)]
     identifier = header.identifier if "inspection" in groups else None
     renamed = tuple(replace(f, file=name) for f in findings)
@@ -120,10 +125,33 @@ def load_missing_filters(h5: object) -> set[int]:
     return {fid for fid in missing if not h5py.h5z.filter_avail(fid)}
 
 
+def _both_at_once(path: Path) -> list[Finding] | None:
+    """Schema and best-practice findings from one read of an HDF5 file (validate/opened.py), or None: check each
+    layer on its own."""
+    if path.is_dir():
+        return None
+    import warnings
+
+    from nwbconvert.validate import best_practice, opened, schema
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        checked = opened.warm(path)
+    if checked is None:
+        return None
+    return schema.findings_of(path, checked.schema_errors) + best_practice.findings_of(path, checked.inspector_messages)
+
+
 def _archive(report_as: Path | None, dandi: list[Finding], layout: bool, path: Path) -> list[Finding]:
     from nwbconvert.validate.dandi_asset import archive_findings
 
     return archive_findings(path, report_as or path, dandi, layout)
+
+
+def _external(report_as: Path | None, layout: bool, path: Path) -> list[Finding]:
+    from nwbconvert.validate.external_files import external_file_findings
+
+    return external_file_findings(path, report_as, layout)
 
 
 def _schema(path: Path) -> list[Finding]:

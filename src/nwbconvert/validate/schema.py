@@ -6,6 +6,7 @@ import re
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from nwbconvert.validate.findings import Finding, Severity, ValidationLayer
 
@@ -22,6 +23,11 @@ def schema_findings(path: Path) -> list[Finding]:
                 errors = validate(io=io, use_cached_namespaces=True)
         else:
             errors = validate(path=str(path), use_cached_namespaces=True)
+    return findings_of(path, errors)
+
+
+def findings_of(path: Path, errors: list[Any]) -> list[Finding]:
+    """pynwb's validation errors for `path` as findings."""
     findings = [
         Finding(
             file=str(path),
