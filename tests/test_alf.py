@@ -164,6 +164,7 @@ def test_session_start_and_subject_from_the_folder(generated: AlfSession, sessio
     settings = json.loads((generated.session / "raw_behavior_data/_iblrig_taskSettings.raw.json").read_text())
     assert session.header.session_start_time == dt.datetime(2023, 4, 5, 10, 11, 12, 345678)
     assert settings["SESSION_DATETIME"] == "2023-04-05T10:11:12.345678" and session.header.subject_id == "KS023"
+    assert session.header.session_description == "IBL session KS023 2023-04-05 number 001 (ALF folder)."
     notes = " ".join(n.message for n in session.notes)
     assert "leftCamera.ROIMotionEnergy.npy not converted" in notes and "spikes.amps.npy" in notes
 

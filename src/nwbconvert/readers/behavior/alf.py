@@ -202,12 +202,13 @@ def _header(found: AlfSessionFolder) -> tuple[HeaderMetadata, list[Path], list[S
     note saying the folder's date has no time of day."""
     match = SESSION.search(found.session.resolve().as_posix())
     subject, date = (match.group(1), match.group(2)) if match else (None, None)
+    described = f"IBL session {subject} {date} number {match.group(3)} (ALF folder)." if match else None
     for settings in sorted(found.session.glob("raw_*data*/_iblrig_taskSettings.raw*.json")):
         start = _session_datetime(settings)
         if start is not None and (found.session / "raw_ephys_data").is_dir():
-            return HeaderMetadata(subject_id=subject), [settings], [_ephys_clock(found, start)]
+            return HeaderMetadata(None, described, subject), [settings], [_ephys_clock(found, start)]
         if start is not None:
-            return HeaderMetadata(session_start_time=start, subject_id=subject), [settings], []
+            return HeaderMetadata(start, described, subject), [settings], []
     where = f"the session folder's date ({date}) has no time of day" if date else "the folder names no date"
     note = SourceNote(
         "no-start-time",
@@ -215,7 +216,7 @@ def _header(found: AlfSessionFolder) -> tuple[HeaderMetadata, list[Path], list[S
         f"{found.session}: no _iblrig_taskSettings.raw.json with SESSION_DATETIME found and {where}: give the "
         f"session's start, e.g. --set session_start_time={date or '2024-01-31'}T10:00:00+00:00.",
     )
-    return HeaderMetadata(subject_id=subject), [], [note]
+    return HeaderMetadata(None, described, subject), [], [note]
 
 
 def _ephys_clock(found: AlfSessionFolder, task_start: dt.datetime) -> SourceNote:
