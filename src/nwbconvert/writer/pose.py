@@ -2,14 +2,15 @@
 `PoseEstimationSeries` per keypoint), the `Skeletons` they use (one `Skeleton` per distinct nodes + edges, names
 unique), and labeled training frames as `PoseTraining`.
 
-Keypoints are streamed: each series' x, y and confidence datasets are hdmf iterators over `PoseTable.read(start,
-stop)` blocks, so memory is bounded by one block (BLOCK_BYTES) whatever the table's length; a table no larger than
-WHOLE_BYTES is read once and sliced for every keypoint. The first series of a pose holds its time stamps, the others
-link to them (ndx-pose's advice), or every series carries the rate. Confidence is written only when the tool gives one
-(`Pose.has_confidence`: ndx-pose makes it optional). The camera is the `device` link, the video the `source_video`
-link (when it is in the file); the paths the tool records (`original_videos`) and the frame size (`dimensions`) are
-written, only when known, for a pose whose video is not in the file (ndx-pose 0.4 deprecates them in favour of the
-linked ImageSeries, which holds both).
+Keypoints are streamed: each series' x, y and confidence datasets are hdmf iterators, and the table is read once,
+through `PoseTable.read(start, stop)` blocks (BLOCK_BYTES), into a temporary file laid out keypoint by keypoint, so
+memory is bounded by one block whatever the table's length and the source is not read again for every keypoint; a
+table no larger than WHOLE_BYTES is read once into memory and sliced. The first series of a pose holds its time
+stamps, the others link to them (ndx-pose's advice), or every series carries the rate. Confidence is written only
+when the tool gives one (`Pose.has_confidence`: ndx-pose makes it optional). The camera is the `device` link, the
+video the `source_video` link (when it is in the file); the paths the tool records (`original_videos`) and the frame
+size (`dimensions`) are written, only when known, for a pose whose video is not in the file (ndx-pose 0.4
+deprecates them in favour of the linked ImageSeries, which holds both).
 """
 
 from __future__ import annotations
@@ -168,26 +169,47 @@ def _series(pose: Pose, name: str, k: int, blocks: Blocks, wrap: DataWrapping, t
 
 
 class Blocks:
-    """The one block of a pose table last read, shared by the iterators of all its keypoints: frames
-    [start, start + frames) of (frames, keypoints, 3) float64. A small table is one block, read once."""
+    """A pose table as its keypoints' iterators read it: a small table (up to WHOLE_BYTES) read once and kept; a
+    larger one read once, block by block (BLOCK_BYTES), into a temporary file laid out keypoint by keypoint, from
+    which each iterator reads its chunks (plain reads, not a memory map: memory stays one chunk)."""
 
     def __init__(self, table: PoseTable, progress: Progress | None) -> None:
         self.table, self.progress = table, progress
-        frame_bytes = max(1, table.n_keypoints * 3 * 8)
+        self.frame_bytes = max(1, table.n_keypoints * 3 * 8)
         n = table.n_frames
-        if n * frame_bytes <= WHOLE_BYTES:
+        self.whole = n * self.frame_bytes <= WHOLE_BYTES
+        if self.whole:
             self.frames = max(1, n)
         else:
-            self.frames = max(CHUNK_FRAMES, BLOCK_BYTES // frame_bytes // CHUNK_FRAMES * CHUNK_FRAMES)
-        self.start, self.block = -1, np.empty((0, table.n_keypoints, 3))
+            self.frames = max(CHUNK_FRAMES, BLOCK_BYTES // self.frame_bytes // CHUNK_FRAMES * CHUNK_FRAMES)
+        self.cache: np.ndarray | None = None
+        self.spill: Any = None
 
     def read(self, start: int, stop: int, k: int, column: slice | int) -> np.ndarray:
         """Keypoint k's x, y (column slice(0, 2)) or confidence (column 2) over frames [start, stop)."""
-        first = start // self.frames * self.frames
-        if first != self.start or stop > first + len(self.block):
-            self.block = self.table.read(first, min(self.table.n_frames, first + self.frames))
-            self.start = first
-        return np.ascontiguousarray(self.block[start - first : stop - first, k, column])
+        if self.whole:
+            if self.cache is None:
+                self.cache = self.table.read(0, self.table.n_frames)
+            return np.ascontiguousarray(self.cache[start:stop, k, column])
+        if self.spill is None:
+            self.spill = self._spilled()
+        rows = np.empty((stop - start, 3), dtype="float64")
+        self.spill.seek((k * self.table.n_frames + start) * 24)
+        self.spill.readinto(rows.data)
+        return np.ascontiguousarray(rows[:, column])
+
+    def _spilled(self) -> Any:
+        """The table in a temporary file as (keypoints, frames, 3) float64, read from the source in one pass."""
+        import tempfile
+
+        n = self.table.n_frames
+        spill = tempfile.TemporaryFile(prefix="nwbconvert-pose-")  # noqa: SIM115 (read by the iterators; freed with them)
+        for first in range(0, n, self.frames):
+            block = self.table.read(first, min(n, first + self.frames))
+            for k in range(self.table.n_keypoints):
+                spill.seek((k * n + first) * 24)
+                spill.write(np.ascontiguousarray(block[:, k, :], dtype="float64").tobytes())
+        return spill
 
     def advance(self, n_bytes: int) -> None:
         if self.progress is not None:
