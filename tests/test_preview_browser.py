@@ -197,7 +197,12 @@ def test_converted_spikeglx_and_suite2p_in_chromium(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     check_page(_preview(ecephys, tmp_path / "e.html"), {"provenance", "ecephys", "validation"}, "spikeglx")
     ophys = tmp_path / "suite2p.nwb"
-    ophys_sets = ["ophys.indicator=GCaMP6f", "ophys.location=VISp", "ophys.excitation_lambda=920"]
+    ophys_sets = [
+        "ophys.indicator=GCaMP6f",
+        "ophys.location=VISp",
+        "ophys.excitation_lambda=920",
+        "ophys.emission_lambda=510",
+    ]
     source = realdata("ophys/suite2p/fissa_example") / "suite2p"
     done = nwbconvert(
         "convert", source, "-o", ophys, *sets, *[a for kv in ophys_sets for a in ("--set", kv)], "--timezone", "UTC"

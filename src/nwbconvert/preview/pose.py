@@ -114,7 +114,8 @@ def skeleton_figure(nwb: Any, pose: Any, points: Keypoints, path: Path) -> tuple
     ax.legend(fontsize=7, loc="upper right")
     ax.set_title(f"{pose.name}: sample {index} at {time:.3f} s over {source}", fontsize=9)
     edges = f"{len(points.edges)} skeleton edges" if points.edges else "the skeleton has no edges"
-    caption = f"{len(points.names)} keypoints ({', '.join(points.names)}), {edges}; {source}."
+    keypoints = f"{len(points.names)} keypoints ({', '.join(points.names)})"
+    caption = f"{keypoints} at sample {index} ({time:.3f} s), {edges}; {source}."
     note = "" if frame is not None else f"{pose.name}: {source}; keypoints are drawn on a blank frame."
     return finish(fig, f"pose_{pose.name}", f"Pose: {pose.name}", caption), note
 
