@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from pathlib import Path
@@ -74,11 +74,13 @@ def convert_sources(
     layers: Sequence[Layer] = (),
     alignments: Sequence[Alignment] = (),
     folder: SessionFolder | None = None,
+    name: Callable[[Plan], Path] | None = None,
 ) -> ConversionResult:
     """Convert one or more sources into one NWB file on one clock (merge.py); `layers` (e.g. from a session
     config) go between the headers and `options`' metadata files; `alignments` time series by another source's
     pulses (align.py); `folder`: the session folder the sources were found in (sources without a start time are
-    placed at the session's start). Nothing appears at `output` unless complete."""
+    placed at the session's start); `name`: the output named from the plan instead (batch: its DANDI modality,
+    dandi_naming.py), in `output`'s folder. Nothing appears at the output unless complete."""
     started = time.perf_counter()
     specs, out, backend = checked(options, sources, output)
     if not out.dry_run:
@@ -92,6 +94,8 @@ def convert_sources(
 
         folder, session = reported(folder, merged, alignments, metadata, out.dry_run)
     plan = make_plan(session, metadata, VideoStorage(out.video.value))
+    if name is not None:
+        output = name(plan)
     behavior = dataclass_replace(plan.behavior, output=str(output), dandi_layout=out.dandi_layout)  # writer/video.py
     plan = dataclass_replace(plan, behavior=behavior)
     if out.dry_run:

@@ -1,11 +1,14 @@
 """Where a study's files go: DANDI paths of the sessions and the run's state folder (the session lock: lock.py).
 
-    <out>/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb
-    <out>/sub-<subject>/sub-<subject>_ses-<session>_ecephys/<ImageSeries id>_external_file_0.mp4   (videos)
+    <out>/sub-<subject>/sub-<subject>_ses-<session>_<modality>.nwb
+    <out>/sub-<subject>/sub-<subject>_ses-<session>_<modality>/<ImageSeries id>_external_file_0.mp4   (videos)
     <out>/.nwbconvert/{manifest,locks,logs}/<key>.{json,lock,log}     (hidden: dandi upload ignores it)
 
 Labels are sanitised as DANDI does: only ASCII letters, digits and '-' remain, every other run of characters
 becomes one '-', so no metadata value ('../../etc', '/abs/path', 'a_b') can name a file outside the output folder.
+The modality (`ecephys`, `icephys`, `ophys`, `behavior+ecephys`, or none) is the one `dandi organize` gives the
+file's content (dandi_naming.py), decided once the session's plan is made (`named`); until then, and in a dry
+run, a session's path says `ecephys`.
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nwbconvert.errors import UsageError
+
+if TYPE_CHECKING:
+    from nwbconvert.plan import Plan
 
 STATE = ".nwbconvert"
 SUFFIX = "ecephys"
@@ -42,6 +49,14 @@ def session_path(output_dir: Path, subject_id: str, session_id: str) -> Path:
     """<out>/sub-<subject>/<key>_ecephys.nwb, absolute."""
     root = output_dir.expanduser().absolute()
     return root / f"sub-{label(subject_id, 'subject_id')}" / f"{session_key(subject_id, session_id)}_{SUFFIX}.nwb"
+
+
+def named(output: Path, key: str, plan: Plan) -> Path:
+    """The session's file in `output`'s folder, named with the DANDI modality of what `plan` writes."""
+    from nwbconvert.dandi_naming import file_name, plan_modality
+    from nwbconvert.output import output_suffix
+
+    return output.with_name(file_name(key, plan_modality(plan), output_suffix(output)))
 
 
 def video_path(nwb_file: Path, object_id: str, index: int, suffix: str) -> Path:

@@ -58,7 +58,7 @@ def decide(job: SessionJob, force: bool) -> tuple[bool, str]:
     if entry.status is not Status.CONVERTED:
         return True, "failed before"
     try:
-        stat = job.output.stat()
+        stat = job.output.with_name(Path(entry.output).name).stat()  # named by its modality when converted
     except OSError:
         return True, "output missing"
     if (stat.st_size, stat.st_mtime_ns) != (entry.output_size, entry.output_mtime_ns):
@@ -78,7 +78,7 @@ def record(job: SessionJob, outcome: SessionOutcome) -> None:
         return
     size = mtime = 0
     if outcome.status is Status.CONVERTED:
-        stat = job.output.stat()
+        stat = outcome.output.stat()
         size, mtime = stat.st_size, stat.st_mtime_ns
     entry = Entry(
         key=job.key,
@@ -86,7 +86,7 @@ def record(job: SessionJob, outcome: SessionOutcome) -> None:
         version=_version(),
         inputs=input_files(job),
         options=output_options(job),
-        output=str(job.output),
+        output=str(outcome.output),
         output_size=size,
         output_mtime_ns=mtime,
         finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -96,6 +96,9 @@ TAKEN_OVER = (
 
 def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> SessionOutcome:
     """The conversion proper, with `log` getting what `convert` prints (and the traceback of a failure)."""
+    from functools import partial
+
+    from nwbconvert.batch import layout
     from nwbconvert.pipeline import convert_sources
 
     path = log_path(job)
@@ -111,7 +114,8 @@ def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> Sess
         interrupts.check()  # a stop was requested before this session began
         options = replace(job.options, overwrite=True, dry_run=False, dandi_layout=True)  # videos placed for DANDI
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        result = convert_sources(job.sources, job.output, options, sink, job.layers, job.alignments)
+        naming = partial(layout.named, job.output, job.key)  # the DANDI modality of what the session writes
+        result = convert_sources(job.sources, job.output, options, sink, job.layers, job.alignments, name=naming)
     except NwbConvertError as exc:
         return _failed(job, path, log, started, int(exc.exit_code), family(exc), exc.message)
     except KeyboardInterrupt:
@@ -127,7 +131,8 @@ def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> Sess
         sink.clear()
     _log_result(result, log)
     warned = " ".join(f"Warning: {note.message}" for note in result.plan.session.notes)  # shown in the summary
-    return SessionOutcome(job.key, Status.CONVERTED, job.output, path, time.perf_counter() - started, message=warned)
+    output = result.output or job.output
+    return SessionOutcome(job.key, Status.CONVERTED, output, path, time.perf_counter() - started, message=warned)
 
 
 def family(exc: NwbConvertError) -> str:

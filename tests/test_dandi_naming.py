@@ -1,0 +1,117 @@
+"""The DANDI modality suffix (dandi_naming.py) against dandi-cli's own `dandi organize --files-mode dry` on the same
+files: an ecephys sample, an ABF icephys conversion, a suite2p ophys conversion and the real DANDI file; `batch`
+names its files so (an ABF session is `_icephys.nwb`); `validate` names it and `--dandi-layout` checks it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli_runner import ENV, nwbconvert
+from conftest import COMPLETE_METADATA, SAMPLE_DATA, realdata
+from nwbconvert.dandi_naming import file_modality, modality
+
+ABF = "abf/05210017_vc_abf1.abf"
+REAL = "nwb/sub_anm00239123_ses_20170627T093549_ecephys_and_ogen.nwb"
+SUITE2P = "ophys/suite2p/fissa_example/suite2p"
+OPHYS = ("ophys.indicator=GCaMP6f", "ophys.location=VISp", "ophys.excitation_lambda=920", "ophys.emission_lambda=510")
+
+
+def _sets(subject: str, *extra: str) -> list[str]:
+    pairs = [kv for kv in COMPLETE_METADATA if not kv.startswith("subject.subject_id")]
+    return [a for kv in (*pairs, f"subject.subject_id={subject}", *extra) for a in ("--set", kv)]
+
+
+def _organize(folder: Path, tmp: Path) -> dict[str, str]:
+    """dandi organize's dry-run target of each file in `folder`: {source name: target name}."""
+    dandi = Path(sys.executable).with_name("dandi")
+    done = subprocess.run(
+        [str(dandi), "organize", "--files-mode", "dry", "-d", str(tmp / "organized"), str(folder)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    moves = re.findall(r"DRY: (\S+) -> (\S+)", done.stdout + done.stderr)
+    return {Path(src).name: Path(dest).name for src, dest in moves}
+
+
+def _suffix(name: str) -> str:
+    """'sub-m1_ses-x_behavior+ecephys.nwb' -> 'behavior+ecephys'; '' when the name has no modality."""
+    last = name.split(".")[0].split("_")[-1]
+    return "" if "-" in last else last
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("naming") / "files"
+    folder.mkdir()
+    jobs = [
+        (SAMPLE_DATA / "spikeglx" / "Sample_g0", "sample.nwb", _sets("m1")),
+        (realdata(ABF), "abf.nwb", _sets("m2")),
+        (realdata(SUITE2P), "suite2p.nwb", _sets("m3", *OPHYS)),
+    ]
+    for source, name, sets in jobs:
+        done = nwbconvert("convert", source, "-o", folder / name, *sets)
+        assert done.returncode == 0, done.stderr
+    shutil.copy(realdata(REAL), folder / "real.nwb")
+    return folder
+
+
+def test_modality_is_dandi_organizes_for_each_kind_of_file(converted: Path, tmp_path: Path) -> None:
+    organized = _organize(converted, tmp_path)
+    assert set(organized) == {"sample.nwb", "abf.nwb", "suite2p.nwb", "real.nwb"}
+    ours = {name: file_modality(converted / name) for name in organized}
+    assert ours == {name: _suffix(target) for name, target in organized.items()}
+    assert ours == {"sample.nwb": "ecephys", "abf.nwb": "icephys", "suite2p.nwb": "ophys", "real.nwb": "ecephys+ogen"}
+
+
+def test_the_rule_on_literal_type_sets() -> None:
+    assert modality(["ElectricalSeries", "SpatialSeries", "Device", "Subject"]) == "behavior+ecephys"
+    assert modality(["PoseEstimation", "PoseEstimationSeries", "ProcessingModule", "Units"]) == ""
+    assert modality(["VoltageClampSeries", "IntracellularElectrode"]) == "icephys"
+    assert modality(["ImageSeries", "TwoPhotonSeries"]) == "image+ophys"
+
+
+def test_validate_names_the_modality(converted: Path) -> None:
+    done = nwbconvert("validate", converted / "abf.nwb", converted / "suite2p.nwb", "--json", "-j", "1")
+    files = {Path(f["file"]).name: f["findings"] for f in json.loads(done.stdout)["result"]["files"]}
+    for name, expected in (("abf.nwb", "'icephys'"), ("suite2p.nwb", "'ophys'")):
+        (named,) = [f for f in files[name] if f["check_id"] == "dandi.modality"]
+        assert named["severity"] == "info" and named["layer"] == "dandi"
+        assert f"names this file's modality {expected}" in named["message"]
+
+
+def test_batch_names_an_abf_session_icephys_as_organize_does(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    (raw / "m1").mkdir(parents=True)
+    (raw / "m1" / "s1").symlink_to(SAMPLE_DATA / "spikeglx" / "Sample_g0")
+    (raw / "m2" / "s1").mkdir(parents=True)
+    (raw / "m2" / "s1" / "cell.abf").symlink_to(realdata(ABF))
+    out = tmp_path / "dandiset"
+    sets = [a for kv in COMPLETE_METADATA if not kv.startswith("subject.subject_id") for a in ("--set", kv)]
+    first = nwbconvert("batch", "--source", "raw/{subject_id}/{session_id}", "-o", out, *sets, "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    written = sorted(p.relative_to(out).as_posix() for p in out.glob("sub-*/*.nwb"))
+    assert written == ["sub-m1/sub-m1_ses-s1_ecephys.nwb", "sub-m2/sub-m2_ses-s1_icephys.nwb"]
+    organized = _organize(out, tmp_path)
+    assert {_suffix(name) for name in organized.values()} == {"ecephys", "icephys"}
+    assert all(_suffix(src) == _suffix(dest) for src, dest in organized.items())
+    again = nwbconvert("batch", "--source", "raw/{subject_id}/{session_id}", "-o", out, *sets, "--json", cwd=tmp_path)
+    assert {s["status"] for s in json.loads(again.stdout)["result"]["sessions"]} == {"skipped"}
+
+    wrong = out / "sub-m2" / "sub-m2_ses-s1_ecephys.nwb"  # the name batch gave it before
+    shutil.copy(out / "sub-m2" / "sub-m2_ses-s1_icephys.nwb", wrong)
+    done = nwbconvert("validate", out / "sub-m2", "--dandi-layout", "--json", "-j", "1")
+    files = {Path(f["file"]).name: f["findings"] for f in json.loads(done.stdout)["result"]["files"]}
+    (error,) = [f for f in files[wrong.name] if f["check_id"] == "dandi.layout_modality"]
+    assert error["severity"] == "error" and "Rename it sub-m2_ses-s1_icephys.nwb" in error["fix"]
+    assert not [f for f in files["sub-m2_ses-s1_icephys.nwb"] if f["check_id"] == "dandi.layout_modality"]
+    assert done.returncode == 1
