@@ -323,3 +323,17 @@ def test_reading_stays_offline_without_a_one_configuration(generated: AlfSession
     assert count == 2 and "one.alf.io" in modules
     assert not {"one.api", "one.webclient", "one.params", "one.remote"} & set(modules)
     assert list(home.iterdir()) == []
+
+
+def test_pose_columns_that_are_not_keypoints_are_a_note(tmp_path: Path) -> None:
+    generated = write_alf_session(tmp_path, n_trials=3)
+    path = generated.session / "alf" / "_ibl_rightCamera.lightningPose.pqt"
+    frame = pd.read_parquet(path)
+    frame["nose_tip_ens_var"] = 0.5
+    frame.drop(columns="paw_r_likelihood").to_parquet(path)  # paw_r without a likelihood: not a keypoint
+    read = AlfReader().read(generated.session, ReadOptions())
+    pose = next(p for p in read.behavior.poses if p.camera == "CameraRight")
+    assert pose.skeleton.nodes == ("nose_tip", "paw_l", "tongue_end_l")
+    np.testing.assert_array_equal(pose.table.read(0, 5)[:, 1, 0], frame["paw_l_x"].to_numpy()[:5])
+    (note,) = [n for n in read.notes if n.path == str(path)]
+    assert "paw_r_x, paw_r_y, nose_tip_ens_var not converted" in note.message

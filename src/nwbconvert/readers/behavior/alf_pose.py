@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nwbconvert.behavior import ArrayPose, Pose, Skeleton, Video
+from nwbconvert.behavior import Pose, Skeleton, Video
 from nwbconvert.errors import SourceError
 from nwbconvert.imaging import FrameTimes
 from nwbconvert.model import SourceNote
@@ -114,6 +114,7 @@ def _pose(
     """One pose table -> a Pose timed by the camera times (or its video's, or not yet: the plan refuses it)."""
     from one.alf.io import load_file_content
 
+    from nwbconvert.readers.behavior.pose_common import ColumnPose
     from nwbconvert.readers.behavior.video import frame_times
 
     frame = load_file_content(table.path)
@@ -124,7 +125,9 @@ def _pose(
             f"{table.path}: no keypoint columns found (a pose table has <bodypart>_x, <bodypart>_y and "
             f"<bodypart>_likelihood for each body part; its columns are {', '.join(names[:10]) or 'none'})."
         )
-    values = np.stack([frame[[p + s for s in POSE_PARTS]].to_numpy(dtype="float64") for p in parts], axis=1)
+    # one copy of the keypoint columns (x, y, likelihood per part); each keypoint is picked from it when written
+    values = frame[[p + s for p in parts for s in POSE_PARTS]].to_numpy(dtype="float64")
+    x, y, confidence = (tuple(range(k, 3 * len(parts), 3)) for k in range(3))
     if times is not None and len(times) != len(values):
         raise SourceError(
             f"{table.path}: the pose table has {len(values)} frames but {obj.label}.times.npy gives {len(times)} "
@@ -148,7 +151,7 @@ def _pose(
         name=f"PoseEstimation{camera}{suffix}",
         camera=camera,
         skeleton=Skeleton(f"Skeleton{camera}{suffix}", tuple(parts)),
-        table=ArrayPose(values),
+        table=ColumnPose(values, x, y, confidence),
         source=str(table.path),
         source_software=software,
         times=timing,
