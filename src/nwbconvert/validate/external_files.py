@@ -8,6 +8,7 @@ named after the NWB file (where `dandi organize` puts videos) is a warning.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -58,7 +59,7 @@ def _check(name: str, location: str, entry: str, folder: Path, layout_stem: str 
                 ValidationLayer.FILE,
                 location,
                 f"external_file {entry} is not there: relative to the NWB file's folder it names "
-                f"{folder / entry}, which does not exist.",
+                f"{os.path.normpath(folder / entry)}, which does not exist.",
                 "Copy the video to that path beside the NWB file (or convert again from where the video is).",
             )
         )
