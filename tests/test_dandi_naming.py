@@ -115,3 +115,29 @@ def test_batch_names_an_abf_session_icephys_as_organize_does(tmp_path: Path) -> 
     assert error["severity"] == "error" and "Rename it sub-m2_ses-s1_icephys.nwb" in error["fix"]
     assert not [f for f in files["sub-m2_ses-s1_icephys.nwb"] if f["check_id"] == "dandi.layout_modality"]
     assert done.returncode == 1
+
+
+def test_batch_names_a_behavior_session_with_every_modality_as_organize_does(tmp_path: Path) -> None:
+    """A generated IBL session (wheel SpatialSeries, licks, trials, a raw video, units on probe electrodes): named
+    from its plan before it is written; dandi organize (copy mode, as it needs for external videos) names the
+    written file the same."""
+    from nwbconvert.synthetic.alf import write_alf_session
+
+    generated = write_alf_session(tmp_path / "alf", n_trials=6, videos=("left",))
+    (tmp_path / "raw" / "m3").mkdir(parents=True)
+    (tmp_path / "raw" / "m3" / "s1").symlink_to(generated.session)
+    out = tmp_path / "dandiset"
+    sets = [a for kv in COMPLETE_METADATA[2:] for a in ("--set", kv)]  # species, sex, age; the start from ALF
+    args = ("--source", "raw/{subject_id}/{session_id}", "-o", out, *sets, "--timezone", "UTC")
+    done = nwbconvert("batch", *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (written,) = out.glob("sub-m3/*.nwb")
+    assert written.name == "sub-m3_ses-s1_behavior+ecephys+image.nwb"
+    assert file_modality(written) == "behavior+ecephys+image"
+    dandi = Path(sys.executable).with_name("dandi")
+    organized = tmp_path / "organized"
+    command = [str(dandi), "organize", "--files-mode", "copy", "--update-external-file-paths"]
+    command += ["--media-files-mode", "symlink", "-d", str(organized), str(out / "sub-m3")]
+    ran = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=600)
+    assert ran.returncode == 0, ran.stderr
+    assert [_suffix(p.name) for p in organized.glob("sub-*/*.nwb")] == ["behavior+ecephys+image"]
