@@ -337,3 +337,18 @@ def test_pose_columns_that_are_not_keypoints_are_a_note(tmp_path: Path) -> None:
     np.testing.assert_array_equal(pose.table.read(0, 5)[:, 1, 0], frame["paw_l_x"].to_numpy()[:5])
     (note,) = [n for n in read.notes if n.path == str(path)]
     assert "paw_r_x, paw_r_y, nose_tip_ens_var not converted" in note.message
+
+
+def test_stub_keeps_the_first_seconds(generated: AlfSession) -> None:
+    read = AlfReader().read(generated.session, ReadOptions(stub_seconds=5.0))
+    trials = next(t for t in read.behavior.tables if t.name == "trials")
+    full = _load(generated.session / "alf", "trials")["intervals"][:, 0]
+    assert 0 < len(trials) < 8 and list(trials.start_s) == [t for t in full if t < full[0] + 5.0]
+    wheel = next(s for s in read.behavior.signals if s.name == "WheelPosition")
+    stamps = wheel.times.timestamps_s
+    assert stamps is not None and stamps[-1] < stamps[0] + 5.0 and len(wheel.data) == len(stamps)
+    poses = {p.camera: p for p in read.behavior.poses}
+    assert poses["CameraLeft"].n_frames == generated.cameras["left"]  # its video is kept whole
+    assert 0 < poses["CameraRight"].n_frames < generated.cameras["right"]
+    spikes = [t for s in read.sortings for u in s.units for t in u.spike_times_s]
+    assert spikes and max(spikes) < min(spikes) + 5.0

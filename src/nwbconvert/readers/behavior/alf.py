@@ -104,6 +104,10 @@ class AlfReader(ReaderBase):
             )
         with self.reading(found.alf):
             behavior, sortings, notes, files = _read_objects(found)
+        if options.stub_seconds is not None:
+            from nwbconvert.readers.behavior.alf_stub import stubbed
+
+            behavior, sortings = stubbed(behavior, sortings, options.stub_seconds)
         header, start_files, start_notes = _header(found)
         return Session(
             reader=self.name,
