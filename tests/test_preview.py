@@ -250,3 +250,22 @@ def test_unreadable_files_are_refused_in_plain_words(tmp_path: Path) -> None:
     assert missing.returncode == 3 and "no such file" in missing.stderr
     folder = nwbconvert("preview", realdata(DANDI), "-o", tmp_path)
     assert folder.returncode == 5 and "is a folder" in folder.stderr
+
+
+def test_batch_preview_writes_a_report_per_session_and_an_index(tmp_path: Path) -> None:
+    from test_batch_run import make_study
+
+    study = make_study(tmp_path / "study", subjects=1, sessions=2, seconds=0.5)
+    out = tmp_path / "out"
+    done = nwbconvert("batch", "study.yaml", "-o", out, "--preview", "--compression", "none", "-q", cwd=study)
+    assert done.returncode == 0, done.stderr
+    index = out / "index.preview.html"
+    assert f"Previews: {index}" in done.stderr.replace("\n", "")
+    nwbs = sorted(out.rglob("*.nwb"))
+    assert len(nwbs) == 2
+    page = Page(index.read_text())
+    assert sorted(page.links) == sorted(p.with_name(p.stem + ".preview.html").relative_to(out).as_posix() for p in nwbs)
+    for link in page.links:
+        session = Page((out / link).read_text())
+        assert {"session", "provenance", "validation", "ecephys"} <= set(session.sections)
+        assert all(is_picture(png) for png in session.images.values())

@@ -59,6 +59,9 @@ DaskWorkers = Annotated[
     typer.Option("--dask-workers", min=1, help="Run on a Dask LocalCluster of N single-threaded worker processes."),
 ]
 Force = Annotated[bool, typer.Option("--force", help="Convert every session again, even those up to date.")]
+Preview = Annotated[
+    bool, typer.Option("--preview", help="Also write each session's HTML report (nwbconvert preview) and an index.")
+]
 
 
 def command(
@@ -71,6 +74,7 @@ def command(
     scheduler: Scheduler = None,
     dask_workers: DaskWorkers = None,
     force: Force = False,
+    preview: Preview = False,
     dry_run: DryRun = False,
     timezone: Timezone = None,
     allow_incomplete: AllowIncomplete = False,
@@ -109,6 +113,7 @@ def command(
             dry_run,
             quiet,
             json_output,
+            preview,
         )
 
 
@@ -150,7 +155,9 @@ def _engine(jobs: int | None, scheduler: str | None, dask_workers: int | None) -
     return pool, threads_per_session(pool.sessions)
 
 
-def _run(request: StudyRequest, engine: Engine, force: bool, dry_run: bool, quiet: bool, json_output: bool) -> None:
+def _run(
+    request: StudyRequest, engine: Engine, force: bool, dry_run: bool, quiet: bool, json_output: bool, preview: bool
+) -> None:
     from nwbconvert.batch.discover import discover
     from nwbconvert.cli import render_batch
     from nwbconvert.pipeline import checked
@@ -169,4 +176,10 @@ def _run(request: StudyRequest, engine: Engine, force: bool, dry_run: bool, quie
     with render_batch.batch_progress(enabled=not quiet) as progress:
         result = run_batch(found, engine, force, progress)
     render_batch.summary(result, found, root, engine.describe(), json_output)
+    if preview:
+        from nwbconvert.cli.guard import stderr
+        from nwbconvert.preview.study import study_previews
+
+        index = study_previews(result, root, validate=request.options.validate is not False)
+        stderr.print(f"Previews: {index}")
     raise typer.Exit(0 if result.ok else 1)

@@ -6,8 +6,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nwbconvert.preview.model import Figure, Report, Section, Table
+
+if TYPE_CHECKING:
+    from nwbconvert.preview.study import SessionPreview
 
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 LONG_TABLE = 40  # rows shown open; a longer table is folded (<details>)
@@ -87,3 +92,45 @@ def _figure(figure: Figure) -> str:
         f'<figure id="fig-{escape(figure.key)}"><img alt="{escape(figure.title)}" src="data:image/png;base64,{data}">'
         f"<figcaption><b>{escape(figure.title)}</b>. {escape(figure.caption)}</figcaption></figure>"
     )
+
+
+def render_index(entries: list[SessionPreview], root: Path) -> str:
+    """The study's index page: one row per session, linking its report (relative links, no network)."""
+    rows = []
+    for entry in entries:
+        link = (
+            f'<a href="{escape(_relative(entry.report, root))}">{escape(entry.report.name)}</a>'
+            if entry.report is not None
+            else ""
+        )
+        cells = (
+            escape(entry.key),
+            escape(entry.status),
+            escape(_relative(entry.nwb, root)),
+            link,
+            escape(entry.summary),
+        )
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("session", "status", "file", "report", "validation"))
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{POLICY}">
+<title>Preview: {escape(root.name)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header><h1>{escape(root.name)}: {len(entries)} sessions</h1><p>nwbconvert previews of {escape(str(root))}</p></header>
+<main><section id="sessions"><h2>Sessions</h2>
+<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section></main>
+</body>
+</html>
+"""
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
