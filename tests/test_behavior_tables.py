@@ -271,8 +271,8 @@ def test_parquet_columns_keep_their_types_and_what_cannot_be_written_is_said(tmp
 
 
 def test_pose_csvs_are_left_to_the_pose_readers(tmp_path: Path) -> None:
-    """A DeepLabCut / Lightning Pose CSV (3-row header) is only a suffix match here: a pose reader's content match
-    wins, and --format behavior-table refuses it in plain words."""
+    """A DeepLabCut / Lightning Pose CSV (3-row header) is not matched here: a pose reader's content match wins,
+    and --format behavior-table refuses it in plain words."""
     from nwbconvert.readers.base import Match
     from nwbconvert.readers.behavior.table import TableReader
     from nwbconvert.readers.registry import detect
@@ -281,8 +281,8 @@ def test_pose_csvs_are_left_to_the_pose_readers(tmp_path: Path) -> None:
     pd.read_hdf(realdata(DLC_H5)).to_csv(dlc_csv)  # the real DLC table as DeepLabCut writes its CSV
     reader = TableReader()
     for path in (realdata(LP_CSV), dlc_csv):
-        assert reader.probe(path) == Match.SUFFIX
-        assert detect(path).name != "behavior-table"
+        assert reader.probe(path) == Match.NO
+        assert detect(path).name in ("deeplabcut", "lightning-pose")
     done = nwbconvert("convert", dlc_csv, "-o", tmp_path / "x.nwb", "--format", "behavior-table", "--dry-run")
     assert done.returncode == 3 and "--format deeplabcut" in " ".join(done.stderr.split())
 
@@ -296,7 +296,31 @@ def test_detection_by_content_only_for_the_usual_columns(tmp_path: Path) -> None
     assert reader.probe(realdata(IBL_TRIALS)) == Match.CONTENT and detect(realdata(IBL_TRIALS)).name == reader.name
     for write in (synth.write_wheel, synth.write_licks, synth.write_epochs):
         assert reader.probe(write(tmp_path / f"{write.__name__}.csv")) == Match.CONTENT
-    other = synth.write_trials(tmp_path / "own_names.csv")
-    assert reader.probe(other) == Match.SUFFIX
+    assert reader.probe(synth.write_trials(tmp_path / "m1_trials.tsv")) == Match.SUFFIX  # settings choose columns
+    assert reader.probe(synth.write_trials(tmp_path / "own_names.csv")) == Match.NO  # --format behavior-table
+    for name in ("cluster_group.tsv", "cluster_info.tsv"):  # Phy's tables beside a recording are not sources
+        assert reader.probe(realdata(f"phy/changlab_ms4_export/{name}") if name == "cluster_group.tsv" else
+                            _phy_info(tmp_path / name)) == Match.NO  # fmt: skip
     (tmp_path / "notes.txt").write_text("time\n1\n")
     assert reader.probe(tmp_path / "notes.txt") == Match.NO and reader.probe(tmp_path) == Match.NO
+
+
+def _phy_info(path: Path) -> Path:
+    path.write_text("cluster_id\tAmplitude\tch\tdepth\tfr\tgroup\tn_spikes\n0\t51.2\t3\t40.0\t2.5\tgood\t120\n")
+    return path
+
+
+def test_a_time_column_in_milliseconds_is_read_in_seconds(tmp_path: Path) -> None:
+    from nwbconvert.errors import SourceError
+    from nwbconvert.readers.base import ReadOptions
+    from nwbconvert.readers.behavior.table import TableReader
+
+    source = tmp_path / "pupil.csv"
+    pd.DataFrame({"time (ms)": [0.0, 33.0, 70.0, 99.0], "pupil_area": [1.0, 2.0, 3.0, 4.0]}).to_csv(source, index=False)
+    (signal,) = TableReader().read(source, ReadOptions(reader_options=(("unit", "px^2"),))).behavior.signals
+    assert signal.name == "PupilArea" and signal.unit == "px^2"
+    assert signal.times.timestamps_s is not None
+    np.testing.assert_allclose(signal.times.timestamps_s, [0.0, 0.033, 0.070, 0.099])
+    pd.DataFrame({"time (frames)": [0, 1], "v": [1.0, 2.0]}).to_csv(source, index=False)
+    with pytest.raises(SourceError, match=r"gives its unit as 'frames', which is not one of time"):
+        TableReader().read(source, ReadOptions())

@@ -15,9 +15,10 @@ What a table is, decided from its columns:
   A table of times alone (licks) is one series of events. Times are seconds; regular ones become a rate.
 - anything else is refused, naming the columns found and the settings that choose.
 
-Detection is by suffix, raised to a content match only when the header holds the usual columns; a CSV with the
-3-row header of DeepLabCut / Lightning Pose (scorer, bodyparts, coords) is never matched by content, so the pose
-readers keep it.
+Detection is by content: a header with the usual columns; a file named *trials* is a suffix match (settings
+choose its columns); other tables (what recording tools write beside their data) and a CSV with the 3-row header
+of DeepLabCut / Lightning Pose (scorer, bodyparts, coords) are not matched, so the pose readers keep those; give
+`--format behavior-table` with the settings for a table of other column names.
 """
 
 from __future__ import annotations
@@ -72,25 +73,28 @@ class TableReader(ReaderBase):
     unreadable_advice = "Check that it is a complete CSV, TSV or Parquet table with one header row."
 
     def probe(self, path: Path) -> Match:
-        """CONTENT for a table whose header holds start/stop or time columns, SUFFIX for any other table file (a
-        DeepLabCut-style pose CSV included: the pose readers match it by content)."""
+        """CONTENT for a table whose header holds start/stop or time columns; SUFFIX for another table whose file
+        name holds "trials" (its columns chosen by settings); NO for any other, a DeepLabCut-style pose CSV
+        included (the pose readers match it by content), so the CSVs and TSVs recording tools write beside their
+        data (Phy's cluster tables, Miniscope's time stamps) are not taken for sources."""
         suffix = path.suffix.lower()
         if suffix not in TEXT_SUFFIXES and suffix not in PARQUET_SUFFIXES:
             return Match.NO
+        named = Match.SUFFIX if "trials" in path.name.lower() else Match.NO
         try:
             if not path.is_file():
                 return Match.NO
             if suffix in TEXT_SUFFIXES:
                 rows = _header_cells(path)
                 if not rows or _pose_header(rows):
-                    return Match.SUFFIX
+                    return Match.NO
                 columns = [c.strip() for c in rows[0]]
             else:
                 columns = _parquet_columns(path)
         except Exception:
-            return Match.SUFFIX
+            return named
         known = tc.usual_start_stop(columns) or tc.usual_time(columns) or tc.INTERVALS in columns
-        return Match.CONTENT if known else Match.SUFFIX
+        return Match.CONTENT if known else named
 
     def read(self, path: Path, options: ReadOptions) -> Session:
         import pandas as pd
@@ -189,7 +193,7 @@ def _contents(
             f"(time, times, timestamps, t). Its columns: {', '.join(map(str, frame.columns)) or 'none'}. Name them "
             f"with {SETTINGS}."
         )
-    return (), _signals(path, _stubbed(frame, time, options), time, name or _stem(path), options, notes)
+    return (), _signals(path, _stubbed(path, frame, time, options), time, name or _stem(path), options, notes)
 
 
 def _stem(path: Path) -> str:
@@ -197,14 +201,12 @@ def _stem(path: Path) -> str:
     return path.name.split(".", 1)[0].strip("_") or path.stem
 
 
-def _stubbed(frame: Any, column: str, options: ReadOptions) -> Any:
+def _stubbed(path: Path, frame: Any, column: str, options: ReadOptions) -> Any:
     """The samples within --stub seconds of the first (all without --stub)."""
     if options.stub_seconds is None or not len(frame):
         return frame
-    import pandas as pd
-
-    times = pd.to_numeric(frame[column], errors="coerce")
-    return frame[(times < float(times.iloc[0]) + options.stub_seconds).to_numpy()]
+    times = tc.seconds(str(path), frame, column)
+    return frame[times < times[0] + options.stub_seconds]
 
 
 def _interval_table(path: Path, frame: Any, pair: tuple[str, str], name: str, notes: list[SourceNote]) -> IntervalTable:

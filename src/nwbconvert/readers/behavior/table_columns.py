@@ -36,6 +36,12 @@ SPATIAL_UNITS = {  # the short forms of the units NWB Inspector accepts for a Sp
     **dict.fromkeys(("um", "µm", "micron", "microns", "micrometer"), "micrometers"),
     **dict.fromkeys(("px", "pixel", "pix"), "pixels"),
 }
+TIME_UNITS = {
+    **dict.fromkeys(("s", "sec", "second", "seconds"), 1.0),
+    **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 1e-3),
+    **dict.fromkeys(("us", "µs", "microsecond", "microseconds"), 1e-6),
+    **dict.fromkeys(("min", "minute", "minutes"), 60.0),
+}
 UNKNOWN_UNIT = "n.a."  # NWB Inspector's placeholder for a unit not known
 REGULAR_TOLERANCE_S = 1e-6  # time stamps within 1 µs of a constant rate are written as that rate
 
@@ -136,14 +142,27 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
+def seconds(path: str, frame: Any, column: str) -> np.ndarray:
+    """A time column in seconds (float64, NaN where a cell is not a number): seconds unless its name gives
+    another unit in brackets ("time (ms)"); a unit that is not one of time is refused."""
+    import pandas as pd
+
+    unit = unit_in_name(column)
+    scale = TIME_UNITS.get(unit.lower()) if unit else 1.0
+    if scale is None:
+        raise SourceError(
+            f"{path}: the time column '{column}' gives its unit as '{unit}', which is not one of time (s, ms, us, "
+            "min). Rename the column, or choose another time column with --set source.time=COLUMN."
+        )
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64") * scale
+
+
 def bounds(path: str, frame: Any, start: str, stop: str) -> tuple[np.ndarray, np.ndarray]:
     """The start and stop times (seconds) of every row; refused when one is not a number, missing, or a stop
     precedes its start (NWB requires both on every row)."""
-    import pandas as pd
-
     values = []
     for column in (start, stop):
-        numbers = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
+        numbers = seconds(path, frame, column)
         bad = np.flatnonzero(~np.isfinite(numbers))
         if bad.size:
             raise SourceError(
@@ -169,9 +188,7 @@ def _rows(indices: np.ndarray) -> str:
 def signal_times(path: str, frame: Any, column: str) -> tuple[FrameTimes, np.ndarray]:
     """The samples' times from `column` (seconds): a rate when they are regular (within 1 µs), else the time
     stamps; refused when a time is missing or they go back."""
-    import pandas as pd
-
-    times = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
+    times = seconds(path, frame, column)
     bad = np.flatnonzero(~np.isfinite(times))
     if bad.size:
         raise SourceError(
