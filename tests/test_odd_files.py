@@ -181,8 +181,8 @@ def test_folder_holding_one_recording_file_is_read_as_that_file(tmp_path: Path) 
     abf = session / "cell.abf"
     shutil.copyfile(realdata("abf/16d22006_kim_gapfree.abf"), abf)
     (session / "notes.txt").write_text("patched at 10:00\n")
-    (session / "extra").mkdir()  # folders below the top level are not searched
-    shutil.copyfile(realdata("edf/mne/test.edf"), session / "extra" / "other.edf")
+    (session / "extra").mkdir()  # a folder of nothing recognisable adds no source (a second one: session_folder.py)
+    (session / "extra" / "other.log").write_text("rig log\n")
 
     plan = nwbconvert("convert", session, "-o", tmp_path / "never.nwb", "--dry-run", *SET)
     assert plan.returncode == 0, plan.stderr
@@ -207,12 +207,11 @@ def test_folder_holding_one_recording_file_is_read_as_that_file(tmp_path: Path) 
     assert b"cell.abf" in source_files and b"notes.txt" not in source_files
 
 
-def test_folder_holding_two_recording_files_is_refused_naming_them(tmp_path: Path) -> None:
+def test_folder_holding_two_recording_files_is_a_session_folder(tmp_path: Path) -> None:
+    """Two recordings of different readers in one folder are two sources of one session (session_folder.py)."""
     shutil.copyfile(realdata("edf/mne/test.edf"), tmp_path / "a.edf")
     shutil.copyfile(realdata("abf/16d22006_kim_gapfree.abf"), tmp_path / "b.abf")
     result = nwbconvert("convert", tmp_path, "-o", tmp_path / "out.nwb", *SET)
-    message = " ".join(result.stderr.split())
-    assert result.returncode == 3, message
-    assert "no reader recognises this folder" in message
-    assert "2 recording files (a.edf, b.abf)" in message
-    assert not (tmp_path / "out.nwb").exists()
+    assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "out.nwb", "r") as f:
+        assert {"ElectricalSeries512Hz", "CurrentClampSeriesIN3Sweep000"} <= set(f["acquisition"])
