@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -187,6 +189,18 @@ def test_dandi_layout_places_videos_as_dandi_organize(tmp_path: Path) -> None:
     result = nwbconvert("validate", out, "--dandi-layout", "--json")
     (findings,) = [f["findings"] for f in json.loads(result.stdout)["result"]["files"]]
     assert not [f for f in findings if f["check_id"].startswith("nwbconvert.external_file")]
+    dandiset = out.parent.parent
+    (dandiset / "dandiset.yaml").write_text("identifier: DANDI:000000\nname: videos\ndescription: videos\n")
+    checked = dandi_validate(dandiset)
+    assert checked.returncode == 0 and "No errors found" in checked.stdout, checked.stdout + checked.stderr
+    (out.parent / stem).rename(tmp_path / "elsewhere")  # the oracle notices missing videos
+    assert "check_image_series_external_file_valid" in dandi_validate(dandiset).stdout
+
+
+def dandi_validate(folder: Path) -> subprocess.CompletedProcess[str]:
+    """dandi-cli's own `dandi validate` of a dandiset folder."""
+    dandi = Path(sys.executable).parent / "dandi"
+    return subprocess.run([dandi, "validate", "."], cwd=folder, capture_output=True, text=True, timeout=300)
 
 
 def test_validate_flags_an_absolute_external_file(tmp_path: Path) -> None:
