@@ -162,7 +162,7 @@ def test_generated_lightning_pose_predictions_are_told_from_deeplabcut(tmp_path:
     path = write_lp_predictions(tmp_path / "video_preds", "test_vid", 25, ("nose", "tail"), "heatmap_mhcrnn_tracker")
     claims = {n: r.probe(path) for n, r in readers().items() if r.probe(path) != Match.NO}
     assert claims["lightning-pose"] == Match.CONTENT and "deeplabcut" not in claims
-    assert max(v for n, v in claims.items() if n != "lightning-pose") < Match.CONTENT
+    assert max((v for n, v in claims.items() if n != "lightning-pose"), default=Match.NO) < Match.CONTENT
     _, session = _read(path)
     (pose,) = session.behavior.poses
     frame = pd.read_csv(path, header=[0, 1, 2], index_col=0)
