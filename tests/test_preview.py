@@ -269,3 +269,79 @@ def test_batch_preview_writes_a_report_per_session_and_an_index(tmp_path: Path) 
         session = Page((out / link).read_text())
         assert {"session", "provenance", "validation", "ecephys"} <= set(session.sections)
         assert all(is_picture(png) for png in session.images.values())
+
+
+def _pynwb_file(path: Path) -> None:
+    """A file written by pynwb alone: a pose on an ImageSeries held in the file (skeleton with an edge), position
+    and speed, a two-photon movie with no segmentation, trials and epochs."""
+    import datetime as dt
+
+    from ndx_pose import PoseEstimation, PoseEstimationSeries, Skeleton, Skeletons
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb.behavior import BehavioralTimeSeries, Position
+    from pynwb.file import Subject
+    from pynwb.image import ImageSeries
+    from pynwb.ophys import OpticalChannel, TwoPhotonSeries
+
+    nwb = NWBFile("pynwb-made", "id-1", dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc), session_id="s1")
+    nwb.subject = Subject(subject_id="a1", species="Mus musculus", sex="M", age="P60D")
+    frames = np.zeros((10, 40, 30), dtype="uint8")  # (frame, x, y)
+    frames[:, 10:20, 5:12] = 200
+    video = ImageSeries(name="BehaviorVideo", data=frames, unit="n.a.", rate=10.0)
+    nwb.add_acquisition(video)
+    skeleton = Skeleton(name="mouse", nodes=["nose", "tail"], edges=np.array([[0, 1]], dtype="uint8"))
+    series = [
+        PoseEstimationSeries(
+            name=name,
+            data=np.tile([x, 8.0], (10, 1)),
+            confidence=np.ones(10),
+            unit="pixels",
+            reference_frame="0,0",
+            rate=10.0,
+        )
+        for name, x in (("nose", 12.0), ("tail", 18.0))
+    ]
+    pose = PoseEstimation(name="Pose", pose_estimation_series=series, skeleton=skeleton, source_video=video)
+    behavior = nwb.create_processing_module("behavior", "behavior")
+    behavior.add(Skeletons(skeletons=[skeleton]))
+    behavior.add(pose)
+    t = np.arange(1000) / 100.0
+    position = Position(name="Position")
+    position.create_spatial_series(
+        name="position", data=np.c_[np.cos(t), np.sin(t)], reference_frame="arena", rate=100.0
+    )
+    behavior.add(position)
+    behavior.add(BehavioralTimeSeries(time_series=[TimeSeries(name="speed", data=t % 3, unit="m/s", rate=100.0)]))
+    device = nwb.create_device("scope")
+    plane = nwb.create_imaging_plane(
+        name="plane",
+        optical_channel=OpticalChannel(name="green", description="green", emission_lambda=510.0),
+        description="plane",
+        device=device,
+        excitation_lambda=920.0,
+        imaging_rate=30.0,
+        indicator="GCaMP6f",
+        location="VISp",
+    )
+    movie = np.random.default_rng(0).integers(0, 1000, (20, 32, 32)).astype("uint16")
+    nwb.add_acquisition(TwoPhotonSeries(name="TwoPhoton", data=movie, imaging_plane=plane, rate=30.0, unit="n.a."))
+    for start in range(5):
+        nwb.add_trial(start_time=float(start), stop_time=start + 0.5)
+    nwb.add_epoch(start_time=0.0, stop_time=5.0)
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+
+
+def test_a_file_written_by_pynwb(tmp_path: Path) -> None:
+    nwb = tmp_path / "made.nwb"
+    _pynwb_file(nwb)
+    page = report(nwb, tmp_path / "made.html", "--no-validate")
+    assert {"session", "subject", "devices", "ophys", "pose", "behavior", "intervals"} <= set(page.sections)
+    assert "ecephys" not in page.sections and "units" not in page.sections
+    assert "2 keypoints (nose, tail) at sample 5 (0.500 s), 1 skeleton edges; frame 5 of BehaviorVideo" in (
+        page.sections["pose"].replace("\n", "")
+    )
+    assert {"Series: position", "Series: speed", "Mean frame: TwoPhoton", "Pose: Pose"} <= set(page.images)
+    assert re.search(r"trials\s*TimeIntervals\s*5", page.sections["intervals"])
+    assert re.search(r"epochs\s*TimeIntervals\s*1", page.sections["intervals"])
+    assert all(is_picture(png) for png in page.images.values())

@@ -100,7 +100,7 @@ def skeleton_figure(nwb: Any, pose: Any, points: Keypoints, path: Path) -> tuple
     fig = new_figure(8, 6)
     ax = fig.subplots()
     if frame is not None:
-        ax.imshow(frame)
+        ax.imshow(frame, cmap="gray" if frame.ndim == 2 else None)
     else:
         ax.set_facecolor("#f0f0f0")
         ax.invert_yaxis()
