@@ -231,3 +231,19 @@ def test_damaged_video_is_refused_in_plain_words(tmp_path: Path) -> None:
     assert result.returncode == 3 and "bad.mp4: could not be read as a video" in result.stderr
     assert "Traceback" not in result.stderr and "Error:" in result.stderr
     assert not (tmp_path / "bad.nwb").exists()
+
+
+def test_batch_places_videos_in_dandi_layout(tmp_path: Path) -> None:
+    from pynwb import NWBHDF5IO
+
+    source = write_video(tmp_path / "raw" / "m1" / "day1" / "back.mp4", 20)
+    out = tmp_path / "dandiset"
+    sets = [s for s in SETS if "subject_id" not in s]
+    result = nwbconvert("batch", "--source", str(tmp_path / "raw" / "{subject_id}" / "{session_id}"), "-o", out, *sets)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (nwb,) = (out / "sub-m1").glob("*.nwb")
+    with NWBHDF5IO(str(nwb), "r") as io:
+        series = io.read().acquisition["VideoCameraBack"]
+        (entry,) = series.external_file[:]
+        assert entry == f"{nwb.stem}/{series.object_id}_external_file_0.mp4"
+    assert (nwb.parent / entry).read_bytes() == source.read_bytes()
