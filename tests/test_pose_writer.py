@@ -88,6 +88,10 @@ def test_keypoints_confidence_rate_skeleton_device(tmp_path: Path) -> None:
         assert estimation.scorer == "DLC_net"
         assert estimation.source_software == "DeepLabCut" and estimation.source_software_version == "2.3.9"
         assert estimation.source_video is None and estimation.original_videos is None
+    import h5py
+
+    with h5py.File(out, "r") as f:  # the extension's schema travels with the file
+        assert list(f["specifications/ndx-pose"]) == ["0.4.0"]
 
 
 def test_timestamps_are_stored_once_and_linked(tmp_path: Path) -> None:
