@@ -111,6 +111,27 @@ def test_info_text_names_each_part(session_file: Path) -> None:
     assert any(line.strip().startswith("training  PoseTrainingCameraSide: 2 labeled frames") for line in lines)
 
 
+def test_dry_run_shows_each_pose_and_how_it_is_timed() -> None:
+    from conftest import COMPLETE_METADATA
+
+    source = realdata("behavior/dlc/dlc2nwb/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5")
+    sets = [a for kv in COMPLETE_METADATA for a in ("--set", kv)]
+    done = nwbconvert("convert", source, "--dry-run", *sets, "--timezone", "UTC")
+    assert done.returncode == 0, done.stderr
+    rows = {cells[0]: cells for cells in _rows(done.stdout)}
+    pose = rows["PoseEstimationCameraM3v1mp4"]
+    assert pose[1:6] == ["CameraM3v1mp4", "-", "4", "2330", "yes"]
+    assert pose[6].endswith("(video's)") and pose[7] == "VideoCameraM3v1mp4"  # timed by its video's frames
+    video = rows["VideoCameraM3v1mp4"]
+    assert video[1:5] == ["CameraM3v1mp4", "m3v1mp4.mp4", "2330", "640 × 480"] and video[6] == "external"
+    assert "cameras  CameraM3v1mp4" in done.stdout
+
+
+def _rows(text: str) -> list[list[str]]:
+    """The cells of every row of the rich tables in `text`."""
+    return [[c.strip() for c in line.strip("│ ").split("│")] for line in text.splitlines() if line.startswith("│")]
+
+
 def test_validate_reads_the_real_ndx_pose_0_1_file() -> None:
     path = realdata(DLC2NWB)
     done = nwbconvert("validate", path, "--json")

@@ -30,7 +30,7 @@ def _timing(times: FrameTimes, video: str | None = None) -> str:
         text = "time stamps" + first
     else:
         text = f"{times.rate_hz:g} Hz from {times.t_start_s:g} s" if times.rate_hz else "untimed"
-    return f"{text} (the frames of {video})" if video else text
+    return f"{text} (video's)" if video else text
 
 
 def behavior_tables(plan: BehaviorPlan) -> None:
