@@ -324,3 +324,23 @@ def test_a_time_column_in_milliseconds_is_read_in_seconds(tmp_path: Path) -> Non
     pd.DataFrame({"time (frames)": [0, 1], "v": [1.0, 2.0]}).to_csv(source, index=False)
     with pytest.raises(SourceError, match=r"gives its unit as 'frames', which is not one of time"):
         TableReader().read(source, ReadOptions())
+
+
+def test_semicolon_csv_with_decimal_commas_and_a_table_of_lick_times(tmp_path: Path) -> None:
+    from nwbconvert.behavior import SignalRole
+    from nwbconvert.readers.base import Match, ReadOptions
+    from nwbconvert.readers.behavior.table import TableReader
+
+    reader = TableReader()
+    speed = tmp_path / "treadmill.csv"
+    speed.write_text("time;speed (cm/s)\n0,0;1,5\n0,01;2,25\n0,02;3,0\n")
+    assert reader.probe(speed) == Match.CONTENT
+    (signal,) = reader.read(speed, ReadOptions()).behavior.signals
+    assert signal.name == "TreadmillSpeed" and signal.unit == "cm/s" and signal.times.rate_hz == pytest.approx(100.0)
+    np.testing.assert_array_equal(signal.data, [1.5, 2.25, 3.0])
+    licks = tmp_path / "session1_licks.csv"
+    licks.write_text("lick_times\n0.51\n0.73\n1.92\n")
+    assert reader.probe(licks) == Match.CONTENT
+    (events,) = reader.read(licks, ReadOptions(reader_options=(("name", "Licks"),))).behavior.signals
+    assert (events.name, events.role, events.n_samples) == ("Licks", SignalRole.EVENTS, 3)
+    np.testing.assert_array_equal(events.times.timestamps_s, [0.51, 0.73, 1.92])

@@ -45,11 +45,22 @@ SETTINGS = (
 )
 
 
+def _lines(path: Path) -> list[str]:
+    return head(path, 65536).decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()[:4]
+
+
+def _delimiter(path: Path, lines: list[str] | None = None) -> str:
+    """Tab for .tsv; for .csv a comma, or a semicolon when the header has semicolons and no comma (the CSV of a
+    locale whose decimal mark is a comma)."""
+    sep = TEXT_SUFFIXES[path.suffix.lower()]
+    first = (lines if lines is not None else _lines(path))[:1]
+    return ";" if sep == "," and first and ";" in first[0] and "," not in first[0] else sep
+
+
 def _header_cells(path: Path) -> list[list[str]]:
     """The first rows of a CSV/TSV file as cells (at most 4 rows, from its first 64 KiB)."""
-    text = head(path, 65536).decode("utf-8", errors="replace").lstrip("\ufeff")
-    lines = text.splitlines()[:4]
-    return [row for row in csv.reader(lines, delimiter=TEXT_SUFFIXES[path.suffix.lower()])]
+    lines = _lines(path)
+    return [row for row in csv.reader(lines, delimiter=_delimiter(path, lines))]
 
 
 def _pose_header(rows: list[list[str]]) -> bool:
@@ -126,7 +137,11 @@ def _frame(path: Path) -> Any:
     import pandas as pd
 
     suffix = path.suffix.lower()
-    frame = pd.read_parquet(path) if suffix in PARQUET_SUFFIXES else pd.read_csv(path, sep=TEXT_SUFFIXES[suffix])
+    if suffix in PARQUET_SUFFIXES:
+        frame = pd.read_parquet(path)
+    else:
+        sep = _delimiter(path)
+        frame = pd.read_csv(path, sep=sep, decimal="," if sep == ";" else ".")
     frame.columns = [str(c).strip() for c in frame.columns]
     if tc.INTERVALS in frame.columns and frame[tc.INTERVALS].dtype == object:
         pairs = frame[tc.INTERVALS].to_list()

@@ -84,8 +84,12 @@ def usual_start_stop(columns: Sequence[str]) -> tuple[str, str] | None:
 
 
 def usual_time(columns: Sequence[str]) -> str | None:
+    """The time column: one of the usual names, or the one column of a table of times alone (`lick_times`)."""
     by_normal = {normal(c): c for c in columns}
-    return next((by_normal[n] for n in TIME_NAMES if n in by_normal), None)
+    found = next((by_normal[n] for n in TIME_NAMES if n in by_normal), None)
+    if found is None and len(columns) == 1 and normal(columns[0]).endswith(("_times", "_time", "_timestamps")):
+        return columns[0]
+    return found
 
 
 def typed(series: Any) -> Typed:
