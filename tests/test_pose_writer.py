@@ -293,3 +293,14 @@ def test_real_deeplabcut_file_through_the_cli(tmp_path: Path) -> None:
                 assert series.rate == video.rate and series.starting_time == video.starting_time
             else:
                 np.testing.assert_array_equal(series.timestamps[:], video.timestamps[:])
+
+
+def test_an_empty_table_is_written_empty(tmp_path: Path) -> None:
+    from pynwb import NWBHDF5IO
+
+    out = tmp_path / "empty.nwb"
+    write_session(Behavior(poses=(pose("PoseEstimationCam", "Cam", ArrayPose(np.zeros((0, 4, 3)))),)), out, ("pose.rate=30",))
+    assert errors(out) == []
+    with NWBHDF5IO(str(out), "r", load_namespaces=True) as io:
+        series = io.read().processing["behavior"]["PoseEstimationCam"].pose_estimation_series
+        assert {name: s.data.shape for name, s in series.items()} == {node: (0, 2) for node in NODES}

@@ -154,18 +154,25 @@ def _series(pose: Pose, name: str, k: int, blocks: Blocks, wrap: DataWrapping, t
     confidence: dict[str, Any] = {}
     if pose.has_confidence:
         confidence = {
-            "confidence": wrap.sweep(KeypointIterator(blocks, k, confidence=True)),
+            "confidence": _dataset(blocks, k, True, wrap),
             "confidence_definition": f"The confidence {pose.source_software} gives each estimated position.",
         }
     return PoseEstimationSeries(
         name=name,
         description=f"Position of {pose.skeleton.nodes[k]} (x, y), estimated by {pose.source_software}.",
-        data=wrap.sweep(KeypointIterator(blocks, k, confidence=False)),
+        data=_dataset(blocks, k, False, wrap),
         unit="pixels",
         reference_frame=REFERENCE_FRAME,
         **confidence,
         **timing,
     )
+
+
+def _dataset(blocks: Blocks, k: int, confidence: bool, wrap: DataWrapping) -> Any:
+    """Keypoint k's x, y or confidence, streamed with the conversion's compression (an empty table: empty)."""
+    if blocks.table.n_frames == 0:
+        return np.empty((0,) if confidence else (0, 2))
+    return wrap.sweep(KeypointIterator(blocks, k, confidence))
 
 
 class Blocks:
