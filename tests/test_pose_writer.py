@@ -299,7 +299,8 @@ def test_an_empty_table_is_written_empty(tmp_path: Path) -> None:
     from pynwb import NWBHDF5IO
 
     out = tmp_path / "empty.nwb"
-    write_session(Behavior(poses=(pose("PoseEstimationCam", "Cam", ArrayPose(np.zeros((0, 4, 3)))),)), out, ("pose.rate=30",))
+    empty = pose("PoseEstimationCam", "Cam", ArrayPose(np.zeros((0, 4, 3))))
+    write_session(Behavior(poses=(empty,)), out, ("pose.rate=30",))
     assert errors(out) == []
     with NWBHDF5IO(str(out), "r", load_namespaces=True) as io:
         series = io.read().processing["behavior"]["PoseEstimationCam"].pose_estimation_series
