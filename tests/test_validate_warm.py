@@ -24,7 +24,7 @@ SOURCES = (
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Files nwbconvert wrote (icephys, EEG, SpikeGLX), the real DANDI file, and an edited copy with other specs."""
+    """Files nwbconvert wrote (icephys, EEG, SpikeGLX), the real DANDI file, and an edited copy of one."""
     out = tmp_path_factory.mktemp("warm")
     sets = [f"--set={pair}" for pair in COMPLETE_METADATA]
     sources = [realdata(s) for s in SOURCES] + [SAMPLE_DATA / "spikeglx"]
@@ -80,3 +80,12 @@ def test_one_worker_and_many_agree(folder: Path) -> None:
     serial = json.loads(nwbconvert("validate", folder, "-j", "1", "--json").stdout)["result"]["files"]
     parallel = json.loads(nwbconvert("validate", folder, "-j", "2", "--json").stdout)["result"]["files"]
     assert [_ours(r) for r in serial] == [_ours(r) for r in parallel]
+
+
+def test_files_this_installation_wrote_skip_loading_their_specs(folder: Path) -> None:
+    """The files nwbconvert wrote here cache exactly pynwb's loaded namespaces (so the findings compared above came
+    from pynwb's own catalog); the DANDI file, written by older versions, has its specs loaded from the file."""
+    from nwbconvert.validate import opened
+
+    assert opened.installed_specs(opened.cached_specs(folder / "f0.nwb") or {}) is not None
+    assert opened.installed_specs(opened.cached_specs(folder / "dandi.nwb") or {}) is None

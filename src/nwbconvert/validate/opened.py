@@ -15,6 +15,7 @@ from `warm`: the caller checks it the cold way, so a damaged file gets exactly t
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,41 +41,49 @@ class _Specs:
 _CACHE: dict[str, _Specs] = {}
 
 
-def spec_digest(path: Path) -> str | None:
-    """A digest of every cached specification's name and bytes, or None when the file caches none."""
+def cached_specs(path: Path) -> dict[str, str] | None:
+    """Every cached specification's text by its name under the file's specifications group ("core/2.9.0/nwb.base"),
+    or None when the file caches none."""
     import h5py
 
+    texts: dict[str, str] = {}
     with h5py.File(path, "r") as h5:
         location = h5.attrs.get(".specloc")
         if location is None:
             return None
-        specs = h5[location]
-        digest = hashlib.sha256()
 
         def visit(name: str, obj: Any) -> None:
             if isinstance(obj, h5py.Dataset):
                 value = obj[()]
-                digest.update(name.encode() + b"\0" + (value if isinstance(value, bytes) else str(value).encode()))
+                texts[name] = value.decode() if isinstance(value, bytes) else str(value)
 
-        specs.visititems(visit)
-        return digest.hexdigest()
+        h5[location].visititems(visit)
+    return texts
+
+
+def spec_digest(texts: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(texts):
+        digest.update(name.encode() + b"\0" + texts[name].encode() + b"\0")
+    return digest.hexdigest()
 
 
 def warm(path: Path) -> Checked | None:
     """Schema errors and NWB Inspector's messages as the cold runs give them, or None: check it the cold way."""
     try:
-        digest = spec_digest(path)
-        return None if digest is None else _checked(path, digest)
+        texts = cached_specs(path)
+        return None if not texts else _checked(path, texts)
     except Exception:
         return None  # a damaged file: the cold runs say what is wrong, as they would alone
 
 
-def _checked(path: Path, digest: str) -> Checked:
+def _checked(path: Path, texts: dict[str, str]) -> Checked:
     from hdmf.build import BuildManager
     from nwbinspector import inspect_nwbfile_object, load_config
     from pynwb import NWBHDF5IO
 
-    specs = _CACHE.get(digest) or _cached(digest, _load(path))
+    digest = spec_digest(texts)
+    specs = _CACHE.get(digest) or _cached(digest, installed_specs(texts) or _load(path))
     io = NWBHDF5IO(str(path), mode="r", manager=BuildManager(specs.type_map))
     try:
         builder = io.read_builder()
@@ -113,3 +122,51 @@ def _load(path: Path) -> _Specs:
     type_map: TypeMap = get_type_map()
     HDF5IO.load_namespaces(type_map, str(path))
     return _Specs(tuple(namespaces), validators, type_map)
+
+
+def installed_specs(texts: dict[str, str]) -> _Specs | None:
+    """The file's specs from pynwb's own namespace catalog, when every namespace the file caches is one pynwb has
+    loaded and the file's texts are exactly what writing that namespace caches (a file this installation wrote):
+    then the catalog a cold run loads from the file is built from those same texts, and loading them is skipped.
+    None otherwise."""
+    from hdmf.validate import ValidatorMap
+    from pynwb import get_type_map
+
+    type_map = get_type_map()
+    catalog = type_map.namespace_catalog
+    cached = {name.split("/")[0] for name in texts}
+    if not cached <= set(catalog.namespaces) or _written(catalog, cached) != texts:
+        return None
+    included = {dep for ns in cached for dep in _includes(catalog.get_namespace(ns))}
+    namespaces = sorted(cached - included - {"hdmf-experimental"})  # as pynwb's get_cached_namespaces_to_validate
+    if not namespaces:
+        return None
+    validators = tuple(ValidatorMap(catalog.get_namespace(name=ns)) for ns in namespaces)
+    return _Specs(tuple(namespaces), validators, type_map)
+
+
+def _includes(namespace: Any) -> list[str]:
+    return [entry["namespace"] for entry in namespace.get("schema", []) if "namespace" in entry]
+
+
+def _written(catalog: Any, names: set[str]) -> dict[str, str]:
+    """The texts HDF5IO caches for these namespaces of `catalog` (as its __cache_spec and H5SpecWriter write them)."""
+    from hdmf.backends.utils import NamespaceToBuilderHelper
+    from hdmf.spec.write import SpecWriter
+
+    texts: dict[str, str] = {}
+
+    class Collected(SpecWriter):
+        def __init__(self, prefix: str) -> None:
+            self.prefix = prefix
+
+        def write_spec(self, spec_file_dict: Any, path: str) -> None:
+            texts[f"{self.prefix}/{path}"] = json.dumps(spec_file_dict, separators=(",", ":"))
+
+        def write_namespace(self, namespace: Any, path: str) -> None:
+            texts[f"{self.prefix}/{path}"] = json.dumps({"namespaces": [namespace]}, separators=(",", ":"))
+
+    for name in names:
+        builder = NamespaceToBuilderHelper.convert_namespace(catalog, name)
+        builder.export("namespace", writer=Collected(f"{name}/{catalog.get_namespace(name).version}"))
+    return texts

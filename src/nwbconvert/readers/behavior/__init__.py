@@ -1,0 +1,1 @@
+"""Behavior readers: pose estimation, videos, trial tables and behavioral signals, IBL ALF folders."""
