@@ -59,6 +59,7 @@ before = disk_bytes()
 fileobj = Counting(path) if mode == "counted" else None
 report = build(path, PreviewOptions(validate=False), fileobj=fileobj)
 write(report, out)
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({
     "seconds": time.perf_counter() - started,
     "import_seconds": imported - started,
@@ -66,7 +67,8 @@ print(json.dumps({
     "bytes_counted": fileobj.bytes_read if fileobj else None,
     "reads": fileobj.reads if fileobj else None,
     "disk_read_bytes": disk_bytes() - before,
-    "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    "peak_rss_mib": usage.ru_maxrss / 1024,
     "figures": [f.title for f in report.figures],
 }))
 """
@@ -136,7 +138,16 @@ def main() -> None:
 
 
 def _median(runs: list[dict[str, object]]) -> dict[str, object]:
-    keys = ("seconds", "import_seconds", "build_seconds", "bytes_counted", "reads", "disk_read_bytes", "peak_rss_mib")
+    keys = (
+        "seconds",
+        "cpu_seconds",
+        "import_seconds",
+        "build_seconds",
+        "bytes_counted",
+        "reads",
+        "disk_read_bytes",
+        "peak_rss_mib",
+    )
     middle: dict[str, object] = {}
     for key in keys:
         values = sorted(float(r[key]) for r in runs if r.get(key) is not None)  # type: ignore[arg-type]

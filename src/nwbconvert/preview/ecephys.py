@@ -140,4 +140,4 @@ def _scatter(ax: Any, x: np.ndarray, y: np.ndarray, labels: list[str], title: st
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper right")
