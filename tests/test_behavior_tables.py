@@ -186,7 +186,8 @@ def test_wheel_position_is_a_spatial_series_at_its_rate(signals: Callable[[str],
 
 
 def test_licks_are_events_at_their_times(signals: Callable[[str], tuple[Path, Path, Any]]) -> None:
-    source, out, _ = signals("licks.csv")
+    source, out, done = signals("licks.csv")
+    assert "Warning" not in done.stderr and "deprecated" not in done.stderr  # no library noise, nothing to say
     frame = pd.read_csv(source)
     with _read(out) as io:
         licks = io.read().processing["behavior"]["BehavioralEvents"]["Licks"]

@@ -4,11 +4,14 @@
 `TimeIntervals` in intervals/; each column keeps its type (bool, int, float, text) and its description. Signals
 go to processing/behavior by role: POSITION -> `SpatialSeries` in `Position`, TIMESERIES -> `TimeSeries` in
 `BehavioralTimeSeries`, EVENTS -> `TimeSeries` of event times in `BehavioralEvents`; a signal with a rate is
-written with starting_time and rate, any other with its time stamps.
+written with starting_time and rate, any other with its time stamps. Events stay in `BehavioralEvents` (the
+behavior IR's rule, which DANDI's behavior dandisets and readers expect), although pynwb 4 deprecates it for the
+core `EventsTable`: its warning is held back, the choice is made here.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -74,7 +77,9 @@ def _container(module: Any, role: SignalRole) -> Any:
 
     kind, name = CONTAINERS[role]
     if name not in module.data_interfaces:
-        module.add(getattr(pynwb.behavior, kind)(name=name))
+        with warnings.catch_warnings():  # pynwb 4 deprecates BehavioralEvents for EventsTable: written by choice
+            warnings.filterwarnings("ignore", message="BehavioralEvents is deprecated", category=UserWarning)
+            module.add(getattr(pynwb.behavior, kind)(name=name))
     return module[name]
 
 
