@@ -345,3 +345,24 @@ def test_semicolon_csv_with_decimal_commas_and_a_table_of_lick_times(tmp_path: P
     (events,) = reader.read(licks, ReadOptions(reader_options=(("name", "Licks"),))).behavior.signals
     assert (events.name, events.role, events.n_samples) == ("Licks", SignalRole.EVENTS, 3)
     np.testing.assert_array_equal(events.times.timestamps_s, [0.51, 0.73, 1.92])
+
+
+def test_role_and_unit_settings_per_column(tmp_path: Path) -> None:
+    from nwbconvert.behavior import SignalRole
+    from nwbconvert.errors import SourceError
+    from nwbconvert.readers.base import ReadOptions
+    from nwbconvert.readers.behavior.table import TableReader
+
+    source = synth.write_running_speed(tmp_path / "running.csv", n=20)
+    settings = (("role", "pupil_diameter=position"), ("unit", "pupil_diameter=mm,speed (cm/s)=m/s"))
+    session = TableReader().read(source, ReadOptions(reader_options=settings))
+    roles = {s.name: (s.role, s.unit) for s in session.behavior.signals}
+    assert roles == {
+        "RunningSpeed": (SignalRole.TIMESERIES, "m/s"),
+        "PupilDiameter": (SignalRole.POSITION, "millimeters"),  # a position's unit in NWB Inspector's words
+    }
+    assert session.notes == ()  # every unit given: nothing to warn about
+    with pytest.raises(SourceError, match=r"sideways is not a role\. The roles: position, timeseries, events"):
+        TableReader().read(source, ReadOptions(reader_options=(("role", "sideways"),)))
+    with pytest.raises(SourceError, match=r"'pupil=mm' does not name a value column.*speed \(cm/s\), pupil_diameter"):
+        TableReader().read(source, ReadOptions(reader_options=(("unit", "pupil=mm"),)))
