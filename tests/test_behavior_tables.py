@@ -252,6 +252,7 @@ def test_parquet_columns_keep_their_types_and_what_cannot_be_written_is_said(tmp
             "moved": [True, False, True],
         }
     )
+    frame.index = pd.Index([10, 11, 12], name="move_id")  # a saved index is a column, not dropped
     frame.to_parquet(source)
     session = TableReader().read(source, ReadOptions())
     (table,) = session.behavior.tables
@@ -259,7 +260,7 @@ def test_parquet_columns_keep_their_types_and_what_cannot_be_written_is_said(tmp
     np.testing.assert_array_equal(table.start_s, [0.5, 2.0, 3.0])
     np.testing.assert_array_equal(table.stop_s, [1.0, 2.25, 4.0])
     columns = {c.name: c.values for c in table.columns}
-    assert list(columns) == ["count", "kind", "moved"]
+    assert list(columns) == ["move_id", "count", "kind", "moved"] and list(columns["move_id"]) == [10, 11, 12]
     np.testing.assert_array_equal(columns["count"], [1.0, np.nan, 3.0])
     assert list(columns["kind"]) == ["fast", "slow", "fast"]
     assert columns["moved"].dtype == bool

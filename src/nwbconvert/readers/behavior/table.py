@@ -133,12 +133,15 @@ class TableReader(ReaderBase):
 
 
 def _frame(path: Path) -> Any:
-    """The table as pandas reads it; a Parquet `intervals` column of pairs split into intervals_0 / _1."""
+    """The table as pandas reads it (a Parquet file's saved index a column); a Parquet `intervals` column of pairs
+    split into intervals_0 / _1."""
     import pandas as pd
 
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         frame = pd.read_parquet(path)
+        if not isinstance(frame.index, pd.RangeIndex):  # an index saved with the table is a column of it
+            frame = frame.reset_index()
     else:
         sep = _delimiter(path)
         frame = pd.read_csv(path, sep=sep, decimal="," if sep == ";" else ".")
