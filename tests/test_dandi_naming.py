@@ -105,7 +105,9 @@ def test_batch_names_an_abf_session_icephys_as_organize_does(tmp_path: Path) -> 
     assert {_suffix(name) for name in organized.values()} == {"ecephys", "icephys"}
     assert all(_suffix(src) == _suffix(dest) for src, dest in organized.items())
     again = nwbconvert("batch", "--source", "raw/{subject_id}/{session_id}", "-o", out, *sets, "--json", cwd=tmp_path)
-    assert {s["status"] for s in json.loads(again.stdout)["result"]["sessions"]} == {"skipped"}
+    sessions = json.loads(again.stdout)["result"]["sessions"]
+    assert {s["status"] for s in sessions} == {"skipped"}
+    assert sorted(Path(s["output"]).name for s in sessions) == [Path(p).name for p in written]
 
     wrong = out / "sub-m2" / "sub-m2_ses-s1_ecephys.nwb"  # the name batch gave it before
     shutil.copy(out / "sub-m2" / "sub-m2_ses-s1_icephys.nwb", wrong)

@@ -58,7 +58,7 @@ def decide(job: SessionJob, force: bool) -> tuple[bool, str]:
     if entry.status is not Status.CONVERTED:
         return True, "failed before"
     try:
-        stat = job.output.with_name(Path(entry.output).name).stat()  # named by its modality when converted
+        stat = recorded_output(job, entry).stat()
     except OSError:
         return True, "output missing"
     if (stat.st_size, stat.st_mtime_ns) != (entry.output_size, entry.output_mtime_ns):
@@ -70,6 +70,11 @@ def decide(job: SessionJob, force: bool) -> tuple[bool, str]:
     if entry.options != output_options(job):
         return True, "options changed"
     return False, "up to date"
+
+
+def recorded_output(job: SessionJob, entry: Entry | None) -> Path:
+    """The session's file as its last conversion named it (by its DANDI modality) in the job's folder."""
+    return job.output if entry is None else job.output.with_name(Path(entry.output).name)
 
 
 def record(job: SessionJob, outcome: SessionOutcome) -> None:

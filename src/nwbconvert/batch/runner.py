@@ -62,7 +62,7 @@ def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcom
     next safe point (its temporary output removed; every safe point asks the lock, the last one just before the
     final rename), records nothing and reports the session LOCKED."""
     from nwbconvert.batch.lock import session_lock
-    from nwbconvert.batch.manifest import decide, record
+    from nwbconvert.batch.manifest import decide, read_entry, record, recorded_output
 
     log = log_path(job)
     started = time.perf_counter()
@@ -72,8 +72,9 @@ def run_session(job: SessionJob, force: bool, run_id: str = "") -> SessionOutcom
             return SessionOutcome(job.key, Status.LOCKED, job.output, log, message="another run is converting it")
         convert_it, reason = decide(job, force)
         if not convert_it:
-            _append(log, f"{_now()} skipped: {reason} ({job.output})")
-            return SessionOutcome(job.key, Status.SKIPPED, job.output, log, message=reason)
+            output = recorded_output(job, read_entry(job))
+            _append(log, f"{_now()} skipped: {reason} ({output})")
+            return SessionOutcome(job.key, Status.SKIPPED, output, log, message=reason)
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as out, interrupts.fenced(lock.owned):
             outcome = _convert(job, out, started, run_id)
