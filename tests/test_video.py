@@ -247,3 +247,14 @@ def test_batch_places_videos_in_dandi_layout(tmp_path: Path) -> None:
         (entry,) = series.external_file[:]
         assert entry == f"{nwb.stem}/{series.object_id}_external_file_0.mp4"
     assert (nwb.parent / entry).read_bytes() == source.read_bytes()
+
+
+def test_session_config_chooses_internal_videos(tmp_path: Path) -> None:
+    write_video(tmp_path / "top.mp4", 12)
+    (tmp_path / "session.yaml").write_text("sources:\n  - path: top.mp4\noptions:\n  video: internal\n")
+    out = tmp_path / "config.nwb"
+    result = nwbconvert("convert", "--config", tmp_path / "session.yaml", "-o", out, *SETS)
+    assert result.returncode == 0, result.stderr
+    s = _series(out, "VideoCameraTop")
+    assert s["format"] == "raw" and s["data"].shape == (12, 64, 48, 3)
+    np.testing.assert_array_equal(s["data"][11], decoded_frames(tmp_path / "top.mp4", [11])[11])

@@ -184,6 +184,8 @@ def config_job(path: Path, cli: ConvertOptions, output: Path | None) -> ConfigJo
         compression_level=opts.compression_level,
         jobs=opts.jobs,
         chunk_mb=opts.chunk_mb,
+        video=opts.video,
+        dandi_layout=opts.dandi_layout,
     )
     layers = tuple(metadata_layers(path, config))
     options = given_wins(cli, from_config)

@@ -19,7 +19,16 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Dis
 
 from nwbconvert.backends import BACKEND_HELP, BackendName
 from nwbconvert.metadata.model import MetadataLayer
-from nwbconvert.options import COMPRESSION_HELP, DEFAULT_CHUNK_MB, LEVEL_HELP, Compression, SourceSpec
+from nwbconvert.options import (
+    COMPRESSION_HELP,
+    DANDI_LAYOUT_HELP,
+    DEFAULT_CHUNK_MB,
+    LEVEL_HELP,
+    VIDEO_HELP,
+    Compression,
+    SourceSpec,
+    VideoMode,
+)
 
 TAGS = ("file", "inline", "str", "list[str]", "[key]")
 Loc = tuple[str | int, ...]  # where a problem is: ("sources", 1, "format")
@@ -159,6 +168,8 @@ class ConfigOptions(Model):
     )
     validate_output: bool | None = Field(None, alias="validate", description="Validate the output before moving it.")
     overwrite: bool | None = Field(None, description="Replace an existing output file.")
+    video: VideoMode | None = Field(None, description=f"Behavior videos: {VIDEO_HELP}.")
+    dandi_layout: bool | None = Field(None, description=f"{DANDI_LAYOUT_HELP}.")
 
 
 class SessionConfig(Model):
