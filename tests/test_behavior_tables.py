@@ -266,10 +266,10 @@ def test_parquet_columns_keep_their_types_and_what_cannot_be_written_is_said(tmp
     assert columns["moved"].dtype == bool
     notes = {n.message.split(": ", 1)[1] for n in session.notes}
     assert "column peaks was not written: it holds lists or nested values, which a table column cannot hold." in notes
-    assert "column count: whole numbers with 1 empty cells: NaN." in notes
+    assert "column count: whole numbers with 1 empty cell: NaN." in notes
     mixed = typed(pd.Series(["a", 2, None], dtype=object))  # as a pickle or an Excel export may give
     assert mixed.values is not None and list(mixed.values) == ["a", "2", ""]
-    assert mixed.change == "values of mixed types written as text; 1 empty cells written as ''"
+    assert mixed.change == "values of mixed types written as text; 1 empty cell written as ''"
 
 
 def test_pose_csvs_are_left_to_the_pose_readers(tmp_path: Path) -> None:
@@ -367,3 +367,15 @@ def test_role_and_unit_settings_per_column(tmp_path: Path) -> None:
         TableReader().read(source, ReadOptions(reader_options=(("role", "sideways"),)))
     with pytest.raises(SourceError, match=r"'pupil=mm' does not name a value column.*speed \(cm/s\), pupil_diameter"):
         TableReader().read(source, ReadOptions(reader_options=(("unit", "pupil=mm"),)))
+
+
+def test_damaged_copies_of_the_real_trials_table_are_refused_in_plain_words(tmp_path: Path) -> None:
+    whole = realdata(IBL_TRIALS).read_bytes()
+    cut, flipped = tmp_path / "cut_trials.table.pqt", tmp_path / "flipped_trials.table.pqt"
+    cut.write_bytes(whole[: len(whole) // 2])
+    flipped.write_bytes(whole[:4] + bytes(200) + whole[204:])
+    for path, expected in ((cut, "the copy looks incomplete"), (flipped, "could not be read as trials")):
+        done = nwbconvert("convert", path, "-o", tmp_path / "x.nwb", "-m", _metadata(tmp_path), "--dry-run")
+        text = " ".join(done.stderr.split())
+        assert done.returncode == 3 and expected in text and str(path) in text, done.stderr
+        assert "Traceback" not in done.stderr and "Error:" in done.stderr and "ArrowInvalid" not in done.stderr

@@ -116,6 +116,7 @@ class TableReader(ReaderBase):
                 "coords), not a table of trials or signals. Convert it with --format deeplabcut (or "
                 "--format lightning-pose)."
             )
+        _complete_parquet(path)
         with self.reading(path):
             frame = _frame(path)
         notes: list[SourceNote] = []
@@ -129,6 +130,20 @@ class TableReader(ReaderBase):
             source_files=describe_files([path]),
             notes=tuple(notes),
             behavior=Behavior(tables=tables, signals=signals),
+        )
+
+
+def _complete_parquet(path: Path) -> None:
+    """A Parquet file that starts as one but does not end with its footer (where its schema is) was cut short."""
+    if path.suffix.lower() not in PARQUET_SUFFIXES or head(path, 4) != b"PAR1":
+        return
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - 4))
+        end = f.read(4)
+    if end != b"PAR1":
+        raise SourceError(
+            f"{path}: the copy looks incomplete: a Parquet file ends with its footer (the table's columns and where "
+            "they are), and this one ends before it. Copy it again from where it was written."
         )
 
 

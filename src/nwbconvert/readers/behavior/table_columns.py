@@ -103,11 +103,11 @@ def typed(series: Any) -> Typed:
         return _text(series.astype(object), missing, "categories written as text")
     if types.is_bool_dtype(dtype):
         if missing:
-            return Typed(series.astype("float64").to_numpy(), f"true/false with {missing} empty cells: 1/0, NaN")
+            return Typed(series.astype("float64").to_numpy(), f"true/false with {_n(missing, 'empty cell')}: 1/0, NaN")
         return Typed(series.to_numpy(dtype=bool))
     if types.is_integer_dtype(dtype):
         if missing:
-            return Typed(series.astype("float64").to_numpy(), f"whole numbers with {missing} empty cells: NaN")
+            return Typed(series.astype("float64").to_numpy(), f"whole numbers with {_n(missing, 'empty cell')}: NaN")
         return Typed(series.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype)))
     if types.is_float_dtype(dtype):
         return Typed(series.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype), na_value=np.nan))
@@ -124,7 +124,7 @@ def _objects(series: Any, missing: int) -> Typed:
         return Typed(None, "it holds lists or nested values, which a table column cannot hold")
     if kinds and all(issubclass(k, (bool, np.bool_)) for k in kinds):
         if missing:
-            return Typed(series.astype("float64").to_numpy(), f"true/false with {missing} empty cells: 1/0, NaN")
+            return Typed(series.astype("float64").to_numpy(), f"true/false with {_n(missing, 'empty cell')}: 1/0, NaN")
         return Typed(series.to_numpy(dtype=bool))
     mixed = len({str if issubclass(k, str) else float for k in kinds}) > 1
     return _text(series, missing, "values of mixed types written as text" if mixed else "")
@@ -133,7 +133,7 @@ def _objects(series: Any, missing: int) -> Typed:
 def _text(series: Any, missing: int, change: str) -> Typed:
     values = np.array(["" if _is_missing(v) else str(v) for v in series.to_list()], dtype=object)
     if missing:
-        change = "; ".join(filter(None, (change, f"{missing} empty cells written as ''")))
+        change = "; ".join(filter(None, (change, f"{_n(missing, 'empty cell')} written as ''")))
     return Typed(values, change)
 
 
@@ -171,17 +171,22 @@ def bounds(path: str, frame: Any, start: str, stop: str) -> tuple[np.ndarray, np
         if bad.size:
             raise SourceError(
                 f"{path}: the {column} column (the intervals' {'start' if column == start else 'stop'} times) has "
-                f"{bad.size} rows without a time in seconds (rows {_rows(bad)}): every interval needs a start and a "
-                "stop. Fill them in, or choose other columns with --set source.start=COLUMN --set source.stop=COLUMN."
+                f"{_n(bad.size, 'row')} without a time in seconds (rows {_rows(bad)}): every interval needs a start "
+                "and a stop. Fill them in, or choose other columns with --set source.start=COLUMN --set "
+                "source.stop=COLUMN."
             )
         values.append(numbers)
     backwards = np.flatnonzero(values[1] < values[0])
     if backwards.size:
         raise SourceError(
-            f"{path}: {backwards.size} rows stop before they start ({stop} < {start}, rows {_rows(backwards)}). "
+            f"{path}: {_n(backwards.size, 'row')} stop before they start ({stop} < {start}, rows {_rows(backwards)}). "
             "Check that the start and stop columns are not swapped (--set source.start=... --set source.stop=...)."
         )
     return values[0], values[1]
+
+
+def _n(count: int, what: str) -> str:
+    return f"{count} {what}{'' if count == 1 else 's'}"
 
 
 def _rows(indices: np.ndarray) -> str:
@@ -196,13 +201,14 @@ def signal_times(path: str, frame: Any, column: str) -> tuple[FrameTimes, np.nda
     bad = np.flatnonzero(~np.isfinite(times))
     if bad.size:
         raise SourceError(
-            f"{path}: the time column {column} has {bad.size} rows without a time in seconds (rows {_rows(bad)}). "
-            "Fill them in or remove those rows, or choose the time column with --set source.time=COLUMN."
+            f"{path}: the time column {column} has {_n(bad.size, 'row')} without a time in seconds (rows "
+            f"{_rows(bad)}). Fill them in or remove those rows, or choose the time column with --set "
+            "source.time=COLUMN."
         )
     back = np.flatnonzero(np.diff(times) < 0)
     if back.size:
         raise SourceError(
-            f"{path}: the times in column {column} go back at {back.size} rows (rows {_rows(back + 1)}): samples "
+            f"{path}: the times in column {column} go back at {_n(back.size, 'row')} (rows {_rows(back + 1)}): samples "
             "must be in time order. Sort the table by time, or choose the time column with --set source.time=COLUMN."
         )
     return regular(times), times
