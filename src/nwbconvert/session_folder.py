@@ -3,14 +3,16 @@ session (as a session config's `sources` would), or says why it cannot.
 
 Discovery walks DIR (at most MAX_DEPTH folders deep and MAX_PROBED entries probed; hidden entries, the output and
 nwbconvert's partial and rejected files skipped) and lets the registry probe each entry. A file a reader claims is
-a source. A folder a reader claims is one source and is not descended into (an ALF folder whose tables the table reader
-would claim too), unless its reader claims entries in it and other readers claim others (a SpikeGLX run holding a
-sorting; a folder holding a `suite2p/` folder and a TIFF movie): then those are sources too; a folder whose only
-entry its reader claims is a folder beside other entries is passed over for it (the claim passes down). Entries no
-reader claims, or that several claim equally, are "not placed", with the reason. A folder whose reader claims
-several of its folders and none of its files, each of them holding a folder the reader claims again (two SpikeGLX
-runs: each holds its probe folders), holds several sources of that reader; the suite2p planes of a suite2p folder
-(holding no claimed folder) or the probe folders of one run (beside its NI-DAQ files) do not.
+a source. A folder a reader claims is one source and is not descended into: when the reader claims none of its
+entries (an ALF folder, whose tables the table reader would claim too) or is one of `WHOLE`, nothing in it is
+looked at; else other readers' content matches in it are sources too (a sorting in a SpikeGLX run folder; not a
+Neuralynx folder's Events.nev, which the Blackrock reader claims by suffix only). Two exceptions: a folder whose
+one claimed entry is a folder beside other entries passes the claim down to it (`imaging/` claimed by suite2p
+because it holds `imaging/suite2p/`, beside a TIFF movie); a folder whose reader claims several of its folders and
+none of its files, each of them holding a folder the reader claims again, holds several sources of that reader
+(two SpikeGLX runs, each holding its probe folders; not the planes of a suite2p folder, nor one run's probe
+folders beside its NI-DAQ files). Entries no reader claims, or that several claim equally, are "not placed", with
+the reason.
 
 Each source has a role from its reader (`ROLES`). A role that one session holds once (a recording, a sorting, an
 imaging movie, a segmentation of one reader; a trials table) found twice is a UsageError naming both and the
@@ -35,6 +37,7 @@ from typing import Any
 
 from nwbconvert.errors import UsageError
 from nwbconvert.options import SourceSpec
+from nwbconvert.readers.base import Match
 
 MAX_DEPTH = 6  # folders below DIR that are searched
 MAX_PROBED = 2000  # entries probed at most; the rest is listed as not searched
@@ -63,6 +66,7 @@ ROLES: dict[str, Role] = {
     "behavior-table": Role.TABLE,
     "ibl-alf": Role.BEHAVIOR,
 }
+WHOLE = ("ibl-alf",)  # readers whose claim of a folder covers everything in it (an IBL session's raw videos)
 MANY = (Role.POSE, Role.VIDEO, Role.TABLE)  # several cameras, several tables: no limit (but one trials table)
 
 
@@ -135,18 +139,22 @@ class _Walk:
     """The state of one discovery: each entry's claim (probed once), what was found and what was not placed."""
 
     skip: tuple[Path, ...]
-    claims: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+    claims: dict[Path, tuple[Match, tuple[str, ...]]] = field(default_factory=dict)
     found: list[Found] = field(default_factory=list)
     unplaced: list[Unplaced] = field(default_factory=list)
     full: bool = False
 
     def claim(self, path: Path) -> tuple[str, ...]:
+        """The readers that claim `path` most strongly."""
+        return self.scored(path)[1]
+
+    def scored(self, path: Path) -> tuple[Match, tuple[str, ...]]:
         if path not in self.claims:
             from nwbconvert.readers import registry
 
             if len(self.claims) >= MAX_PROBED:
                 self.full = True
-                return ()
+                return Match.NO, ()
             self.claims[path] = registry.claims(path)
         return self.claims[path]
 
@@ -182,7 +190,7 @@ class _Walk:
                 self.visit(kid, depth + 1)
             return
         mine = [k for k in kids if self.claim(k) == (reader,)]
-        if not mine:  # the reader claims the folder as a whole (an ALF folder): its entries are its parts
+        if not mine or reader in WHOLE:  # the reader claims the folder as a whole: its entries are its parts
             self.found.append(Found(folder, reader, role_of(reader)))
             return
         passes_down = len(mine) == 1 and mine[0].is_dir() and len(kids) > 1  # `folder` only holds the source
@@ -191,8 +199,9 @@ class _Walk:
                 self.visit(kid, depth + 1)
             return
         self.found.append(Found(folder, reader, role_of(reader)))
-        for kid in kids:
-            if self.claim(kid) and self.claim(kid) != (reader,):
+        for kid in kids:  # other readers' content matches: a sorting in a run folder (not a .nev beside .ncs files)
+            strength, readers = self.scored(kid)
+            if strength == Match.CONTENT and readers != (reader,):
                 self.visit(kid, depth + 1)
 
     def _holds_source(self, folder: Path, reader: str) -> bool:

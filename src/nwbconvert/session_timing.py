@@ -111,14 +111,15 @@ def prepared(parts: Sequence[Part]) -> list[Part]:
 
 
 def _videos_once(parts: Sequence[Part]) -> list[Part]:
-    """A video source's videos that a pose source brought too are left out of the video source, with a note."""
+    """A video source's videos that another source (a pose's, an ALF session's) brought too are left out of the
+    video source, with a note."""
     brought = {
-        _resolved(f) for p in parts if p.session.behavior.poses for v in p.session.behavior.videos for f in v.files
+        _resolved(f) for p in parts if p.session.reader != "video" for v in p.session.behavior.videos for f in v.files
     }
     out = []
     for part in parts:
         behavior = part.session.behavior
-        if behavior.poses or not behavior.videos:
+        if part.session.reader != "video" or not behavior.videos:
             out.append(part)
             continue
         kept = tuple(v for v in behavior.videos if not {_resolved(f) for f in v.files} <= brought)
@@ -128,8 +129,8 @@ def _videos_once(parts: Sequence[Part]) -> list[Part]:
         note = SourceNote(
             "not-used",
             part.session.source,
-            f"{part.session.source}: its video is written once, with the pose estimated on it (the pose source "
-            "found it beside the pose file).",
+            f"{part.session.source}: a video it holds is written once, with the source that brought it too (the "
+            "pose estimated on it, or the session it was timed by).",
         )
         session = replace(part.session, behavior=replace(behavior, videos=kept), notes=(*part.session.notes, note))
         out.append(replace(part, session=session))

@@ -223,12 +223,12 @@ def _scores(path: Path, probe_errors: dict[str, Exception] | None = None) -> dic
     return scores
 
 
-def claims(path: Path) -> tuple[str, ...]:
-    """The readers whose match for `path` is strongest (none when no reader matches it): what a session folder's
-    discovery asks of each entry (session_folder.py)."""
+def claims(path: Path) -> tuple[Match, tuple[str, ...]]:
+    """The strongest match for `path` and the readers that give it (none when no reader matches): what a session
+    folder's discovery asks of each entry (session_folder.py)."""
     scores = _scores(path)
     best = max(scores.values(), default=Match.NO)
-    return () if best == Match.NO else tuple(name for name, score in scores.items() if score == best)
+    return best, () if best == Match.NO else tuple(name for name, score in scores.items() if score == best)
 
 
 def _looks_damaged(path: Path, probe_errors: dict[str, Exception]) -> SourceError | None:
