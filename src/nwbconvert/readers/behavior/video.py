@@ -132,7 +132,9 @@ def container_times(path: Path) -> ContainerTimes:
             f"{path}: could not be read as a video: the container cannot be parsed or is cut short ({_plain(exc)}). "
             "Check that the file was copied completely and plays in a video player."
         ) from exc
-    if not stamps or any(s is None for s in stamps) or base is None:
+    if not stamps:
+        raise SourceError(f"{path}: the video holds no frames. Check that it is the recording you meant to give.")
+    if any(s is None for s in stamps) or base is None:
         raise SourceError(
             f"{path}: the video's packets carry no time stamps, so its frame times are unknown. Re-mux it with time "
             "stamps (ffmpeg -i IN -c copy OUT.mp4), or time it by a camera TTL channel (`align:` in a session config)."
