@@ -212,3 +212,22 @@ def test_one_recording_folder_is_read_as_before(tmp_path: Path) -> None:
     done = nwbconvert("convert", run, "--dry-run", "--json", *SET, "--timezone", "UTC")
     assert done.returncode == 0, done.stderr
     assert "session_folder" not in json.loads(done.stdout)["result"]
+
+
+def test_two_cameras_of_one_file_name_get_names_from_their_folders(tmp_path: Path) -> None:
+    """left/m3v1mp4.mp4 and right/m3v1mp4.mp4 (the real video twice): two video sources named Left and Right, so
+    the series they bring do not collide; a trials table keeps its name."""
+    real = realdata(DLC) / VIDEO
+    link(real, tmp_path / "left")
+    link(real, tmp_path / "right")
+    trials(tmp_path / "trials.csv")
+    found = discover(tmp_path)
+    assert [(s.path.relative_to(tmp_path).as_posix(), s.name) for s in found.sources] == [
+        ("left", "Left"),
+        ("right", "Right"),
+        ("trials.csv", None),
+    ]
+    dry = nwbconvert("convert", tmp_path, "--dry-run", "--json", *SET)
+    assert dry.returncode == 0, dry.stderr
+    videos = json.loads(dry.stdout)["result"]["plan"]["behavior"]["videos"]
+    assert sorted(v["name"] for v in videos) == ["VideoCameraM3v1mp4Left", "VideoCameraM3v1mp4Right"]

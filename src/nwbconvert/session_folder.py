@@ -20,8 +20,8 @@ session-config keys that choose (`folder:` with `ignore:`, or the sources listed
 pose files of one video (a SLEAP .slp and its analysis .h5; DeepLabCut's filtered and unfiltered tables). Pose files
 are paired with their video by name (the pose's file name starts with the video's stem: DeepLabCut's
 `m3v1mp4DLC_resnet50_…h5` and `m3v1mp4.mp4`); a paired video in the pose's folder is brought by the pose reader
-(which times the pose by it), so it is not a source of its own. Sources of a reader found more than once get a
-`name` from their file name, so the names they bring never collide (merge.py).
+(which times the pose by it), so it is not a source of its own. Sources of one reader whose files share a stem get
+a `name` from their folder, so the names they bring never collide (merge.py).
 
 How the sources found are put on one clock, and what `--dry-run` says of it: session_timing.py.
 """
@@ -304,16 +304,21 @@ def _camel(path: Path) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words if w)[:32] or "Source"
 
 
+def _stems(f: Found) -> set[str]:
+    """What the names a source brings come from: its video files' stems (a video folder), its video's, its own."""
+    if f.role is Role.VIDEO:
+        return {_camel(p) for p in _video_files(f.path)}
+    return {_camel(f.video or f.path)}
+
+
 def named(found: Sequence[Found]) -> list[Found]:
-    """Sources of a reader found more than once get a name from their file name (unique, letters and digits)."""
-    counts: dict[str, int] = {}
-    for f in found:
-        counts[f.reader] = counts.get(f.reader, 0) + 1
+    """Sources of one reader whose files share a stem (left/cam.mp4 and right/cam.mp4: the same camera and series
+    names) get a name from their folder (unique, letters and digits); the others keep the names they bring."""
     taken: set[str] = set()
     out = []
     for f in found:
-        if counts[f.reader] > 1:
-            base = _camel(f.video or f.path)
+        if any(g is not f and g.reader == f.reader and _stems(g) & _stems(f) for g in found):
+            base = _camel(f.path if f.path.is_dir() else f.path.parent)
             name, i = base, 2
             while name in taken:
                 name, i = f"{base}{i}", i + 1
