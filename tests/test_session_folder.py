@@ -14,7 +14,10 @@ import tifffile
 
 from cli_runner import nwbconvert
 from conftest import COMPLETE_METADATA, realdata
+from nwbconvert.config import config_job
 from nwbconvert.errors import UsageError
+from nwbconvert.options import ConvertOptions
+from nwbconvert.pipeline import read_sources
 from nwbconvert.session_folder import Role, discover, pose_video
 from nwbconvert.synthetic.ophys_suite2p import write_suite2p_folder
 from nwbconvert.synthetic.spikeglx import write_spikeglx_run
@@ -231,3 +234,36 @@ def test_two_cameras_of_one_file_name_get_names_from_their_folders(tmp_path: Pat
     assert dry.returncode == 0, dry.stderr
     videos = json.loads(dry.stdout)["result"]["plan"]["behavior"]["videos"]
     assert sorted(v["name"] for v in videos) == ["VideoCameraM3v1mp4Left", "VideoCameraM3v1mp4Right"]
+
+
+def test_a_config_folder_with_align_times_the_movie_by_a_ttl_line(tmp_path: Path) -> None:
+    """`folder:` with `align:`: the TIFF movie found in the folder takes the rising edges of the run's NI-DAQ line
+    XD1 (11 in 3 s, read from the .bin with numpy), and --dry-run says so."""
+    root = tmp_path / "session"
+    run = write_spikeglx_run(root, seconds=3.0, n_channels=2).folder
+    (nidq,) = run.glob("*.nidq.bin")
+    meta = dict(r.split("=", 1) for r in nidq.with_suffix(".meta").read_text().splitlines() if "=" in r)
+    word = np.fromfile(nidq, dtype="<i2").reshape(-1, int(meta["nSavedChans"]))[:, -1].view(np.uint16)
+    bit = (word >> 1) & 1
+    rising = np.flatnonzero((bit[1:] == 1) & (bit[:-1] == 0)) + 1
+    edges = (rising + int(meta["firstSample"])) / float(meta["niSampRate"])
+    assert len(edges) == 11
+    frames = np.arange(11 * 16 * 12, dtype=np.uint16).reshape(11, 16, 12)
+    tifffile.imwrite(root / "movie.tif", frames, photometric="minisblack")
+    config = tmp_path / "session.yaml"
+    align = [{"target": "TwoPhotonSeriesPlane0Channel0", "channel": "EventsXD1", "label": "XD1 ON"}]
+    ophys = {"ophys.indicator": "GCaMP6f", "ophys.location": "VISp", "ophys.excitation_lambda": "920"}
+    config.write_text(json.dumps({"folder": "session", "align": align, "timezone": "UTC", "set": ophys}))
+    dry = nwbconvert("convert", "--config", config, "--dry-run", "--json", *SET, "--set", "ophys.emission_lambda=510")
+    assert dry.returncode == 0, dry.stderr
+    doc = json.loads(dry.stdout)["result"]
+    timing = {Path(s["path"]).name: s["timing"] for s in doc["session_folder"]["sources"]}
+    assert timing["movie.tif"] == "frame times: the events labelled 'XD1 ON' of EventsXD1 (align:)"
+    assert timing[run.name].startswith("header start 2026-01-15T10:00:00")
+    (movie,) = doc["plan"]["imaging"]["movies"]
+    assert movie["n_frames"] == 11 and movie["timing"] == "timestamps"
+    job = config_job(config, ConvertOptions(), None)
+    merged = read_sources(job.sources, "UTC", job.alignments, job.folder)
+    (timed,) = merged.session.imaging.movies
+    assert timed.times.timestamps_s is not None
+    np.testing.assert_allclose(timed.times.timestamps_s, edges, atol=1e-9)
