@@ -305,3 +305,35 @@ def test_an_empty_table_is_written_empty(tmp_path: Path) -> None:
     with NWBHDF5IO(str(out), "r", load_namespaces=True) as io:
         series = io.read().processing["behavior"]["PoseEstimationCam"].pose_estimation_series
         assert {name: s.data.shape for name, s in series.items()} == {node: (0, 2) for node in NODES}
+
+
+def test_real_lightning_pose_labels_become_pose_training(tmp_path: Path) -> None:
+    """The real Lightning Pose CollectedData.csv (90 labeled frames, 17 keypoints, no likelihood) through the CLI:
+    each frame's node locations equal pandas' reading of the CSV, unlabeled nodes (empty cells) are not visible."""
+    import pandas as pd
+    from pynwb import NWBHDF5IO
+
+    from cli_runner import nwbconvert
+    from conftest import realdata
+
+    source = realdata("behavior/lightning_pose/mirror_mouse/CollectedData.csv")
+    out = tmp_path / "labels.nwb"
+    sets = [a for kv in COMPLETE_METADATA for a in ("--set", kv)]
+    done = nwbconvert("convert", source, "-o", out, *sets, "--timezone", "UTC")
+    assert done.returncode == 0, done.stderr
+    assert "Validated: no errors" in done.stdout
+    oracle = pd.read_csv(source, header=[0, 1, 2], index_col=0)
+    values = oracle.to_numpy(dtype="float64").reshape(len(oracle), -1, 2)  # (frames, keypoints, x/y)
+    nodes = list(dict.fromkeys(oracle.columns.get_level_values(1)))
+    with NWBHDF5IO(str(out), "r", load_namespaces=True) as io:
+        behavior = io.read().processing["behavior"]
+        (training,) = [obj for obj in behavior.data_interfaces.values() if type(obj).__name__ == "PoseTraining"]
+        frames = training.training_frames.training_frames
+        assert len(frames) == len(oracle) == 90
+        first = next(iter(frames.values())).skeleton_instances.skeleton_instances["instance0"]
+        assert list(first.skeleton.nodes[:]) == nodes and len(nodes) == 17
+        for i, image in enumerate(oracle.index):
+            (name,) = [n for n in frames if n.startswith(Path(image).stem + "_frame")]  # named after its image
+            instance = frames[name].skeleton_instances.skeleton_instances["instance0"]
+            np.testing.assert_array_equal(instance.node_locations[:], values[i])
+            assert instance.node_visibility[:].tolist() == (~np.isnan(values[i]).any(axis=1)).tolist()
