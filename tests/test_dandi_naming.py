@@ -143,3 +143,16 @@ def test_batch_names_a_behavior_session_with_every_modality_as_organize_does(tmp
     ran = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=600)
     assert ran.returncode == 0, ran.stderr
     assert [_suffix(p.name) for p in organized.glob("sub-*/*.nwb")] == ["behavior+ecephys+image"]
+
+
+def test_a_batch_file_whose_content_disagrees_with_its_name_is_said(converted: Path, tmp_path: Path) -> None:
+    """The batch's check after writing (its name comes from the plan): a file named ecephys holding clamp series."""
+    from nwbconvert.batch.layout import misnamed
+
+    wrong = tmp_path / "sub-m2_ses-1_ecephys.nwb"
+    shutil.copy(converted / "abf.nwb", wrong)
+    said = misnamed(wrong, "sub-m2_ses-1")
+    assert said is not None and "would name sub-m2_ses-1_ecephys.nwb sub-m2_ses-1_icephys.nwb" in said
+    right = tmp_path / "sub-m2_ses-1_icephys.nwb"
+    wrong.rename(right)
+    assert misnamed(right, "sub-m2_ses-1") is None

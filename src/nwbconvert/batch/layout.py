@@ -59,6 +59,17 @@ def named(output: Path, key: str, plan: Plan) -> Path:
     return output.with_name(file_name(key, plan_modality(plan), output_suffix(output)))
 
 
+def misnamed(output: Path, key: str) -> str | None:
+    """What to say when the written file's content has another modality than its name (None when they agree)."""
+    from nwbconvert.dandi_naming import file_modality, file_name
+    from nwbconvert.output import output_suffix
+
+    right = file_name(key, file_modality(output), output_suffix(output))
+    if right == output.name:
+        return None
+    return f"dandi organize would name {output.name} {right} (the modality of its content); rename it before upload."
+
+
 def video_path(nwb_file: Path, object_id: str, index: int, suffix: str) -> Path:
     """Where `dandi organize` puts file `index` of an ImageSeries' external_file (dandi-cli 0.81,
     `organize._create_external_file_names`): a folder named after the NWB file (its name without the last

@@ -133,6 +133,10 @@ def _convert(job: SessionJob, log: IO[str], started: float, run_id: str) -> Sess
     _log_result(result, log)
     warned = " ".join(f"Warning: {note.message}" for note in result.plan.session.notes)  # shown in the summary
     output = result.output or job.output
+    named = layout.misnamed(output, job.key)
+    if named is not None:  # the plan's types and the file's disagree: said, not hidden
+        print(f"  warning: {named}", file=log)
+        warned = f"{warned} Warning: {named}".strip()
     return SessionOutcome(job.key, Status.CONVERTED, output, path, time.perf_counter() - started, message=warned)
 
 
