@@ -15,6 +15,7 @@ import pytest
 
 from cli_runner import nwbconvert
 from conftest import COMPLETE_METADATA, realdata
+from helpers import provenance
 from nwbconvert.readers.behavior.video import all_times, camera_name, group_files, open_video, open_videos
 from nwbconvert.synthetic.video import damaged_copy, write_segments, write_video
 
@@ -156,6 +157,7 @@ def test_video_internal_stores_decoded_frames(tmp_path: Path) -> None:
     _convert(tmp_path / "v", out, "--video", "internal")
     s = _series(out, "VideoCameraCam")
     assert s["format"] == "raw" and s["external_file"] is None and s["data"].shape == (45, 64, 48, 3)
+    assert provenance(out)["options"]["video"] == "internal"
     first, second = decoded_frames(paths[0], [0, 24]), decoded_frames(paths[1], [0, 19])
     for index, frame in ((0, first[0]), (24, first[24]), (25, second[0]), (44, second[19])):
         np.testing.assert_array_equal(s["data"][index], frame)
