@@ -26,6 +26,7 @@ class RealFile:
     trials: int = 0  # a behavior source: this many rows in its trials table
     pose_frames: int = 0  # a pose estimation: this many frames in its first pose
     labeled_frames: int = 0  # pose training labels: this many labeled frames
+    video_frames: int = 0  # a behavior video: this many frames
 
 
 # exactly the readers marked "real": the real recording of each, detected and read below
@@ -54,6 +55,7 @@ REAL_FILES = {
     ),
     "lightning-pose": RealFile("behavior/lightning_pose/mirror_mouse/CollectedData.csv", labeled_frames=90),
     "sleap": RealFile("behavior/sleap/anipose_minimal/back/minimal_back_proofread.slp", pose_frames=120),
+    "video": RealFile("behavior/dlc/dlc2nwb/m3v1mp4.mp4", 30.0, video_frames=2330),
 }
 # readers marked "real-headers": real .meta files, samples generated around them
 REAL_HEADERS = {"spikeglx": "spikeglx_meta/np1_3B_g0"}
@@ -103,6 +105,9 @@ def test_real_readers_detect_and_read_their_real_file(reader: str) -> None:
         assert session.recordings == () and [len(s.units) for s in session.sortings] == [case.units]
     elif case.trials:
         assert [len(t) for t in session.behavior.tables if t.name == "trials"] == [case.trials]
+    elif case.video_frames:
+        (video,) = session.behavior.videos
+        assert video.n_frames == case.video_frames and video.times.rate_hz == pytest.approx(case.rate_hz, rel=1e-4)
     elif case.pose_frames or case.labeled_frames:
         poses, training = session.behavior.poses, session.behavior.training
         assert [p.n_frames for p in poses[:1]] == ([case.pose_frames] if case.pose_frames else [])
