@@ -91,6 +91,8 @@ def _prepared(part: Part) -> Session:
 
 def _own_devices(session: Session) -> Session:
     """Name each recording's device explicitly (the writer's fallback would pick another source's device)."""
+    if not session.recordings:
+        return session
     devices = session.devices or (Device(session.reader, f"Recorded with {session.reader}"),)
     names = {d.name for d in devices}
     recordings = tuple(r if r.device in names else replace(r, device=devices[0].name) for r in session.recordings)

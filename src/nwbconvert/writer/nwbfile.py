@@ -108,11 +108,12 @@ def _nwbfile(metadata: NwbMetadata, provenance: Provenance) -> Any:
 
 
 def _devices(nwbfile: Any, session: Session) -> dict[str, Any]:
-    """The session's devices (one named after the reader when it names none)."""
+    """The session's devices (one named after the reader when it names none and has electrodes to place on one; a
+    behavior or imaging source brings its own cameras and microscopes)."""
     devices = {
         d.name: nwbfile.create_device(d.name, d.description or None, d.manufacturer or None) for d in session.devices
     }
-    if not devices:
+    if not devices and (session.recordings or any(s.channels for s in session.sortings)):
         devices[session.reader] = nwbfile.create_device(session.reader, f"Recorded with {session.reader}")
     return devices
 
