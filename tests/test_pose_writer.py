@@ -42,7 +42,9 @@ def pose(name: str, camera: str, table: PoseTable, **fields: Any) -> Pose:
     return Pose(name, camera, skeleton, table, f"/data/{name}.h5", "DeepLabCut", **fields)
 
 
-def write_session(behavior: Behavior, out: Path, sets: tuple[str, ...] = (), backend: str = "hdf5") -> None:
+def write_session(
+    behavior: Behavior, out: Path, sets: tuple[str, ...] = (), backend: str = "hdf5", progress: list[int] | None = None
+) -> None:
     """The Session a reader would give, planned and written as `convert` does (metadata, plan, backend)."""
     session = Session("test", "test 1", str(out.parent), (), behavior=behavior)
     options = ConvertOptions(set_values=(*COMPLETE_METADATA, *sets), timezone="UTC", backend=backend)
@@ -51,7 +53,9 @@ def write_session(behavior: Behavior, out: Path, sets: tuple[str, ...] = (), bac
     plan = make_plan(session, metadata)
     plan = replace(plan, behavior=replace(plan.behavior, output=str(out)))  # as pipeline.convert_sources does
     provenance = Provenance("test", "test 1", str(out.parent), (), metadata.model_dump(mode="json"), opts.recorded, {})
-    backends.get(opts.backend).write(plan, provenance, out, opts.write, None)
+    backends.get(opts.backend).write(plan, provenance, out, opts.write, None if progress is None else progress.append)
+    if progress is not None:
+        progress.insert(0, plan.raw_bytes)  # what the progress bar is started with
 
 
 def errors(path: Path) -> list[str]:
@@ -337,3 +341,12 @@ def test_real_lightning_pose_labels_become_pose_training(tmp_path: Path) -> None
             instance = frames[name].skeleton_instances.skeleton_instances["instance0"]
             np.testing.assert_array_equal(instance.node_locations[:], values[i])
             assert instance.node_visibility[:].tolist() == (~np.isnan(values[i]).any(axis=1)).tolist()
+
+
+def test_progress_reaches_the_planned_bytes(tmp_path: Path) -> None:
+    with_confidence = pose("PoseEstimationA", "A", ArrayPose(values(70_000, 4, seed=8)))
+    without = pose("PoseEstimationB", "B", ArrayPose(values(1000, 4, seed=9, confidence=False)), has_confidence=False)
+    progress: list[int] = []
+    write_session(Behavior(poses=(with_confidence, without)), tmp_path / "p.nwb", ("pose.rate=30",), progress=progress)
+    planned, *advanced = progress
+    assert planned == (70_000 + 1000) * 4 * 3 * 8 and sum(advanced) == planned
