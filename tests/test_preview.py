@@ -158,18 +158,23 @@ def test_converted_spikeglx_beside_the_file_and_zarr(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "source, kind, rois",
+    "source, kind, rois, suffix",
     [
-        ("ophys/suite2p/fissa_example", "pixel masks", 23),
-        ("ophys/caiman/ideas_toolbox/sample_cellset_msr_1.hdf5", "image masks", 5),
+        ("ophys/suite2p/fissa_example", "pixel masks", 23, ".nwb"),
+        ("ophys/caiman/ideas_toolbox/sample_cellset_msr_1.hdf5", "image masks", 5, ".nwb"),
+        ("ophys/suite2p/fissa_example", "pixel masks", 23, ".nwb.zarr"),
     ],
 )
-def test_converted_segmentations_outline_every_roi(tmp_path: Path, source: str, kind: str, rois: int) -> None:
+def test_converted_segmentations_outline_every_roi(
+    tmp_path: Path, source: str, kind: str, rois: int, suffix: str
+) -> None:
+    from hdmf_zarr.nwb import NWBZarrIO
     from pynwb import NWBHDF5IO
 
     path = realdata(source)
-    nwb = convert(path / "suite2p" if path.is_dir() else path, tmp_path / "o.nwb", *OPHYS)
-    with NWBHDF5IO(str(nwb), "r") as read:
+    backend = ["--backend", "zarr"] if suffix == ".nwb.zarr" else []
+    nwb = convert(path / "suite2p" if path.is_dir() else path, tmp_path / f"o{suffix}", *OPHYS, *backend)
+    with (NWBZarrIO if backend else NWBHDF5IO)(str(nwb), "r") as read:
         table = read.read().processing["ophys"]["ImageSegmentation"]["PlaneSegmentationPlane0"]
         assert len(table) == rois
     page = report(nwb, tmp_path / "o.html", "--no-validate")

@@ -90,8 +90,13 @@ def write(report: Report, dest: Path, png_dir: Path | None = None) -> list[Path]
             png_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"{png_dir}: the folder for the figures cannot be created ({exc.strerror}).") from None
+        taken: set[str] = set()
         for figure in report.figures:
-            target = png_dir / f"{figure.key}.png"
+            name = figure.key
+            while name in taken:  # two series of one name in different places
+                name = f"{name}_"
+            taken.add(name)
+            target = png_dir / f"{name}.png"
             _atomic_bytes(target, figure.png)
             written.append(target)
     return written
