@@ -271,6 +271,8 @@ def _finding(name: str, problem: Problem, field: NwbField) -> Finding:
         fix = f"Set {field.key}{hint} (e.g. --set {field.key}=... when converting) and convert again."
     elif problem.field.split(".")[0] in ARCHIVE_FIELDS:
         fix = "This field is the archive's own; report it with the file, the check's placeholder is wrong."
+    elif problem.extraction:
+        fix = "Fix what dandi-cli's message names (e.g. external links: copy the linked data into the file)."
     else:
         fix = "Fix the value in the file (the message names the asset field), or report it if it is not the file's."
     return Finding.error(name, CHECK, ValidationLayer.DANDI, message, fix, field.location)
