@@ -128,3 +128,16 @@ def test_the_extracted_metadata_is_dandi_clis(tmp_path: Path) -> None:
     assert participant["sex"]["name"] == "Male"
     assert participant["species"]["identifier"] == "http://purl.obolibrary.org/obo/NCBITaxon_10090"
     assert metadata["wasGeneratedBy"][0]["startDate"] == "2017-06-27T09:35:49-05:00"
+
+
+def test_a_file_with_an_external_link_is_refused_as_upload_refuses_it(tmp_path: Path) -> None:
+    import h5py
+
+    path = write_nwb(tmp_path / "linked.nwb", n_samples=100)
+    other = write_nwb(tmp_path / "other.nwb", n_samples=100)
+    with h5py.File(path, "a") as h5:
+        h5["acquisition/linked"] = h5py.ExternalLink(str(other), "/acquisition")
+    code, found = _validate(path)
+    (finding,) = _asset(found["linked.nwb"])
+    assert finding["location"] == "/" and "NWB files with external links are not supported" in finding["message"]
+    assert "external links" in finding["fix"] and code == 1
