@@ -350,3 +350,32 @@ def test_a_file_written_by_pynwb(tmp_path: Path) -> None:
     assert re.search(r"trials\s*TimeIntervals\s*5", page.sections["intervals"])
     assert re.search(r"epochs\s*TimeIntervals\s*1", page.sections["intervals"])
     assert all(is_picture(png) for png in page.images.values())
+
+
+def test_pose_over_an_external_video_by_time(tmp_path: Path) -> None:
+    """An ImageSeries naming an external file (relative to the NWB file) at 30 fps: the pose sample at 10 s is
+    drawn over frame 300 of that file, decoded with PyAV."""
+    import datetime as dt
+
+    from ndx_pose import PoseEstimation, PoseEstimationSeries, Skeleton, Skeletons
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.image import ImageSeries
+
+    (tmp_path / "cam.mp4").symlink_to(realdata("behavior/dlc/dlc2nwb/m3v1mp4.mp4"))
+    nwb = NWBFile("external video", "id-2", dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+    video = ImageSeries(
+        name="Cam", external_file=["cam.mp4"], starting_frame=[0], format="external", rate=30.0, num_samples=2330
+    )
+    nwb.add_acquisition(video)
+    skeleton = Skeleton(name="s", nodes=["snout"], edges=np.zeros((0, 2), dtype="uint8"))
+    snout = PoseEstimationSeries(
+        name="snout", data=np.full((900, 2), 100.0), confidence=np.ones(900), reference_frame="0,0", rate=30.0
+    )
+    module = nwb.create_processing_module("behavior", "behavior")
+    module.add(Skeletons(skeletons=[skeleton]))
+    module.add(PoseEstimation(name="Pose", pose_estimation_series=[snout], skeleton=skeleton, source_video=video))
+    path = tmp_path / "ext.nwb"
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    page = report(path, tmp_path / "ext.html", "--no-validate")
+    assert "at sample 300 (10.000 s), the skeleton has no edges; frame 300 of cam.mp4" in page.sections["pose"]

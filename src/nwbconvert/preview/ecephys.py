@@ -115,11 +115,14 @@ def probe_map(electrodes: Any) -> Figure | str:
         return f"The {len(electrodes)} electrodes have no x/y positions, so no probe map is drawn."
     assert x is not None and y is not None
     groups = strings(column(electrodes, "group_name") if "group_name" in electrodes.colnames else ["all"] * len(x))
+    shank = next((c for c in ("shank", "shank_id", "shank_ids") if c in electrodes.colnames), None)
+    if shank is not None and len(set(strings(column(electrodes, shank)))) > 1:  # shanks within a group
+        groups = [f"{g} shank {k}" for g, k in zip(groups, strings(column(electrodes, shank)), strict=True)]
     areas = strings(column(electrodes, "location")) if "location" in electrodes.colnames else []
     show_areas = len(set(areas)) > 1
     fig = new_figure(11 if show_areas else 6, 6)
     axes = fig.subplots(1, 2 if show_areas else 1, squeeze=False)[0]
-    _scatter(axes[0], x, y, groups, "electrode group")
+    _scatter(axes[0], x, y, groups, "electrode group" + (" and shank" if shank else ""))
     if show_areas:
         _scatter(axes[1], x, y, areas, "brain area (location)")
     kind = "rel_x/rel_y" if "rel_x" in electrodes.colnames and finite(column(electrodes, "rel_x")) else "x/y"
