@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,18 +75,29 @@ def open_in_chromium(page: Path) -> PageCheck:
         )
         try:
             address = _devtools_address(proc)
+            threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe from filling up
             return asyncio.run(_inspect(address, page))
         finally:
             proc.kill()
             proc.wait(timeout=30)
 
 
-def _devtools_address(proc: subprocess.Popen[str]) -> str:
+def _devtools_address(proc: subprocess.Popen[str], timeout_s: float = 60.0) -> str:
+    """The browser's DevTools socket, from the line chromium prints on start (within `timeout_s`)."""
+    import select
+    import time
+
     assert proc.stderr is not None
-    for line in proc.stderr:
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([proc.stderr], [], [], left)[0]:
+            break
+        line = proc.stderr.readline()
+        if not line:
+            raise AssertionError(f"chromium exited (code {proc.wait()}) without a DevTools address")
         if "DevTools listening on" in line:
             return line.split("DevTools listening on", 1)[1].strip()
-    raise AssertionError(f"chromium exited (code {proc.wait()}) without a DevTools address")
+    raise AssertionError(f"chromium printed no DevTools address within {timeout_s:g} s")
 
 
 async def _inspect(browser_ws: str, page: Path) -> PageCheck:
