@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 Source = Annotated[
     Path | None,
     typer.Argument(
-        metavar="SOURCE", help="Recording file or folder (SpikeGLX run, Open Ephys node, ...); or give --config."
+        metavar="SOURCE",
+        help="Recording file or folder (SpikeGLX run, Open Ephys node, ...), or a session folder holding several "
+        "sources (each found and converted into one file; --dry-run lists them); or give --config.",
     ),
 ]
 Config = Annotated[
