@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from nwbconvert import interrupts
 from nwbconvert.readers.plain import explain
@@ -46,7 +47,13 @@ def check_file(
         found = (replace(problem, file=name),) if "inspection" in groups else ()
         return FileReport(name, found, None, time.perf_counter() - started)
     findings: list[Finding] = []
-    both = _both_at_once(path) if set(GROUPS) <= set(groups) else None
+    dandi = dandi_findings(report_as or path, header, dandi_layout) if "inspection" in groups else []
+
+    def archive(nwbfile: Any) -> list[Finding]:  # the DANDI layer, then the archive's checks (dandi_asset.py)
+        run = partial(_archive, report_as, dandi, dandi_layout, nwbfile)
+        return dandi + _guarded(name, ValidationLayer.DANDI, path, run)
+
+    both = _both_at_once(path, archive) if set(GROUPS) <= set(groups) else None
     if both is not None:
         findings += both
     elif "schema" in groups:
@@ -55,9 +62,7 @@ def check_file(
         interrupts.check()  # validating a conversion: a stop requested during the schema check
         if both is None:
             findings += _guarded(name, ValidationLayer.BEST_PRACTICE, path, best_practice_findings)
-        dandi = dandi_findings(report_as or path, header, dandi_layout)
-        archive = partial(_archive, report_as, dandi, dandi_layout)  # dandi_asset.py: upload's extraction, the archive
-        findings += dandi + _guarded(name, ValidationLayer.DANDI, path, archive)
+            findings += dandi + archive(None)
         findings += _guarded(name, ValidationLayer.FILE, path, partial(_external, report_as, dandi_layout))
         findings += [_filter_missing(name, fid) for fid in sorted(missing)]
     identifier = header.identifier if "inspection" in groups else None
@@ -125,9 +130,9 @@ def load_missing_filters(h5: object) -> set[int]:
     return {fid for fid in missing if not h5py.h5z.filter_avail(fid)}
 
 
-def _both_at_once(path: Path) -> list[Finding] | None:
-    """Schema and best-practice findings from one read of an HDF5 file (validate/opened.py), or None: check each
-    layer on its own."""
+def _both_at_once(path: Path, archive: Callable[[Any], list[Finding]]) -> list[Finding] | None:
+    """Schema, best-practice, DANDI and archive findings from one read of an HDF5 file (validate/opened.py; the
+    archive's extraction reuses the NWBFile read for NWB Inspector), or None: check each layer on its own."""
     if path.is_dir():
         return None
     import warnings
@@ -136,16 +141,18 @@ def _both_at_once(path: Path) -> list[Finding] | None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        checked = opened.warm(path)
+        checked = opened.warm(path, archive)
     if checked is None:
         return None
-    return schema.findings_of(path, checked.schema_errors) + best_practice.findings_of(path, checked.inspector_messages)
+    layers = schema.findings_of(path, checked.schema_errors)
+    return layers + best_practice.findings_of(path, checked.inspector_messages) + checked.during
 
 
-def _archive(report_as: Path | None, dandi: list[Finding], layout: bool, path: Path) -> list[Finding]:
+def _archive(report_as: Path | None, dandi: list[Finding], layout: bool, nwbfile: Any, path: Path) -> list[Finding]:
+    """The archive's findings (after the DANDI layer's `dandi`), with the NWBFile already read when there is one."""
     from nwbconvert.validate.dandi_asset import archive_findings
 
-    return archive_findings(path, report_as or path, dandi, layout)
+    return archive_findings(path, report_as or path, dandi, layout, nwbfile)
 
 
 def _external(report_as: Path | None, layout: bool, path: Path) -> list[Finding]:

@@ -90,13 +90,13 @@ class Problem:
     extraction: bool  # dandi upload itself fails (True) or the archive marks the asset invalid (False)
 
 
-def asset_findings(path: Path, name: str, reported: frozenset[str] = frozenset()) -> list[Finding]:
+def asset_findings(path: Path, name: str, reported: frozenset[str] = frozenset(), nwbfile: Any = None) -> list[Finding]:
     """Error findings for what the archive would refuse in `path` (reported as `name`); a problem at a location
     in `reported` (the DANDI layer already named it) is left out."""
     if path.is_dir() or not path.name.lower().endswith(".nwb"):
         return []  # a Zarr store or a file dandi-cli uploads as a generic asset: no NWB metadata extracted
     findings = []
-    for problem in problems(path):
+    for problem in problems(path, nwbfile):
         field = _nwb_field(problem.field)
         if field.location in reported:
             continue
@@ -104,20 +104,21 @@ def asset_findings(path: Path, name: str, reported: frozenset[str] = frozenset()
     return findings
 
 
-def problems(path: Path) -> list[Problem]:
+def problems(path: Path, nwbfile: Any = None) -> list[Problem]:
     """What dandi upload's extraction, or the archive's published-asset validation, refuses in the file."""
     try:
-        metadata = extract(path)
+        metadata = extract(path, nwbfile)
     except Exception as exc:
         return _extraction_problems(exc)
     return schema_problems(published(metadata, path.stat().st_size))
 
 
-def extract(path: Path) -> dict[str, Any]:
-    """The asset metadata `dandi upload` sends for the file: nwb2asset, as JSON, schemaKey "Asset"."""
+def extract(path: Path, nwbfile: Any = None) -> dict[str, Any]:
+    """The asset metadata `dandi upload` sends for the file: nwb2asset, as JSON, schemaKey "Asset" (given the
+    file's `nwbfile` already read, dandi-cli's extraction takes it instead of reading the file a second time)."""
     from dandi.metadata.nwb import nwb2asset
 
-    with _offline_species():
+    with _offline_species(), _already_read(nwbfile):
         asset = nwb2asset(path, digest=_etag_digest())
     metadata: dict[str, Any] = asset.model_dump(mode="json", exclude_none=True)
     metadata["schemaKey"] = "Asset"  # dandi.dandiapi.set_asset_schema_key, as upload does
@@ -206,6 +207,38 @@ def _offline_species() -> Iterator[None]:
         yield
     finally:
         util.parse_purlobourl = original
+
+
+@contextmanager
+def _already_read(nwbfile: Any) -> Iterator[None]:
+    """dandi-cli's `_get_pynwb_metadata` reads the file with `NWBHDF5IO(file=h5, load_namespaces=True).read()`; given
+    the NWBFile that read gives (validate/opened.py builds it with the same type map), it is handed that object.
+    Without one, or with a dandi-cli that reads the file otherwise, nothing changes."""
+    import dandi.pynwb_utils as utils
+
+    original = getattr(utils, "NWBHDF5IO", None)
+    if nwbfile is None or original is None:
+        yield
+        return
+
+    class Read:
+        def __init__(self, file: Any = None, load_namespaces: bool = True) -> None:
+            del file, load_namespaces  # the file is already read
+
+        def __enter__(self) -> Read:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+        def read(self) -> Any:
+            return nwbfile
+
+    utils.NWBHDF5IO = Read
+    try:
+        yield
+    finally:
+        utils.NWBHDF5IO = original
 
 
 def _extraction_problems(exc: Exception) -> list[Problem]:
@@ -316,7 +349,10 @@ def modality_findings(content: Path, named: Path, layout: bool) -> list[Finding]
     return findings
 
 
-def archive_findings(content: Path, named: Path, dandi: list[Finding], layout: bool) -> list[Finding]:
-    """This layer's findings for the file at `content` (reported as `named`), after the DANDI layer's `dandi`."""
+def archive_findings(
+    content: Path, named: Path, dandi: list[Finding], layout: bool, nwbfile: Any = None
+) -> list[Finding]:
+    """This layer's findings for the file at `content` (reported as `named`), after the DANDI layer's `dandi`;
+    `nwbfile`: the file as `NWBHDF5IO(load_namespaces=True)` reads it, when another check has read it already."""
     reported = frozenset(f.location for f in dandi if f.severity is Severity.ERROR)
-    return asset_findings(content, str(named), reported) + modality_findings(content, named, layout)
+    return asset_findings(content, str(named), reported, nwbfile) + modality_findings(content, named, layout)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class Checked:
 
     schema_errors: list[Any]  # hdmf ValidationErrors
     inspector_messages: list[Any]  # nwbinspector InspectorMessages
+    during: list[Any]  # what `during` returned, given the NWBFile while it was open
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,18 @@ def spec_digest(texts: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def warm(path: Path) -> Checked | None:
-    """Schema errors and NWB Inspector's messages as the cold runs give them, or None: check it the cold way."""
+def warm(path: Path, during: Callable[[Any], list[Any]] | None = None) -> Checked | None:
+    """Schema errors and NWB Inspector's messages as the cold runs give them, or None: check it the cold way.
+    `during` is given the NWBFile NWB Inspector inspected, while it is open (another check that reads the file as
+    `NWBHDF5IO(load_namespaces=True)` does: dandi-cli's extraction)."""
     try:
         texts = cached_specs(path)
-        return None if not texts else _checked(path, texts)
+        return None if not texts else _checked(path, texts, during)
     except Exception:
         return None  # a damaged file: the cold runs say what is wrong, as they would alone
 
 
-def _checked(path: Path, texts: dict[str, str]) -> Checked:
+def _checked(path: Path, texts: dict[str, str], during: Callable[[Any], list[Any]] | None) -> Checked:
     from hdmf.build import BuildManager
     from nwbinspector import inspect_nwbfile_object, load_config
     from pynwb import NWBHDF5IO
@@ -93,7 +97,7 @@ def _checked(path: Path, texts: dict[str, str]) -> Checked:
         for message in messages:
             if message is not None:
                 message.file_path = str(path)
-        return Checked(errors, messages)
+        return Checked(errors, messages, during(nwbfile) if during else [])
     finally:
         io.close()
 
