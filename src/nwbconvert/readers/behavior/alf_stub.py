@@ -1,5 +1,6 @@
-"""`--stub SECONDS` for an ALF session: each table, signal, pose and unit keeps its first seconds (from its own first
-time, as the behavior-table reader does). A pose estimated on a video is kept whole: the video's files are."""
+"""`--stub SECONDS` for an ALF session: each signal, pose and unit keeps its first seconds (from its own first time);
+interval tables are small and kept whole, as the behavior-table reader keeps them. A pose estimated on a video is
+kept whole: the video's files are."""
 
 from __future__ import annotations
 
@@ -7,19 +8,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from nwbconvert.behavior import Behavior, BehaviorSignal, IntervalTable, Pose, TableColumn
+from nwbconvert.behavior import Behavior, BehaviorSignal, Pose
 from nwbconvert.model import Sorting
 
 
 def _kept(times: np.ndarray, seconds: float) -> int:
     """How many of the ascending `times` fall in the first `seconds` from the first."""
     return int(np.searchsorted(times, times[0] + seconds, side="left")) if len(times) else 0
-
-
-def _table(table: IntervalTable, seconds: float) -> IntervalTable:
-    n = _kept(table.start_s, seconds)
-    columns = tuple(TableColumn(c.name, c.values[:n], c.description) for c in table.columns)
-    return replace(table, start_s=table.start_s[:n], stop_s=table.stop_s[:n], columns=columns)
 
 
 def _signal(signal: BehaviorSignal, seconds: float) -> BehaviorSignal:
@@ -50,7 +45,6 @@ def stubbed(behavior: Behavior, sortings: tuple[Sorting, ...], seconds: float) -
     )
     kept = replace(
         behavior,
-        tables=tuple(_table(t, seconds) for t in behavior.tables),
         signals=tuple(_signal(s, seconds) for s in behavior.signals),
         poses=tuple(_pose(p, seconds) for p in behavior.poses),
     )
