@@ -70,7 +70,7 @@ def placed(parts: Sequence[Part], alignments: Sequence[Alignment]) -> list[Part]
     for i, part in enumerate(parts):
         if part.start_time is not None:
             continue
-        series = set(_timed(part.session, part.name or ""))
+        series = set(_timed(part.session, part.name or "")) - _paired(part.session, part.name or "")
         mine = [a for a, covered in targets if covered & series]
         if not mine or not series <= {s for _, covered in targets for s in covered}:
             continue
@@ -177,6 +177,15 @@ def _timed(session: Session, suffix: str = "") -> dict[str, int]:
     counts.update({v.name + suffix: v.n_frames for v in session.behavior.videos})
     counts.update({p.name + suffix: p.n_frames for p in session.behavior.poses})
     return counts
+
+
+def _paired(session: Session, suffix: str) -> set[str]:
+    """Poses that take their video's frame times (plan_behavior.py): timed when their video is."""
+    return {
+        p.name + suffix
+        for p in session.behavior.poses
+        if p.video and p.times.rate_hz is None and p.times.timestamps_s is None
+    }
 
 
 def _retimed(session: Session, times: Mapping[str, tuple[FrameTimes, str]]) -> Session:
