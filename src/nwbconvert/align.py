@@ -23,16 +23,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from nwbconvert.behavior import Video
 from nwbconvert.errors import SourceError, UsageError
-from nwbconvert.imaging import FrameTimes
+from nwbconvert.imaging import FrameTimes, Movie
 from nwbconvert.model import EventChannel, Session
 
 if TYPE_CHECKING:
     from nwbconvert.merge import Part
+
+T = TypeVar("T", Movie, Video)
 
 
 @dataclass(frozen=True)
@@ -189,27 +192,24 @@ def _paired(session: Session, suffix: str) -> set[str]:
 
 
 def _retimed(session: Session, times: Mapping[str, tuple[FrameTimes, str]]) -> Session:
-    """The series' new frame times; a movie's description says where they came from."""
-    imaging = session.imaging
-    movies = tuple(
-        replace(m, times=times[m.name][0], description=_joined(m.description, times[m.name][1]))
-        if m.name in times
-        else m
-        for m in imaging.movies
-    )
+    """The series' new frame times; a movie's or a video's description says where they came from."""
+    imaging, behavior = session.imaging, session.behavior
     segmentations = tuple(replace(s, times=times[s.name][0]) if s.name in times else s for s in imaging.segmentations)
-    behavior = session.behavior
-    videos = tuple(
-        replace(v, times=times[v.name][0], description=_joined(v.description, times[v.name][1]))
-        if v.name in times
-        else v
-        for v in behavior.videos
-    )
     poses = tuple(replace(p, times=times[p.name][0]) if p.name in times else p for p in behavior.poses)
     return replace(
         session,
-        imaging=replace(imaging, movies=movies, segmentations=segmentations),
-        behavior=replace(behavior, videos=videos, poses=poses),
+        imaging=replace(imaging, movies=_described(imaging.movies, times), segmentations=segmentations),
+        behavior=replace(behavior, videos=_described(behavior.videos, times), poses=poses),
+    )
+
+
+def _described(series: tuple[T, ...], times: Mapping[str, tuple[FrameTimes, str]]) -> tuple[T, ...]:
+    """Movies or videos with their new frame times and a description saying where they came from."""
+    return tuple(
+        replace(m, times=times[m.name][0], description=_joined(m.description, times[m.name][1]))
+        if m.name in times
+        else m
+        for m in series
     )
 
 
