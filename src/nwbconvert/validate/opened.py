@@ -174,3 +174,15 @@ def _written(catalog: Any, names: set[str]) -> dict[str, str]:
         builder = NamespaceToBuilderHelper.convert_namespace(catalog, name)
         builder.export("namespace", writer=Collected(f"{name}/{catalog.get_namespace(name).version}"))
     return texts
+
+
+def prime() -> None:
+    """Put this installation's own specs in the cache (before validating workers fork, so each inherits them): a
+    file that caches exactly what pynwb's loaded namespaces write then needs neither loading nor building."""
+    from pynwb import get_type_map
+
+    catalog = get_type_map().namespace_catalog
+    texts = _written(catalog, set(catalog.namespaces))
+    specs = installed_specs(texts)
+    if specs is not None:
+        _cached(spec_digest(texts), specs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import stat
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from nwbconvert.backends import store_suffix
 from nwbconvert.errors import UsageError
@@ -106,85 +107,35 @@ def _run(
     options: ValidateOptions,
     finish: Callable[[int, tuple[str, ...], FileReport, bool], None],
 ) -> None:
-    """Run the tasks on `jobs` forked worker processes that stay alive from file to file (so the namespaces each
-    has loaded serve the next file that caches the same specs: validate/opened.py); a worker whose file exceeds
-    the time limit is killed and replaced, one that dies is reported and replaced."""
+    """Run each task in its own forked process, `jobs` at a time, killing any that exceeds the time limit."""
+    context = multiprocessing.get_context("fork")
     pending = list(tasks)
-    idle: list[_Worker] = []
-    running: dict[Connection, tuple[_Worker, int, float, Path, tuple[str, ...]]] = {}
-    try:
-        while pending or running:
-            while pending and len(running) < jobs:
-                index, path, group = pending.pop(0)
-                worker = idle.pop() if idle else _Worker(options.dandi_layout)
-                worker.send(path, group)
-                running[worker.conn] = (worker, index, time.monotonic() + options.timeout_s, path, group)
-            next_deadline = min(entry[2] for entry in running.values())
-            for ready in wait(list(running), timeout=max(0.0, next_deadline - time.monotonic())):
-                worker, index, _, path, group = running.pop(cast(Connection, ready))
-                report = worker.receive(path)
-                finish(index, group, report, False)
-                if worker.alive:
-                    idle.append(worker)
-            now = time.monotonic()
-            for conn, (worker, index, deadline, path, group) in list(running.items()):
-                if now >= deadline:
-                    worker.stop()
-                    del running[conn]
-                    message = (
-                        f"Validation timed out after {options.timeout_s:g} s "
-                        "(a damaged HDF5 file can make readers loop forever)."
-                    )
-                    finish(index, group, _failed(path, "file.timeout", message, "The file is probably damaged."), True)
-    finally:
-        for worker in idle + [entry[0] for entry in running.values()]:
-            worker.stop()
-
-
-class _Worker:
-    """One forked validating process and its pipe: a (path, groups) task in, a FileReport out."""
-
-    def __init__(self, dandi_layout: bool) -> None:
-        context = multiprocessing.get_context("fork")
-        self.conn, child = context.Pipe(duplex=True)
-        self.proc = context.Process(target=_serve, args=(child, dandi_layout), daemon=True)
-        self.proc.start()
-        child.close()
-        self.alive = True
-
-    def send(self, path: Path, groups: tuple[str, ...]) -> None:
-        self.conn.send((path, groups))
-
-    def receive(self, path: Path) -> FileReport:
-        try:
-            report: FileReport = self.conn.recv()
-            return report
-        except (EOFError, OSError):
-            self.stop()
-            return _failed(
-                path,
-                "validator.crashed",
-                f"The validating process died (exit code {self.proc.exitcode}).",
-                "The file is probably damaged; copy or convert it again.",
-            )
-
-    def stop(self) -> None:
-        if self.alive:
-            self.alive = False
-            if self.proc.is_alive():
-                self.proc.kill()
-            self.proc.join()
-            self.conn.close()
-
-
-def _serve(conn: Connection, dandi_layout: bool) -> None:
-    """A worker's loop: validate each file it is sent until its pipe closes."""
-    while True:
-        try:
-            path, groups = conn.recv()
-        except (EOFError, OSError):
-            return
-        conn.send(_checked(path, dandi_layout, groups))
+    running: dict[Connection, tuple[int, Any, float, Path, tuple[str, ...]]] = {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            index, path, group = pending.pop(0)
+            receiver, sender = context.Pipe(duplex=False)
+            proc = context.Process(target=_worker, args=(path, options.dandi_layout, group, sender), daemon=True)
+            proc.start()
+            sender.close()
+            running[receiver] = (index, proc, time.monotonic() + options.timeout_s, path, group)
+        next_deadline = min(entry[2] for entry in running.values())
+        for ready in wait(list(running), timeout=max(0.0, next_deadline - time.monotonic())):
+            conn = cast(Connection, ready)
+            index, proc, _, path, group = running.pop(conn)
+            finish(index, group, _receive(conn, proc, path), False)
+        now = time.monotonic()
+        for conn, (index, proc, deadline, path, group) in list(running.items()):
+            if now >= deadline:
+                proc.kill()
+                proc.join()
+                conn.close()
+                del running[conn]
+                message = (
+                    f"Validation timed out after {options.timeout_s:g} s "
+                    "(a damaged HDF5 file can make readers loop forever)."
+                )
+                finish(index, group, _failed(path, "file.timeout", message, "The file is probably damaged."), True)
 
 
 def _merge(path: Path, parts: list[FileReport]) -> FileReport:
@@ -193,16 +144,35 @@ def _merge(path: Path, parts: list[FileReport]) -> FileReport:
     return FileReport(str(path), findings, identifier, max(p.seconds for p in parts))
 
 
-def _checked(path: Path, dandi_layout: bool, groups: tuple[str, ...]) -> FileReport:
+def _worker(path: Path, dandi_layout: bool, groups: tuple[str, ...], conn: Connection) -> None:
     try:
-        return check_file(path, dandi_layout, groups=groups)
+        report = check_file(path, dandi_layout, groups=groups)
     except BaseException as exc:  # a crash must still produce a report
-        return _failed(
+        report = _failed(
             path,
             "validator.crashed",
             f"The validator failed: {type(exc).__name__}: {exc}.",
             "Report this with the file if you can share it.",
         )
+    conn.send(report)
+    conn.close()
+
+
+def _receive(conn: Connection, proc: Any, path: Path) -> FileReport:
+    try:
+        report: FileReport = conn.recv()
+    except EOFError:
+        proc.join()
+        return _failed(
+            path,
+            "validator.crashed",
+            f"The validating process died (exit code {proc.exitcode}).",
+            "The file is probably damaged; copy or convert it again.",
+        )
+    finally:
+        conn.close()
+    proc.join()
+    return report
 
 
 def entry_problem(path: Path) -> FileReport | None:
@@ -249,6 +219,9 @@ def _warm_up() -> None:
 
     from nwbconvert.dandi_naming import modality_table
     from nwbconvert.validate.dandi_asset import warm_up
+    from nwbconvert.validate.opened import prime
 
     warm_up()  # dandi-cli's extraction imported, the published-asset JSON Schema built once for every worker
     modality_table()
+    prime()  # this installation's own specs, validators built: files nwbconvert wrote need no spec loading
+    gc.freeze()  # the forked workers' collector leaves what was loaded here alone: its pages stay shared
