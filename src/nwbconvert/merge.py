@@ -91,7 +91,7 @@ def _prepared(part: Part) -> Session:
 
 def _own_devices(session: Session) -> Session:
     """Name each recording's device explicitly (the writer's fallback would pick another source's device)."""
-    if not session.recordings:
+    if not session.has_electrodes:
         return session
     devices = session.devices or (Device(session.reader, f"Recorded with {session.reader}"),)
     names = {d.name for d in devices}

@@ -258,6 +258,12 @@ class Session:
     imaging: Imaging = field(default_factory=Imaging)  # planes, movies and segmentations (optical sources)
     behavior: Behavior = field(default_factory=Behavior)  # videos, pose, trials and behavioral signals
 
+    @property
+    def has_electrodes(self) -> bool:
+        """Recordings, or sortings read with their channels: something to place on a Device (a behavior or imaging
+        source brings its own cameras and microscopes)."""
+        return bool(self.recordings or any(s.channels for s in self.sortings))
+
     def select_streams(self, stream_ids: list[str]) -> Session:
         """A copy holding only the recordings whose stream id or series name is in `stream_ids`."""
         wanted = set(stream_ids)

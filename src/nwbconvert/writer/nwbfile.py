@@ -113,7 +113,7 @@ def _devices(nwbfile: Any, session: Session) -> dict[str, Any]:
     devices = {
         d.name: nwbfile.create_device(d.name, d.description or None, d.manufacturer or None) for d in session.devices
     }
-    if not devices and (session.recordings or any(s.channels for s in session.sortings)):
+    if not devices and session.has_electrodes:
         devices[session.reader] = nwbfile.create_device(session.reader, f"Recorded with {session.reader}")
     return devices
 
