@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,58 @@ def break_structure(path: Path) -> Path:
         f.seek(800)
         f.write(b"\x00" * 4096)
     return path
+
+
+def _text(path: Path) -> Path:
+    path.write_text("subject_id: m1\n")
+    return path
+
+
+def _empty(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+RECIPES: dict[str, Callable[[Path], Path]] = {
+    "valid.nwb": write_nwb,
+    "no_subject.nwb": lambda p: write_nwb(p, subject=None),
+    "no_species.nwb": lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": None}),
+    "species_mouse.nwb": lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": "mouse"}),
+    "species_felis.nwb": lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": "Felis catus"}),
+    "sex_male.nwb": lambda p: write_nwb(p, {**GOOD_SUBJECT, "sex": "male"}),
+    "age_90_days.nwb": lambda p: write_nwb(p, {**GOOD_SUBJECT, "age": "90 days"}),
+    "slash_id.nwb": lambda p: write_nwb(p, {**GOOD_SUBJECT, "subject_id": "m/1"}),
+    "naive_start.nwb": lambda p: make_naive_start(write_nwb(p)),
+    "truncated.nwb": lambda p: truncate(write_nwb(p)),
+    "zeroed.nwb": lambda p: zero_bytes(write_nwb(p, n_samples=100)),
+    "broken_structure.nwb": lambda p: break_structure(write_nwb(p, n_samples=100)),
+    "text.nwb": _text,
+    "empty.nwb": _empty,
+    "twin_a.nwb": lambda p: write_nwb(p, identifier="shared-identifier"),
+    "twin_b.nwb": lambda p: write_nwb(p, identifier="shared-identifier"),
+}
+
+
+def looping(path: Path) -> Path:
+    """With ndx-pose's namespace cached too, the same 8 KiB of zeros land inside a cached specification whose
+    read makes HDF5 loop forever (h5py's `dataset[()]` never returns)."""
+    import ndx_pose  # noqa: F401  (registers its namespace: pynwb then caches it in every file it writes)
+
+    return zero_bytes(write_nwb(path, n_samples=100))
+
+
+def build(folder: Path, looping_file: Path) -> None:
+    """Every recipe's file in `folder`, then the looping file. Run it in a fresh interpreter (`build_fresh`):
+    which namespaces pynwb caches, and so where damage lands, depends on the extensions a process imported."""
+    for name, make in RECIPES.items():
+        make(folder / name)
+    looping(looping_file)
+
+
+def build_fresh(folder: Path, looping_file: Path) -> None:
+    import subprocess
+    import sys
+
+    here = str(Path(__file__).parent)
+    code = f"import sys; sys.path.insert(0, {here!r}); import nwb_catalogue as c; c.build(*map(c.Path, sys.argv[1:]))"
+    subprocess.run([sys.executable, "-c", code, str(folder), str(looping_file)], check=True, timeout=600)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from cli_runner import nwbconvert
 from conftest import COMPLETE_METADATA, SAMPLE_DATA, realdata
-from nwb_catalogue import GOOD_SUBJECT, break_structure, make_naive_start, truncate, write_nwb, zero_bytes
+from nwb_catalogue import GOOD_SUBJECT, build_fresh, write_nwb
 
 
 def _findings(result_stdout: str) -> dict[str, list[dict]]:
@@ -24,36 +26,35 @@ def _errors(findings: list[dict]) -> set[str]:
     return {f["check_id"] for f in findings if f["severity"] == "error"}
 
 
-CASES = {
-    "no_subject.nwb": (lambda p: write_nwb(p, subject=None), "check_subject_exists"),
-    "no_species.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": None}), "check_subject_species_exists"),
-    "species_mouse.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": "mouse"}), "check_subject_species_form"),
-    "species_felis.nwb": (
-        lambda p: write_nwb(p, {**GOOD_SUBJECT, "species": "Felis catus"}),
-        "dandi.species_uninterpretable",
-    ),
-    "sex_male.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "sex": "male"}), "check_subject_sex"),
-    "age_90_days.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "age": "90 days"}), "check_subject_age"),
-    "slash_id.nwb": (lambda p: write_nwb(p, {**GOOD_SUBJECT, "subject_id": "m/1"}), "check_subject_id_no_slashes"),
-    "naive_start.nwb": (lambda p: make_naive_start(write_nwb(p)), "dandi.session_start_time_no_timezone"),
-    "truncated.nwb": (lambda p: truncate(write_nwb(p)), "file.truncated"),
-    "zeroed.nwb": (lambda p: zero_bytes(write_nwb(p, n_samples=100)), "schema.failed"),
-    "broken_structure.nwb": (lambda p: break_structure(write_nwb(p, n_samples=100)), "file.damaged"),
-    "text.nwb": (lambda p: p.write_text("subject_id: m1\n") and p, "file.not_hdf5"),
-    "empty.nwb": (lambda p: p.write_bytes(b"") or p, "file.empty"),
+CASES = {  # file (written by nwb_catalogue.RECIPES) -> the error it must get
+    "no_subject.nwb": "check_subject_exists",
+    "no_species.nwb": "check_subject_species_exists",
+    "species_mouse.nwb": "check_subject_species_form",
+    "species_felis.nwb": "dandi.species_uninterpretable",
+    "sex_male.nwb": "check_subject_sex",
+    "age_90_days.nwb": "check_subject_age",
+    "slash_id.nwb": "check_subject_id_no_slashes",
+    "naive_start.nwb": "dandi.session_start_time_no_timezone",
+    "truncated.nwb": "file.truncated",
+    "zeroed.nwb": "schema.failed",
+    "broken_structure.nwb": "file.damaged",
+    "text.nwb": "file.not_hdf5",
+    "empty.nwb": "file.empty",
 }
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("catalogue")
-    write_nwb(folder / "valid.nwb")
-    for name, (make, _) in CASES.items():
-        make(folder / name)
-    shared = "shared-identifier"
-    write_nwb(folder / "twin_a.nwb", identifier=shared)
-    write_nwb(folder / "twin_b.nwb", identifier=shared)
-    return folder
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The catalogue folder and, outside it, a file whose damage makes HDF5 loop forever."""
+    root = tmp_path_factory.mktemp("catalogue")
+    (root / "files").mkdir()
+    build_fresh(root / "files", root / "looping.nwb")
+    return root / "files", root / "looping.nwb"
+
+
+@pytest.fixture(scope="module")
+def catalogue(built: tuple[Path, Path]) -> Path:
+    return built[0]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_each_broken_file_gets_its_check_as_an_error(name: str, catalogue: Path)
     result = nwbconvert("validate", catalogue / name, "--json")
     assert result.returncode == 1
     findings = _findings(result.stdout)[name]
-    expected = CASES[name][1]
+    expected = CASES[name]
     assert expected in _errors(findings), findings
     finding = next(f for f in findings if f["check_id"] == expected)
     assert finding["fix"] and finding["message"] and finding["location"]
@@ -99,7 +100,7 @@ def test_whole_folder_reports_every_file_and_exits_1(serial_run: tuple[int, dict
     code, findings, _ = serial_run
     assert code == 1
     assert set(findings) == {"valid.nwb", "twin_a.nwb", "twin_b.nwb", *CASES}
-    for name, (_, check) in CASES.items():
+    for name, check in CASES.items():
         assert check in _errors(findings[name]), name
 
 
@@ -143,6 +144,24 @@ def test_a_hanging_file_times_out_and_the_batch_goes_on(catalogue: Path, tmp_pat
     assert _errors(findings["valid.nwb"]) == set()
     assert "check_subject_sex" in _errors(findings["sex_male.nwb"])
     assert elapsed < 30
+
+
+def test_a_file_on_which_hdf5_loops_forever_times_out_and_the_others_are_checked(built: tuple[Path, Path]) -> None:
+    catalogue, looping = built
+    reading = (  # visititems stops at the first callback that returns something: this one returns None
+        "import h5py, sys; h5py.File(sys.argv[1], 'r')"
+        ".visititems(lambda n, o: [o[()]] and None if hasattr(o, 'dtype') else None)"
+    )
+    with pytest.raises(subprocess.TimeoutExpired):  # the premise, by h5py alone: reading every dataset never ends
+        subprocess.run([sys.executable, "-c", reading, str(looping)], capture_output=True, timeout=15)
+    started = time.monotonic()
+    result = nwbconvert("validate", looping, catalogue / "valid.nwb", "--json", "--timeout", "5", "-j", "2")
+    findings = _findings(result.stdout)
+    assert result.returncode == 1
+    (timeout,) = findings["looping.nwb"]
+    assert timeout["check_id"] == "file.timeout" and "timed out after 5 s" in timeout["message"]
+    assert _errors(findings["valid.nwb"]) == set()
+    assert time.monotonic() - started < 60
 
 
 def test_missing_path_is_a_usage_error_before_any_work(catalogue: Path) -> None:
