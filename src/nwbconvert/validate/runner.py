@@ -1,24 +1,22 @@
-"""Validate many files: each in its own worker process with a time limit; results in a stable order."""
+"""Validate many files: on worker processes (validate/workers.py), each file with a time limit; results in a stable
+order."""
 
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import stat
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, cast
 
 from nwbconvert.backends import store_suffix
 from nwbconvert.errors import UsageError
 from nwbconvert.output import PARTIAL_TAG
-from nwbconvert.validate.checker import GROUPS, check_file
+from nwbconvert.validate.checker import GROUPS
 from nwbconvert.validate.dandi_ready import duplicate_identifiers
-from nwbconvert.validate.findings import FileReport, Finding, ValidationLayer
+from nwbconvert.validate.findings import FileReport
+from nwbconvert.validate.workers import failed, run_tasks
 from nwbconvert.validate.zarr_store import is_store
 
 
@@ -66,8 +64,8 @@ def validate_files(
     """Reports in the order of `files`, plus batch-level findings (shared identifiers).
 
     With at least as many files as workers, each file is one task and the workers are forked with the
-    validators already imported (they start in milliseconds). With fewer files than workers, each file
-    is split into its layer groups, which run (and import their libraries) in parallel.
+    validators already imported (they start in milliseconds) and kept for the next clean file. With fewer files
+    than workers, each file is split into its layer groups, which run (and import their libraries) in parallel.
     """
     jobs = max(1, options.jobs)
     split = len(files) < jobs
@@ -92,7 +90,7 @@ def validate_files(
         if on_done:
             on_done(results[index])
 
-    _run(tasks, jobs, options, finish)
+    run_tasks(tasks, jobs, options.timeout_s, options.dandi_layout, finish)
     reports = [results[i] for i in range(len(files))]
     extra = duplicate_identifiers(reports)
     return [
@@ -101,85 +99,17 @@ def validate_files(
     ]
 
 
-def _run(
-    tasks: list[tuple[int, Path, tuple[str, ...]]],
-    jobs: int,
-    options: ValidateOptions,
-    finish: Callable[[int, tuple[str, ...], FileReport, bool], None],
-) -> None:
-    """Run each task in its own forked process, `jobs` at a time, killing any that exceeds the time limit."""
-    context = multiprocessing.get_context("fork")
-    pending = list(tasks)
-    running: dict[Connection, tuple[int, Any, float, Path, tuple[str, ...]]] = {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            index, path, group = pending.pop(0)
-            receiver, sender = context.Pipe(duplex=False)
-            proc = context.Process(target=_worker, args=(path, options.dandi_layout, group, sender), daemon=True)
-            proc.start()
-            sender.close()
-            running[receiver] = (index, proc, time.monotonic() + options.timeout_s, path, group)
-        next_deadline = min(entry[2] for entry in running.values())
-        for ready in wait(list(running), timeout=max(0.0, next_deadline - time.monotonic())):
-            conn = cast(Connection, ready)
-            index, proc, _, path, group = running.pop(conn)
-            finish(index, group, _receive(conn, proc, path), False)
-        now = time.monotonic()
-        for conn, (index, proc, deadline, path, group) in list(running.items()):
-            if now >= deadline:
-                proc.kill()
-                proc.join()
-                conn.close()
-                del running[conn]
-                message = (
-                    f"Validation timed out after {options.timeout_s:g} s "
-                    "(a damaged HDF5 file can make readers loop forever)."
-                )
-                finish(index, group, _failed(path, "file.timeout", message, "The file is probably damaged."), True)
-
-
 def _merge(path: Path, parts: list[FileReport]) -> FileReport:
     findings = tuple(f for p in parts for f in p.findings)
     identifier = next((p.identifier for p in parts if p.identifier), None)
     return FileReport(str(path), findings, identifier, max(p.seconds for p in parts))
 
 
-def _worker(path: Path, dandi_layout: bool, groups: tuple[str, ...], conn: Connection) -> None:
-    try:
-        report = check_file(path, dandi_layout, groups=groups)
-    except BaseException as exc:  # a crash must still produce a report
-        report = _failed(
-            path,
-            "validator.crashed",
-            f"The validator failed: {type(exc).__name__}: {exc}.",
-            "Report this with the file if you can share it.",
-        )
-    conn.send(report)
-    conn.close()
-
-
-def _receive(conn: Connection, proc: Any, path: Path) -> FileReport:
-    try:
-        report: FileReport = conn.recv()
-    except EOFError:
-        proc.join()
-        return _failed(
-            path,
-            "validator.crashed",
-            f"The validating process died (exit code {proc.exitcode}).",
-            "The file is probably damaged; copy or convert it again.",
-        )
-    finally:
-        conn.close()
-    proc.join()
-    return report
-
-
 def entry_problem(path: Path) -> FileReport | None:
     """An error report for an entry that is not a regular file or a folder (checked without opening it):
     a dangling link (an unfetched DataLad / git-annex file) or a pipe, socket or device."""
     if path.is_symlink() and not path.exists():
-        return _failed(
+        return failed(
             path,
             "file.dangling_link",
             f"The file is a symbolic link to {os.readlink(path)}, which does not exist, so there is nothing to "
@@ -190,7 +120,7 @@ def entry_problem(path: Path) -> FileReport | None:
         return None
     mode = path.stat().st_mode
     kind = next((k for test, k in _KINDS if test(mode)), "special file")
-    return _failed(
+    return failed(
         path,
         "file.not_regular",
         f"This is a {kind}, not a regular file, so it is not read (reading it could wait forever).",
@@ -204,10 +134,6 @@ _KINDS = (
     (stat.S_ISCHR, "character device"),
     (stat.S_ISBLK, "block device"),
 )
-
-
-def _failed(path: Path, check: str, message: str, fix: str) -> FileReport:
-    return FileReport(str(path), (Finding.error(str(path), check, ValidationLayer.FILE, message, fix),))
 
 
 def _warm_up() -> None:
