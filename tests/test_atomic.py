@@ -178,8 +178,8 @@ def _convert_interrupted_at(target: str, folder: Path, *args: str) -> subprocess
 @pytest.mark.parametrize(
     ("target", "compression"),
     [
-        ("nwbconvert.validate.checker:check_file", "gzip"),  # while the written file is validated
-        ("nwbconvert.validate.checker:check_file", "none"),
+        ("nwbconvert.validate.ahead:check_output", "gzip"),  # while the written file is validated
+        ("nwbconvert.validate.ahead:check_output", "none"),
         ("nwbconvert.output:fsync_tree", "gzip"),  # during the final fsync, the last step before the rename
     ],
 )

@@ -287,9 +287,9 @@ def rejected_path(output: Path) -> Path:
 
 def _validate_output(tmp: Path, output: Path) -> tuple[Finding, ...]:
     """Validate the finished temporary file; on errors keep it as NAME.rejected.nwb and fail."""
-    from nwbconvert.validate.checker import check_file
+    from nwbconvert.validate.ahead import check_output
 
-    report = check_file(tmp, report_as=output)
+    report = check_output(tmp, output)
     if report.has_errors:
         rejected = rejected_path(output)
         replace_output(tmp, rejected)

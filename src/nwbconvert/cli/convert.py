@@ -107,19 +107,23 @@ def command(
             video=video,
             dandi_layout=dandi_layout or None,
         )
-        result = _convert(source, config, output, options, bar=not (quiet or dry_run or json_output))
+        checks = validate is not False and not dry_run
+        result = _convert(source, config, output, options, bar=not (quiet or dry_run or json_output), checks=checks)
         render.conversion(result, json_output)
 
 
 def _convert(
-    source: Path | None, config: Path | None, output: Path | None, options: ConvertOptions, bar: bool
+    source: Path | None, config: Path | None, output: Path | None, options: ConvertOptions, bar: bool, checks: bool
 ) -> ConversionResult:
-    """The conversion (of SOURCE, or of the config's sources) with a progress bar; Ctrl-C stops it safely."""
+    """The conversion (of SOURCE, or of the config's sources) with a progress bar; Ctrl-C stops it safely. With
+    `checks` the output's validators are primed in another process meanwhile (validate/ahead.py), forked before
+    the progress bar starts its thread."""
     from nwbconvert import interrupts
     from nwbconvert.cli import render
     from nwbconvert.cli.guard import STOP_NOTICE
+    from nwbconvert.validate.ahead import warming
 
-    with render.progress_bar(enabled=bar) as progress, interrupts.deferred(STOP_NOTICE):
+    with warming(checks), render.progress_bar(enabled=bar) as progress, interrupts.deferred(STOP_NOTICE):
         if config is not None:
             from nwbconvert.config import convert_config
 

@@ -70,7 +70,7 @@ def validate_files(
     jobs = max(1, options.jobs)
     split = len(files) < jobs
     if not split:
-        _warm_up()
+        warm_up()
     groups: list[tuple[str, ...]] = [(g,) for g in GROUPS] if split else [GROUPS]
     refused = {i: report for i, path in enumerate(files) if (report := entry_problem(path)) is not None}
     tasks = [(i, path, g) for i, path in enumerate(files) if i not in refused for g in groups]
@@ -136,7 +136,7 @@ _KINDS = (
 )
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     import dandi.metadata.util  # noqa: F401
     import h5py  # noqa: F401
     import hdmf_zarr.nwb  # noqa: F401

@@ -1,0 +1,93 @@
+"""`convert`'s check of its own output, made ready while the conversion runs.
+
+A fresh `nwbconvert convert` of a small file spends about as long importing and priming the validators (pynwb's
+validator, NWB Inspector, dandi-cli, DANDI's JSON Schema) and checking the file as it does reading and writing
+it. `warming()` forks a process at the start that does that priming on another core while this one converts;
+`check_output` then hands it the finished file (it runs `check_file` exactly as this process would) and waits
+for its report. Without a warmed process (`batch`'s workers, which are warm after their first session; a machine
+with one core; a process that died) the file is checked here. Nothing else changes: the same checks, the same
+report, the same rejection of a file with errors.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from nwbconvert import interrupts
+from nwbconvert.validate.findings import FileReport
+
+_POLL_S = 0.2  # how often a wait for the report looks for a requested stop
+
+
+class _Ahead:
+    """The warmed process and its pipe (None when no process was started or it is gone)."""
+
+    proc: Any = None
+    conn: Connection | None = None
+
+
+@contextmanager
+def warming(enabled: bool) -> Iterator[None]:
+    """Inside the block a forked process primes the validators (when `enabled` and the machine has another core);
+    it is stopped when the block ends, whatever happens."""
+    from nwbconvert.batch.engines import cores
+
+    if enabled and cores() > 1 and _Ahead.proc is None:
+        context = multiprocessing.get_context("fork")
+        _Ahead.conn, child = context.Pipe(duplex=True)
+        _Ahead.proc = context.Process(target=_serve, args=(child,), daemon=True)
+        _Ahead.proc.start()
+        child.close()
+    try:
+        yield
+    finally:
+        _stop()
+
+
+def check_output(tmp: Path, report_as: Path) -> FileReport:
+    """`check_file(tmp, report_as=report_as)`, in the warmed process when there is one, else here."""
+    conn = _Ahead.conn
+    if conn is not None:
+        try:
+            conn.send((tmp, report_as))
+            while not conn.poll(_POLL_S):
+                interrupts.check()  # Ctrl-C while the file is checked: the caller removes the temporary file
+            report: FileReport = conn.recv()
+            return report
+        except (EOFError, OSError):  # the process died (out of memory?): check the file here instead
+            _stop()
+    from nwbconvert.validate.checker import check_file
+
+    return check_file(tmp, report_as=report_as)
+
+
+def _stop() -> None:
+    proc, conn = _Ahead.proc, _Ahead.conn
+    _Ahead.proc, _Ahead.conn = None, None
+    if conn is not None:
+        conn.close()
+    if proc is not None:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+
+
+def _serve(conn: Connection) -> None:
+    """The warmed process: prime the validators, then check the one file it is sent (signals are the parent's)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from nwbconvert.validate.checker import check_file
+    from nwbconvert.validate.runner import warm_up
+
+    warm_up()
+    try:
+        tmp, report_as = conn.recv()
+    except (EOFError, OSError):  # the conversion ended without a file to check
+        return
+    conn.send(check_file(tmp, report_as=report_as))
