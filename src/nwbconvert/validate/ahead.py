@@ -85,9 +85,10 @@ def _serve(conn: Connection) -> None:
     from nwbconvert.validate.checker import check_file
     from nwbconvert.validate.runner import warm_up
 
-    warm_up()
     try:
+        warm_up()
         tmp, report_as = conn.recv()
-    except (EOFError, OSError):  # the conversion ended without a file to check
+        report = check_file(tmp, report_as=report_as)
+    except Exception:  # no file (EOFError) or a failure: the converting process checks it and says what went wrong
         return
-    conn.send(check_file(tmp, report_as=report_as))
+    conn.send(report)
