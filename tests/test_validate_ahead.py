@@ -69,3 +69,25 @@ def test_a_rejected_file_is_rejected_either_way(tmp_path: Path) -> None:
         assert done.returncode == 1, done.stderr
         assert "dandi.asset_metadata_invalid at /general/session_id" in done.stderr
         assert sorted(p.name for p in folder.iterdir()) == ["out.rejected.nwb"]
+
+
+# Runs the CLI on a machine that cannot fork another process (memory or process limit reached).
+NO_FORK = """
+import multiprocessing.process, sys
+def refused(self):
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+multiprocessing.process.BaseProcess.start = refused
+from nwbconvert.cli.app import app
+sys.argv = ["nwbconvert", *sys.argv[1:]]
+app()
+"""
+
+
+def test_no_process_to_spare_checks_the_file_in_the_converting_one(tmp_path: Path) -> None:
+    primed = _convert(tmp_path / "a", "--json", killed=False)
+    (tmp_path / "b").mkdir()
+    args = ["convert", str(ABF), "-o", str(tmp_path / "b" / "out.nwb"), *SET, "--json"]
+    alone = subprocess.run([sys.executable, "-c", NO_FORK, *args], capture_output=True, text=True, env=ENV, timeout=300)
+    assert alone.returncode == 0, alone.stderr
+    assert (tmp_path / "b" / "out.nwb").exists()
+    assert _checks(primed.stdout) == _checks(alone.stdout)

@@ -40,9 +40,13 @@ def warming(enabled: bool) -> Iterator[None]:
 
     if enabled and cores() > 1 and _Ahead.proc is None:
         context = multiprocessing.get_context("fork")
-        _Ahead.conn, child = context.Pipe(duplex=True)
-        _Ahead.proc = context.Process(target=_serve, args=(child,), daemon=True)
-        _Ahead.proc.start()
+        conn, child = context.Pipe(duplex=True)
+        proc = context.Process(target=_serve, args=(child,), daemon=True)
+        try:
+            proc.start()
+            _Ahead.proc, _Ahead.conn = proc, conn
+        except OSError:  # no process to spare (memory, process limit): the file is checked here
+            conn.close()
         child.close()
     try:
         yield
