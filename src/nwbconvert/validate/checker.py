@@ -15,6 +15,7 @@ from nwbconvert.validate.best_practice import best_practice_findings
 from nwbconvert.validate.dandi_ready import DandiHeader, dandi_findings, read_header
 from nwbconvert.validate.findings import FileReport, Finding, Severity, ValidationLayer
 from nwbconvert.validate.integrity import open_problem
+from nwbconvert.validate.walk import FileWalk
 
 GROUPS = ("schema", "inspection")  # can run in separate processes; "inspection" = best practice + DANDI
 
@@ -32,9 +33,10 @@ def check_file(
     problem = open_problem(path)
     header = DandiHeader()
     missing: set[int] = set()
+    walk: FileWalk | None = None
     if problem is None:
         try:
-            header, missing = _header(path)
+            header, missing, walk = _header(path)
         except Exception as exc:
             problem = Finding.error(
                 name,
@@ -50,7 +52,7 @@ def check_file(
     dandi = dandi_findings(report_as or path, header, dandi_layout) if "inspection" in groups else []
 
     def archive(nwbfile: Any) -> list[Finding]:  # the DANDI layer, then the archive's checks (dandi_asset.py)
-        run = partial(_archive, report_as, dandi, dandi_layout, nwbfile)
+        run = partial(_archive, report_as, dandi, dandi_layout, nwbfile, walk)
         return dandi + _guarded(name, ValidationLayer.DANDI, path, run)
 
     both = _both_at_once(path, archive) if set(GROUPS) <= set(groups) else None
@@ -63,7 +65,7 @@ def check_file(
         if both is None:
             findings += _guarded(name, ValidationLayer.BEST_PRACTICE, path, best_practice_findings)
             findings += dandi + archive(None)
-        findings += _guarded(name, ValidationLayer.FILE, path, partial(_external, report_as, dandi_layout))
+        findings += _guarded(name, ValidationLayer.FILE, path, partial(_external, report_as, dandi_layout, walk))
         findings += [_filter_missing(name, fid) for fid in sorted(missing)]
     identifier = header.identifier if "inspection" in groups else None
     renamed = tuple(replace(f, file=name) for f in findings)
@@ -74,17 +76,21 @@ def _library(path: Path) -> str:
     return "Zarr" if path.is_dir() else "HDF5"
 
 
-def _header(path: Path) -> tuple[DandiHeader, set[int]]:
-    """The header fields DANDI needs, and the ids of HDF5 filters the file uses that cannot be decoded here."""
+def _header(path: Path) -> tuple[DandiHeader, set[int], FileWalk | None]:
+    """The header fields DANDI needs, the ids of HDF5 filters the file uses that cannot be decoded here, and the
+    walk of the file's structure the other checks share (walk.py; None for a Zarr store or a damaged file)."""
     if path.is_dir():
         from nwbconvert.validate.zarr_store import store_header
 
-        return store_header(path), set()
+        return store_header(path), set(), None
     import h5py
 
+    from nwbconvert.validate.walk import walk_file
+
     with h5py.File(path, "r") as h5:
-        missing = load_missing_filters(h5)
-        return read_header(h5), missing
+        walk = walk_file(h5)
+        missing = load_missing_filters(h5) if walk is None else unavailable(set(walk.filters))
+        return read_header(h5), missing, walk
 
 
 def _filter_missing(name: str, filter_id: int) -> Finding:
@@ -107,21 +113,26 @@ def load_missing_filters(h5: object) -> set[int]:
     `--compression blosc-zstd`) and the package is installed; returns the filter ids still missing."""
     import h5py
 
-    missing: set[int] = set()
+    used: set[int] = set()
 
     def visit(_: str, obj: object) -> None:
         if isinstance(obj, h5py.Dataset) and obj.chunks is not None:
             plist = obj.id.get_create_plist()
-            missing.update(
-                fid
-                for fid in (plist.get_filter(i)[0] for i in range(plist.get_nfilters()))
-                if not h5py.h5z.filter_avail(fid)
-            )
+            used.update(plist.get_filter(i)[0] for i in range(plist.get_nfilters()))
 
     try:
         h5.visititems(visit)  # type: ignore[attr-defined]
     except Exception:
         return set()  # a damaged structure: the schema and inspection checks say what is wrong
+    return unavailable(used)
+
+
+def unavailable(filters: set[int]) -> set[int]:
+    """Of the HDF5 filter ids `filters`, those this HDF5 cannot decode, once hdf5plugin (when installed) has
+    registered its filters."""
+    import h5py
+
+    missing = {fid for fid in filters if not h5py.h5z.filter_avail(fid)}
     if missing:
         import importlib.util
 
@@ -148,17 +159,19 @@ def _both_at_once(path: Path, archive: Callable[[Any], list[Finding]]) -> list[F
     return layers + best_practice.findings_of(path, checked.inspector_messages) + checked.during
 
 
-def _archive(report_as: Path | None, dandi: list[Finding], layout: bool, nwbfile: Any, path: Path) -> list[Finding]:
+def _archive(
+    report_as: Path | None, dandi: list[Finding], layout: bool, nwbfile: Any, walk: FileWalk | None, path: Path
+) -> list[Finding]:
     """The archive's findings (after the DANDI layer's `dandi`), with the NWBFile already read when there is one."""
     from nwbconvert.validate.dandi_asset import archive_findings
 
-    return archive_findings(path, report_as or path, dandi, layout, nwbfile)
+    return archive_findings(path, report_as or path, dandi, layout, nwbfile, walk)
 
 
-def _external(report_as: Path | None, layout: bool, path: Path) -> list[Finding]:
+def _external(report_as: Path | None, layout: bool, walk: FileWalk | None, path: Path) -> list[Finding]:
     from nwbconvert.validate.external_files import external_file_findings
 
-    return external_file_findings(path, report_as, layout)
+    return external_file_findings(path, report_as, layout, walk)
 
 
 def _schema(path: Path) -> list[Finding]:

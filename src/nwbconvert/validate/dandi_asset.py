@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nwbconvert.validate.findings import Finding, Severity, ValidationLayer
+from nwbconvert.validate.walk import FileWalk
 
 os.environ.setdefault("DANDI_CACHE", "ignore")  # dandi-cli would otherwise memoize every extraction on disk
 
@@ -90,13 +91,15 @@ class Problem:
     extraction: bool  # dandi upload itself fails (True) or the archive marks the asset invalid (False)
 
 
-def asset_findings(path: Path, name: str, reported: frozenset[str] = frozenset(), nwbfile: Any = None) -> list[Finding]:
+def asset_findings(
+    path: Path, name: str, reported: frozenset[str] = frozenset(), nwbfile: Any = None, walk: FileWalk | None = None
+) -> list[Finding]:
     """Error findings for what the archive would refuse in `path` (reported as `name`); a problem at a location
     in `reported` (the DANDI layer already named it) is left out."""
     if path.is_dir() or not path.name.lower().endswith(".nwb"):
         return []  # a Zarr store or a file dandi-cli uploads as a generic asset: no NWB metadata extracted
     findings = []
-    for problem in problems(path, nwbfile):
+    for problem in problems(path, nwbfile, walk):
         field = _nwb_field(problem.field)
         if field.location in reported:
             continue
@@ -104,21 +107,22 @@ def asset_findings(path: Path, name: str, reported: frozenset[str] = frozenset()
     return findings
 
 
-def problems(path: Path, nwbfile: Any = None) -> list[Problem]:
+def problems(path: Path, nwbfile: Any = None, walk: FileWalk | None = None) -> list[Problem]:
     """What dandi upload's extraction, or the archive's published-asset validation, refuses in the file."""
     try:
-        metadata = extract(path, nwbfile)
+        metadata = extract(path, nwbfile, walk)
     except Exception as exc:
         return _extraction_problems(exc)
     return schema_problems(published(metadata, path.stat().st_size))
 
 
-def extract(path: Path, nwbfile: Any = None) -> dict[str, Any]:
+def extract(path: Path, nwbfile: Any = None, walk: FileWalk | None = None) -> dict[str, Any]:
     """The asset metadata `dandi upload` sends for the file: nwb2asset, as JSON, schemaKey "Asset" (given the
-    file's `nwbfile` already read, dandi-cli's extraction takes it instead of reading the file a second time)."""
+    file's `nwbfile` already read, dandi-cli's extraction takes it instead of reading the file a second time, and
+    given its `walk`, the answers of the two walks it makes of the file when walk.py has them)."""
     from dandi.metadata.nwb import nwb2asset
 
-    with _offline_species(), _already_read(nwbfile):
+    with _offline_species(), _already_read(nwbfile), _already_walked(walk):
         asset = nwb2asset(path, digest=_etag_digest())
     metadata: dict[str, Any] = asset.model_dump(mode="json", exclude_none=True)
     metadata["schemaKey"] = "Asset"  # dandi.dandiapi.set_asset_schema_key, as upload does
@@ -179,10 +183,12 @@ def schema_problems(metadata: dict[str, Any]) -> list[Problem]:
 
 
 def warm_up() -> None:
-    """Import the extraction and build the published-asset JSON Schema validator once (before workers fork)."""
+    """Import the extraction and build the published-asset JSON Schema validator once (before workers fork): the
+    metadata names the schema version dandi-cli's extraction writes, or dandischema refuses it before building one."""
     import dandi.metadata.nwb  # noqa: F401
+    from dandischema.consts import DANDI_SCHEMA_VERSION
 
-    schema_problems({"schemaKey": "Asset"})
+    schema_problems({"schemaKey": "Asset", "schemaVersion": DANDI_SCHEMA_VERSION})
 
 
 _ETAG = "0" * 32 + "-1"
@@ -239,6 +245,28 @@ def _already_read(nwbfile: Any) -> Iterator[None]:
         yield
     finally:
         utils.NWBHDF5IO = original
+
+
+@contextmanager
+def _already_walked(walk: FileWalk | None) -> Iterator[None]:
+    """dandi-cli's `get_metadata` walks the file twice, for `nwb_has_external_links` and `get_neurodata_types`;
+    given a walk that has their answers (walk.py gives them only when they are plain: no external, dangling or
+    looping link), it is handed those. Otherwise, or with a dandi-cli that names them otherwise, nothing changes."""
+    import dandi.metadata.nwb as extraction
+
+    names = ("nwb_has_external_links", "get_neurodata_types")
+    originals = [getattr(extraction, n, None) for n in names]
+    if walk is None or walk.dandi_types is None or None in originals:
+        yield
+        return
+    types = list(walk.dandi_types)
+    extraction.nwb_has_external_links = lambda _: False
+    extraction.get_neurodata_types = lambda _: list(types)
+    try:
+        yield
+    finally:
+        for name, original in zip(names, originals, strict=True):
+            setattr(extraction, name, original)
 
 
 def _extraction_problems(exc: Exception) -> list[Problem]:
@@ -311,12 +339,12 @@ def _finding(name: str, problem: Problem, field: NwbField) -> Finding:
     return Finding.error(name, CHECK, ValidationLayer.DANDI, message, fix, field.location)
 
 
-def modality_findings(content: Path, named: Path, layout: bool) -> list[Finding]:
+def modality_findings(content: Path, named: Path, layout: bool, walk: FileWalk | None = None) -> list[Finding]:
     """The modality organize names the file with (info), and with `layout` an error when `named` says another."""
     from nwbconvert.dandi_naming import LEFT_OUT, file_types, modality, modality_table
     from nwbconvert.validate.dandi_ready import LAYOUT
 
-    types = file_types(content)
+    types = set(walk.group_types) if walk is not None else file_types(content)
     found = modality(types)
     table = modality_table()
     naming = sorted(t for t in types if table.get(t) not in (None, *LEFT_OUT))
@@ -350,9 +378,11 @@ def modality_findings(content: Path, named: Path, layout: bool) -> list[Finding]
 
 
 def archive_findings(
-    content: Path, named: Path, dandi: list[Finding], layout: bool, nwbfile: Any = None
+    content: Path, named: Path, dandi: list[Finding], layout: bool, nwbfile: Any = None, walk: FileWalk | None = None
 ) -> list[Finding]:
     """This layer's findings for the file at `content` (reported as `named`), after the DANDI layer's `dandi`;
-    `nwbfile`: the file as `NWBHDF5IO(load_namespaces=True)` reads it, when another check has read it already."""
+    `nwbfile`: the file as `NWBHDF5IO(load_namespaces=True)` reads it, when another check has read it already;
+    `walk`: the file's structure walked once (walk.py), when another check has walked it."""
     reported = frozenset(f.location for f in dandi if f.severity is Severity.ERROR)
-    return asset_findings(content, str(named), reported, nwbfile) + modality_findings(content, named, layout)
+    found = asset_findings(content, str(named), reported, nwbfile, walk)
+    return found + modality_findings(content, named, layout, walk)

@@ -14,19 +14,24 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from nwbconvert.validate.findings import Finding, Severity, ValidationLayer
+from nwbconvert.validate.walk import FileWalk
 
 MISSING = "nwbconvert.external_file_missing"
 ABSOLUTE = "nwbconvert.external_file_absolute"
 LAYOUT = "nwbconvert.external_file_layout"
 
 
-def external_file_findings(path: Path, report_as: Path | None = None, dandi_layout: bool = False) -> list[Finding]:
-    """The findings for the external files of the file at `path` (resolved beside it; named `report_as`)."""
+def external_file_findings(
+    path: Path, report_as: Path | None = None, dandi_layout: bool = False, walk: FileWalk | None = None
+) -> list[Finding]:
+    """The findings for the external files of the file at `path` (resolved beside it; named `report_as`), taken
+    from `walk` when the file's structure was walked already (walk.py)."""
     name = str(report_as or path)
     folder = Path(path).absolute().parent
     stem = Path((report_as or path).name).stem
     findings: list[Finding] = []
-    for location, files in _external_files(path):
+    found = _external_files(path) if walk is None else ((at, _strings(v)) for at, v in walk.external_files)
+    for location, files in found:
         for entry in files:
             findings += _check(name, location, entry, folder, stem if dandi_layout else None)
     return findings
