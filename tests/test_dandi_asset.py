@@ -141,3 +141,21 @@ def test_a_file_with_an_external_link_is_refused_as_upload_refuses_it(tmp_path: 
     (finding,) = _asset(found["linked.nwb"])
     assert finding["location"] == "/" and "NWB files with external links are not supported" in finding["message"]
     assert "external links" in finding["fix"] and code == 1
+
+
+def test_warm_up_builds_the_published_asset_validator_before_workers_fork() -> None:
+    """In a fresh interpreter, warm_up leaves dandischema's JSON Schema validator for published assets built (the
+    forked workers share it; it took a third of a second in each worker's first file when warm-up did not)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from nwbconvert.validate.dandi_asset import warm_up\n"
+        "import dandischema.metadata as m\n"
+        "before = m._get_jsonschema_validator_local.cache_info().currsize\n"
+        "warm_up()\n"
+        "print(before, m._get_jsonschema_validator_local.cache_info().currsize)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "1"]
