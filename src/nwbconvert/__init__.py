@@ -6,6 +6,7 @@ Public API (imported lazily so that `nwbconvert --help` stays instant):
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,13 +19,8 @@ __all__ = ["ConvertOptions", "__version__", "convert", "detect", "read_session"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":  # importlib.metadata alone costs a quarter of `nwbconvert --help`
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("nwbconvert")
-        except PackageNotFoundError:  # running from a source tree that was not installed
-            return "0.0.0+unknown"
+    if name == "__version__":
+        return _version()
     if name == "ConvertOptions":
         from nwbconvert.options import ConvertOptions
 
@@ -38,3 +34,15 @@ def __getattr__(name: str) -> Any:
 
         return detect
     raise AttributeError(name)
+
+
+@cache
+def _version() -> str:
+    """Looked up once per process (a batch worker asks for every session); importlib.metadata is imported here
+    because it alone costs a quarter of `nwbconvert --help`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nwbconvert")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0.0.0+unknown"

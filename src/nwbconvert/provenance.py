@@ -8,6 +8,7 @@ import json
 import platform
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,18 @@ def describe_files(paths: Iterable[Path]) -> tuple[SourceFile, ...]:
 
 def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str]:
     found: dict[str, str] = {"python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
+    found.update((name, v) for name in names if (v := installed_version(name)) is not None)
     return found
+
+
+@cache
+def installed_version(name: str) -> str | None:
+    """The installed version of distribution `name` (None: not installed), looked up once per process (each
+    lookup scans the installed distributions: a batch worker would do it for every session)."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 
 @dataclass(frozen=True)
