@@ -4,6 +4,12 @@ from __future__ import annotations
 
 
 def main() -> None:
+    import sys
+
+    if sys.argv[1:2] == ["convert"]:  # its output's validators primed on another core while the rest starts
+        from nwbconvert.validate.ahead import start_early
+
+        start_early()
     from nwbconvert.cli.app import app
 
     try:
