@@ -118,7 +118,7 @@ def test_links_dandi_cli_answers_its_own_way_are_left_to_it(files: dict[str, Pat
         assert answer in ("RecursionError", "KeyError") or answer[0] is True, answer
 
 
-@pytest.mark.parametrize("name", sorted({*PLAIN, *UNUSUAL} - {"external"}))
+@pytest.mark.parametrize("name", sorted({*PLAIN, *UNUSUAL}))
 def test_the_walk_gives_what_each_checks_own_walk_gives(files: dict[str, Path], name: str) -> None:
     path = files[name]
     walk = _walked(path)
