@@ -6,7 +6,6 @@ Public API (imported lazily so that `nwbconvert --help` stays instant):
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,7 +19,9 @@ __all__ = ["ConvertOptions", "__version__", "convert", "detect", "read_session"]
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        return _version()
+        from nwbconvert.versions import installed_version
+
+        return installed_version("nwbconvert") or "0.0.0+unknown"  # None: a source tree that was not installed
     if name == "ConvertOptions":
         from nwbconvert.options import ConvertOptions
 
@@ -34,15 +35,3 @@ def __getattr__(name: str) -> Any:
 
         return detect
     raise AttributeError(name)
-
-
-@cache
-def _version() -> str:
-    """Looked up once per process (a batch worker asks for every session); importlib.metadata is imported here
-    because it alone costs a quarter of `nwbconvert --help`."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("nwbconvert")
-    except PackageNotFoundError:  # running from a source tree that was not installed
-        return "0.0.0+unknown"

@@ -8,12 +8,11 @@ import json
 import platform
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from nwbconvert.model import SourceFile, SourceNote
+from nwbconvert.versions import installed_version
 
 SAMPLE_BYTES = 1 << 20
 CHECKSUM_ALGORITHM = "blake2b-128-sampled"  # size + first, middle and last MiB; fast on any file size
@@ -41,16 +40,6 @@ def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str]:
     found: dict[str, str] = {"python": platform.python_version()}
     found.update((name, v) for name in names if (v := installed_version(name)) is not None)
     return found
-
-
-@cache
-def installed_version(name: str) -> str | None:
-    """The installed version of distribution `name` (None: not installed), looked up once per process (each
-    lookup scans the installed distributions: a batch worker would do it for every session)."""
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
 
 
 @dataclass(frozen=True)

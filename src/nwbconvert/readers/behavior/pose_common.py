@@ -346,9 +346,6 @@ class PoseSource:
 
 
 def package_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from nwbconvert.versions import installed_version
 
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return ""
+    return installed_version(name) or ""
