@@ -6,7 +6,7 @@ The pass visits each object once by its hard links, in name order, as h5py's `vi
 also follow soft links, so a group linked twice is counted twice: here the graph of hard and soft links between
 groups counts the paths to each group, which gives the same list. Wherever dandi-cli's answer is not a plain one
 (an external link, a dangling or looping link, a link of another kind, a neurodata type that is not text, nesting
-deeper than DEEP) the walk's `dandi` is None and dandi-cli's own functions run, so that answer, error or not, is
+deeper than DEEP) the walk's `dandi_types` is None and dandi-cli's own functions run, so that answer, error or not, is
 exactly theirs. A file whose structure cannot be walked gets None: each check then reads it its own way.
 """
 
@@ -67,7 +67,7 @@ class _Walker:
         gid.links.iterate(lambda n, info: links.append((n, info.type)), info=True)
         self._read(gid, name, [n for n, _ in links])
         self.plain = self.plain and depth <= DEEP
-        targets = self.edges.setdefault(gid, [])
+        self.edges[gid] = targets = []  # each group is visited once
         for link, kind in links:
             if kind not in (h5l.TYPE_HARD, h5l.TYPE_SOFT):
                 self.plain = False  # an external (or user-defined) link
