@@ -97,6 +97,7 @@ class Hdf5(Backend):
     ) -> None:
         """pynwb writes the file (traces datasets only declared), then their chunks are compressed on every core.
         Uncompressed samples are written first instead, while pynwb is imported (writer/preallocated.py)."""
+        from nwbconvert.loading import collector_paused
         from nwbconvert.writer import preallocated
         from nwbconvert.writer.parallel import DeferredSeries
 
@@ -104,16 +105,18 @@ class Hdf5(Backend):
         if preallocated.suits(plan, write):
             planned = preallocated.planned_series(plan, write)
             with preallocated.PreallocatedFill(tmp, planned, write, advance) as early:
-                from nwbconvert.writer.hdf5 import write_hdf5  # pynwb is imported while the samples are written
-                from nwbconvert.writer.nwbfile import build_nwbfile
+                with collector_paused():  # pynwb is imported (loading.py) while the samples are written
+                    from nwbconvert.writer.hdf5 import write_hdf5
+                    from nwbconvert.writer.nwbfile import build_nwbfile
 
                 nwbfile = build_nwbfile(plan, provenance, advance, write, deferred)
                 write_hdf5(nwbfile, tmp, mode="a")
                 early.finish(deferred)
             return
-        from nwbconvert.writer.hdf5 import write_hdf5
-        from nwbconvert.writer.nwbfile import build_nwbfile
-        from nwbconvert.writer.parallel import fill
+        with collector_paused():  # pynwb's import (loading.py)
+            from nwbconvert.writer.hdf5 import write_hdf5
+            from nwbconvert.writer.nwbfile import build_nwbfile
+            from nwbconvert.writer.parallel import fill
 
         write_hdf5(build_nwbfile(plan, provenance, advance, write, deferred), tmp)
         fill(tmp, deferred, write, advance)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from nwbconvert import backends, interrupts
 from nwbconvert.errors import SourceError, UsageError, ValidationFailed
+from nwbconvert.loading import collector_paused
 from nwbconvert.metadata.dandi import resolve as resolve_header
 from nwbconvert.metadata.layers import Layer, load_yaml, merge, parse_set
 from nwbconvert.metadata.model import MetadataLayer, NwbMetadata, SubjectLayer
@@ -85,7 +86,8 @@ def convert_sources(
     specs, out, backend = checked(options, sources, output)
     if not out.dry_run:
         check_destination(output, out.overwrite)
-    merged = read_sources(specs, out.timezone, alignments, folder)
+    with collector_paused():  # the readers' libraries are imported (loading.py)
+        merged = read_sources(specs, out.timezone, alignments, folder)
     backend.check_session(merged.session)
     metadata = resolve_metadata(merged.session, out, layers)  # before any sample is written
     session = merged.session

@@ -10,7 +10,10 @@ def main() -> None:
         from nwbconvert.validate.ahead import start_early
 
         start_early()
-    from nwbconvert.cli.app import app
+    from nwbconvert.loading import collector_paused
+
+    with collector_paused():  # typer and rich (loading.py)
+        from nwbconvert.cli.app import app
 
     try:
         app()

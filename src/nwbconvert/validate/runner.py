@@ -3,7 +3,6 @@ order."""
 
 from __future__ import annotations
 
-import gc
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -136,18 +135,36 @@ _KINDS = (
 )
 
 
-def warm_up() -> None:
+def warm_up(groups: tuple[str, ...] = GROUPS) -> None:
+    """Load what checking the layer `groups` needs (once per process, and inherited by forked workers), the
+    collector paused and what was loaded frozen (loading.py): workers forked after it start in milliseconds."""
+    if set(groups) <= _WARMED:
+        return
+    from nwbconvert.loading import collector_paused
+
+    with collector_paused():
+        import h5py  # noqa: F401
+        import hdmf_zarr.nwb  # noqa: F401
+        import pynwb  # noqa: F401
+
+        if "inspection" in groups:
+            _warm_inspection()
+        if set(GROUPS) <= set(groups):  # both on one read of the file (opened.py)
+            from nwbconvert.validate.opened import prime
+
+            prime()  # this installation's own specs, validators built: files nwbconvert wrote need no spec loading
+    _WARMED.update(groups)
+
+
+_WARMED: set[str] = set()  # the layer groups warm_up has loaded for in this process
+
+
+def _warm_inspection() -> None:
     import dandi.metadata.util  # noqa: F401
-    import h5py  # noqa: F401
-    import hdmf_zarr.nwb  # noqa: F401
     import nwbinspector  # noqa: F401
-    import pynwb  # noqa: F401
 
     from nwbconvert.dandi_naming import modality_table
     from nwbconvert.validate.dandi_asset import warm_up
-    from nwbconvert.validate.opened import prime
 
     warm_up()  # dandi-cli's extraction imported, the published-asset JSON Schema built once for every worker
     modality_table()
-    prime()  # this installation's own specs, validators built: files nwbconvert wrote need no spec loading
-    gc.freeze()  # the forked workers' collector leaves what was loaded here alone: its pages stay shared

@@ -114,12 +114,16 @@ class _Worker:
 
 
 def _serve(conn: Connection, dandi_layout: bool) -> None:
-    """A worker's loop: validate each file it is sent until its pipe closes."""
+    """A worker's loop: validate each file it is sent until its pipe closes (what a file's layer groups need
+    loaded first, unless the parent had loaded it before forking)."""
+    from nwbconvert.validate.runner import warm_up
+
     while True:
         try:
             path, groups = conn.recv()
         except (EOFError, OSError):
             return
+        warm_up(groups)
         conn.send(_checked(path, dandi_layout, groups))
 
 
