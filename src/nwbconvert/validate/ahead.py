@@ -83,7 +83,9 @@ def check_output(tmp: Path, report_as: Path) -> FileReport:
         except (EOFError, OSError):  # the process died (out of memory?): check the file here instead
             _stop()
     from nwbconvert.validate.checker import check_file
+    from nwbconvert.validate.runner import warm_up
 
+    warm_up()  # once per process (a batch worker's first session): its libraries loaded with the collector paused
     return check_file(tmp, report_as=report_as)
 
 
