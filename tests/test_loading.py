@@ -49,13 +49,13 @@ def test_a_collector_that_was_off_stays_off() -> None:
     assert result["after"] is False
 
 
-def test_a_schema_worker_loads_pynwb_but_neither_nwb_inspector_nor_dandi() -> None:
+def test_a_schema_worker_loads_pynwb_but_neither_nwb_inspector_nor_dandi_cli() -> None:
     code = (
         "import json, sys\n"
         "from nwbconvert.validate.runner import warm_up\n"
         "warm_up(('schema',))\n"
         "schema = {m: m in sys.modules for m in ('pynwb', 'nwbinspector', 'dandi.metadata.nwb')}\n"
-        "warm_up(('inspection',))\n"
+        "warm_up(('best_practice', 'dandi'))\n"
         "both = {m: m in sys.modules for m in ('pynwb', 'nwbinspector', 'dandi.metadata.nwb')}\n"
         "print(json.dumps({'schema': schema, 'both': both}))\n"
     )

@@ -17,7 +17,18 @@ from nwbconvert.validate.findings import FileReport, Finding, Severity, Validati
 from nwbconvert.validate.integrity import open_problem
 from nwbconvert.validate.walk import FileWalk
 
-GROUPS = ("schema", "inspection")  # can run in separate processes; "inspection" = best practice + DANDI
+GROUPS = ("schema", "best_practice", "dandi")  # can run in separate processes; "dandi": DANDI, archive and file
+
+
+def split_groups(workers: int) -> list[tuple[str, ...]]:
+    """How one file's layer groups are shared out among `workers` processes: all on one read with one worker; with
+    two, the schema and best-practice checks on one read, and the DANDI checks (which load dandi-cli and DANDI's
+    JSON Schema, the longest load) on the other; with more, each group on its own."""
+    if workers <= 1:
+        return [GROUPS]
+    if workers == 2:
+        return [GROUPS[:2], GROUPS[2:]]
+    return [(group,) for group in GROUPS]
 
 
 def check_file(
@@ -25,8 +36,8 @@ def check_file(
 ) -> FileReport:
     """Every finding of the chosen layer groups for `path` (named `report_as` in the findings).
 
-    A file that cannot be opened gets one finding, from the inspection group only, so that a file split
-    across workers reports exactly what a single worker does.
+    A file that cannot be opened gets one finding, from the "dandi" group only, so that a file split across
+    workers reports exactly what a single worker does.
     """
     started = time.perf_counter()
     name = str(report_as or path)
@@ -46,30 +57,37 @@ def check_file(
                 "Copy or convert the file again.",
             )
     if problem is not None:
-        found = (replace(problem, file=name),) if "inspection" in groups else ()
+        found = (replace(problem, file=name),) if "dandi" in groups else ()
         return FileReport(name, found, None, time.perf_counter() - started)
-    findings: list[Finding] = []
-    dandi = dandi_findings(report_as or path, header, dandi_layout) if "inspection" in groups else []
+    dandi = dandi_findings(report_as or path, header, dandi_layout) if "dandi" in groups else []
 
     def archive(nwbfile: Any) -> list[Finding]:  # the DANDI layer, then the archive's checks (dandi_asset.py)
         run = partial(_archive, report_as, dandi, dandi_layout, nwbfile, walk)
         return dandi + _guarded(name, ValidationLayer.DANDI, path, run)
 
-    both = _both_at_once(path, archive) if set(GROUPS) <= set(groups) else None
-    if both is not None:
-        findings += both
-    elif "schema" in groups:
-        findings += _guarded(name, ValidationLayer.SCHEMA, path, _schema)
-    if "inspection" in groups:
-        interrupts.check()  # validating a conversion: a stop requested during the schema check
-        if both is None:
-            findings += _guarded(name, ValidationLayer.BEST_PRACTICE, path, best_practice_findings)
-            findings += dandi + archive(None)
+    findings = _read_once(name, path, groups, archive)
+    if "dandi" in groups:
         findings += _guarded(name, ValidationLayer.FILE, path, partial(_external, report_as, dandi_layout, walk))
         findings += [_filter_missing(name, fid) for fid in sorted(missing)]
-    identifier = header.identifier if "inspection" in groups else None
+    identifier = header.identifier if "dandi" in groups else None
     renamed = tuple(replace(f, file=name) for f in findings)
     return FileReport(name, renamed, identifier, time.perf_counter() - started)
+
+
+def _read_once(
+    name: str, path: Path, groups: tuple[str, ...], archive: Callable[[Any], list[Finding]]
+) -> list[Finding]:
+    """The schema, best-practice and DANDI (with the archive's) findings of `groups`: the first two on one read of
+    the file when both are asked for (the archive's extraction reusing it), else each layer on its own."""
+    with_dandi = archive if "dandi" in groups else None
+    both = _both_at_once(path, with_dandi) if set(GROUPS[:2]) <= set(groups) else None
+    if both is not None:
+        return both
+    findings = _guarded(name, ValidationLayer.SCHEMA, path, _schema) if "schema" in groups else []
+    interrupts.check()  # validating a conversion: a stop requested during the schema check
+    if "best_practice" in groups:
+        findings += _guarded(name, ValidationLayer.BEST_PRACTICE, path, best_practice_findings)
+    return findings + (archive(None) if with_dandi else [])
 
 
 def _library(path: Path) -> str:
@@ -123,7 +141,7 @@ def load_missing_filters(h5: object) -> set[int]:
     try:
         h5.visititems(visit)  # type: ignore[attr-defined]
     except Exception:
-        return set()  # a damaged structure: the schema and inspection checks say what is wrong
+        return set()  # a damaged structure: the schema and best-practice checks say what is wrong
     return unavailable(used)
 
 
@@ -141,9 +159,10 @@ def unavailable(filters: set[int]) -> set[int]:
     return {fid for fid in missing if not h5py.h5z.filter_avail(fid)}
 
 
-def _both_at_once(path: Path, archive: Callable[[Any], list[Finding]]) -> list[Finding] | None:
-    """Schema, best-practice, DANDI and archive findings from one read of an HDF5 file (validate/opened.py; the
-    archive's extraction reuses the NWBFile read for NWB Inspector), or None: check each layer on its own."""
+def _both_at_once(path: Path, archive: Callable[[Any], list[Finding]] | None) -> list[Finding] | None:
+    """Schema and best-practice findings, then the DANDI and archive findings when `archive` is given, from one
+    read of an HDF5 file (validate/opened.py; the archive's extraction reuses the NWBFile read for NWB Inspector),
+    or None: check each layer on its own."""
     if path.is_dir():
         return None
     import warnings

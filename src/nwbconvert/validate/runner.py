@@ -12,7 +12,7 @@ from pathlib import Path
 from nwbconvert.backends import store_suffix
 from nwbconvert.errors import UsageError
 from nwbconvert.output import PARTIAL_TAG
-from nwbconvert.validate.checker import GROUPS
+from nwbconvert.validate.checker import GROUPS, split_groups
 from nwbconvert.validate.dandi_ready import duplicate_identifiers
 from nwbconvert.validate.findings import FileReport
 from nwbconvert.validate.workers import failed, run_tasks
@@ -64,13 +64,14 @@ def validate_files(
 
     With at least as many files as workers, each file is one task and the workers are forked with the
     validators already imported (they start in milliseconds) and kept for the next clean file. With fewer files
-    than workers, each file is split into its layer groups, which run (and import their libraries) in parallel.
+    than workers, each file's layer groups are shared out among the workers (`checker.split_groups`), which run (and
+    load their libraries) in parallel.
     """
     jobs = max(1, options.jobs)
     split = len(files) < jobs
     if not split:
         warm_up()
-    groups: list[tuple[str, ...]] = [(g,) for g in GROUPS] if split else [GROUPS]
+    groups = split_groups(jobs) if split else [GROUPS]
     refused = {i: report for i, path in enumerate(files) if (report := entry_problem(path)) is not None}
     tasks = [(i, path, g) for i, path in enumerate(files) if i not in refused for g in groups]
     parts: dict[int, dict[tuple[str, ...], FileReport]] = {i: {} for i in range(len(files))}
@@ -147,9 +148,11 @@ def warm_up(groups: tuple[str, ...] = GROUPS) -> None:
         import hdmf_zarr.nwb  # noqa: F401
         import pynwb  # noqa: F401
 
-        if "inspection" in groups:
-            _warm_inspection()
-        if set(GROUPS) <= set(groups):  # both on one read of the file (opened.py)
+        if "best_practice" in groups:
+            import nwbinspector  # noqa: F401
+        if "dandi" in groups:
+            _warm_dandi()
+        if set(GROUPS[:2]) <= set(groups):  # schema and best practice on one read of the file (opened.py)
             from nwbconvert.validate.opened import prime
 
             prime()  # this installation's own specs, validators built: files nwbconvert wrote need no spec loading
@@ -159,9 +162,8 @@ def warm_up(groups: tuple[str, ...] = GROUPS) -> None:
 _WARMED: set[str] = set()  # the layer groups warm_up has loaded for in this process
 
 
-def _warm_inspection() -> None:
+def _warm_dandi() -> None:
     import dandi.metadata.util  # noqa: F401
-    import nwbinspector  # noqa: F401
 
     from nwbconvert.dandi_naming import modality_table
     from nwbconvert.validate.dandi_asset import warm_up
