@@ -99,3 +99,17 @@ def plan_of(source: Path, streams: tuple[str, ...] = ()) -> Any:
 
     options = ConvertOptions(streams=streams, set_values=COMPLETE_METADATA, timezone="UTC", dry_run=True)
     return convert(source, source.parent / "never-written.nwb", options).plan
+
+
+def group_members(pgid: int) -> list[int]:
+    """The processes still alive in process group `pgid` (from /proc; zombies are gone once reaped)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cli_runner import ENV, nwbconvert
 from conftest import realdata
+from helpers import group_members
 
 ABF = realdata("abf/05210017_vc_abf1.abf")
 SET = [
@@ -93,20 +94,6 @@ def test_no_process_to_spare_checks_the_file_in_the_converting_one(tmp_path: Pat
     assert _checks(primed.stdout) == _checks(alone.stdout)
 
 
-def _group_members(pgid: int) -> list[int]:
-    """The processes still alive in process group `pgid` (from /proc; zombies are gone once reaped)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
-
-
 def test_the_process_started_before_parsing_ends_with_unchecked_conversions(tmp_path: Path) -> None:
     """`convert` forks the primed process before its command line is parsed; a conversion that is not checked
     (--no-validate, --dry-run) or an exit before converting (--help, a usage error) leaves no process behind."""
@@ -124,5 +111,5 @@ def test_the_process_started_before_parsing_ends_with_unchecked_conversions(tmp_
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == (2 if name == "usage error" else 0), (name, err)
         assert "Validated" not in out + err, name
-        assert _group_members(proc.pid) == [], name  # the session's leader was this process: its group is its own
+        assert group_members(proc.pid) == [], name  # the session's leader was this process: its group is its own
     assert (tmp_path / "a.nwb").exists()

@@ -10,6 +10,10 @@ def main() -> None:
         from nwbconvert.validate.ahead import start_early
 
         start_early()
+    elif sys.argv[1:2] == ["validate"]:  # its first worker loads the DANDI checks' libraries meanwhile
+        from nwbconvert.validate.workers import start_early as start_worker
+
+        start_worker()
     from nwbconvert.loading import collector_paused
 
     with collector_paused():  # typer and rich (loading.py)

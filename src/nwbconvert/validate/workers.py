@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import cast
@@ -24,18 +25,31 @@ Task = tuple[int, Path, tuple[str, ...]]  # index in the file list, path, layer 
 Finish = Callable[[int, tuple[str, ...], FileReport, bool], None]  # index, groups, report, timed out
 
 
+def start_early() -> None:
+    """Fork the first worker as `validate` starts, before its command line is parsed: it loads the libraries of
+    the DANDI checks (the longest load) meanwhile, and the rest when its first file needs them (a file split
+    across two workers gives it just the DANDI checks). `run_tasks` takes it; an exit before that ends it with
+    this process (it is a daemon)."""
+    with suppress(OSError):  # no process to spare (memory, process limit): run_tasks forks its workers as usual
+        _EARLY.append(_Worker(preload=("dandi",)))
+
+
+_EARLY: list[_Worker] = []
+
+
 def run_tasks(tasks: list[Task], jobs: int, timeout_s: float, dandi_layout: bool, finish: Finish) -> None:
-    """Run `tasks` on at most `jobs` workers, calling `finish` as each ends; a task past `timeout_s` is killed
-    with its worker and reported as timed out."""
-    pending = list(tasks)
-    idle: list[_Worker] = []
+    """Run `tasks` on at most `jobs` workers (the one `start_early` forked among them), calling `finish` as each
+    ends; a task past `timeout_s` is killed with its worker and reported as timed out."""
+    pending = sorted(tasks, key=lambda task: "dandi" not in task[2])  # the early worker's part first
+    idle: list[_Worker] = [worker for worker in _EARLY if worker.proc.is_alive()]
+    _EARLY.clear()
     running: dict[Connection, tuple[_Worker, Task, float]] = {}
     try:
         while pending or running:
             while pending and len(running) < jobs:
                 task = pending.pop(0)
-                worker = idle.pop() if idle else _Worker(dandi_layout)
-                worker.send(task[1], task[2])
+                worker = idle.pop(0) if idle else _Worker()
+                worker.send(task[1], task[2], dandi_layout)
                 running[worker.conn] = (worker, task, time.monotonic() + timeout_s)
             next_deadline = min(deadline for _, _, deadline in running.values())
             for ready in wait(list(running), timeout=max(0.0, next_deadline - time.monotonic())):
@@ -78,17 +92,17 @@ def failed(path: Path, check: str, message: str, fix: str) -> FileReport:
 class _Worker:
     """One forked validating process and its pipe: a (path, groups) task in, a FileReport out."""
 
-    def __init__(self, dandi_layout: bool) -> None:
+    def __init__(self, preload: tuple[str, ...] = ()) -> None:
         context = multiprocessing.get_context("fork")
         self.conn, child = context.Pipe(duplex=True)
-        self.proc = context.Process(target=_serve, args=(child, dandi_layout), daemon=True)
+        self.proc = context.Process(target=_serve, args=(child, preload), daemon=True)
         self.proc.start()
         child.close()
         self.alive = True
         self.served = 0
 
-    def send(self, path: Path, groups: tuple[str, ...]) -> None:
-        self.conn.send((path, groups))
+    def send(self, path: Path, groups: tuple[str, ...], dandi_layout: bool) -> None:
+        self.conn.send((path, groups, dandi_layout))
         self.served += 1
 
     def receive(self, path: Path) -> FileReport:
@@ -113,14 +127,15 @@ class _Worker:
             self.conn.close()
 
 
-def _serve(conn: Connection, dandi_layout: bool) -> None:
-    """A worker's loop: validate each file it is sent until its pipe closes (what a file's layer groups need
-    loaded first, unless the parent had loaded it before forking)."""
+def _serve(conn: Connection, preload: tuple[str, ...]) -> None:
+    """A worker's loop: load what the layer groups `preload` need, then validate each file it is sent until its
+    pipe closes (what a file's layer groups need loaded first, unless the parent had loaded it before forking)."""
     from nwbconvert.validate.runner import warm_up
 
+    warm_up(preload)
     while True:
         try:
-            path, groups = conn.recv()
+            path, groups, dandi_layout = conn.recv()
         except (EOFError, OSError):
             return
         warm_up(groups)
