@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import shutil
 import subprocess
@@ -72,14 +73,34 @@ def open_in_chromium(page: Path) -> PageCheck:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its renderer and helper processes share its group: all are stopped at the end
         )
         try:
             address = _devtools_address(proc)
             threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe from filling up
             return asyncio.run(_inspect(address, page))
         finally:
-            proc.kill()
-            proc.wait(timeout=30)
+            _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen[str], timeout_s: float = 30.0) -> None:
+    """Kill chromium and every process of its group, and wait until none is left writing to its profile (killing
+    the browser alone left a helper writing there while the profile folder was removed)."""
+    import os
+    import signal
+    import time
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"chromium's processes were still running {timeout_s:g} s after being killed")
 
 
 def _devtools_address(proc: subprocess.Popen[str], timeout_s: float = 60.0) -> str:
