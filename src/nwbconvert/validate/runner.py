@@ -139,7 +139,8 @@ _KINDS = (
 def warm_up(groups: tuple[str, ...] = GROUPS) -> None:
     """Load what checking the layer `groups` needs (once per process, and inherited by forked workers), the
     collector paused and what was loaded frozen (loading.py): workers forked after it start in milliseconds."""
-    if set(groups) <= _WARMED:
+    todo = set(groups) - _WARMED
+    if not todo:
         return
     from nwbconvert.loading import collector_paused
 
@@ -148,11 +149,11 @@ def warm_up(groups: tuple[str, ...] = GROUPS) -> None:
         import hdmf_zarr.nwb  # noqa: F401
         import pynwb  # noqa: F401
 
-        if "best_practice" in groups:
+        if "best_practice" in todo:
             import nwbinspector  # noqa: F401
-        if "dandi" in groups:
+        if "dandi" in todo:
             _warm_dandi()
-        if set(GROUPS[:2]) <= set(groups):  # schema and best practice on one read of the file (opened.py)
+        if set(GROUPS[:2]) <= set(groups) and todo & set(GROUPS[:2]):  # both on one read of the file (opened.py)
             from nwbconvert.validate.opened import prime
 
             prime()  # this installation's own specs, validators built: files nwbconvert wrote need no spec loading
