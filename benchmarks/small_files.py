@@ -138,9 +138,9 @@ def main() -> None:
     args = parser.parse_args()
     workload = HERE / "workload" / "small_files"
     workload.mkdir(parents=True, exist_ok=True)
-    import nwbconvert
+    import nwbconvert as package  # the command list below is named nwbconvert
 
-    compiled([Path(nwbconvert.__file__).parent, *([args.baseline_src] if args.baseline_src else [])])
+    compiled([Path(package.__file__).parent, *([args.baseline_src] if args.baseline_src else [])])
     folder = validate_set(workload, 50)
     n_files = len(list(folder.glob("*.nwb")))
     nwbconvert = [sys.executable, "-m", "nwbconvert"]

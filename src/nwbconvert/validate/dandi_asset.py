@@ -32,6 +32,7 @@ from nwbconvert.validate.walk import FileWalk
 os.environ.setdefault("DANDI_CACHE", "ignore")  # dandi-cli would otherwise memoize every extraction on disk
 
 CHECK = "dandi.asset_metadata_invalid"
+PUBLISHED = "PublishedAsset"  # the schema key the archive validates an asset's metadata against
 ARCHIVE_FIELDS = (
     "id",
     "identifier",
@@ -172,7 +173,7 @@ def schema_problems(metadata: dict[str, Any]) -> list[Problem]:
     from dandischema.metadata import validate
 
     try:
-        validate(metadata, schema_key="PublishedAsset", json_validation=True)
+        validate(metadata, schema_key=PUBLISHED, json_validation=True)
     except JsonschemaValidationError as exc:
         return [Problem(_json_field(e), e.message, False) for e in exc.errors]
     except PydanticValidationError as exc:
@@ -187,7 +188,7 @@ def warm_up() -> None:
 
     dandischema caches the validator `validate` uses in `_get_jsonschema_validator_local`; it is built through that
     function directly. Validating a placeholder instead (the fallback, should dandischema rename it) costs more than
-    building: jsonschema renders each of its errors, schema and instance pretty-printed, to sort them (0.3-0.5 s).
+    building: jsonschema renders each of its errors, schema and instance pretty-printed, to sort them (about 0.3 s).
     """
     import dandi.metadata.nwb  # noqa: F401
     from dandischema import metadata
@@ -195,7 +196,7 @@ def warm_up() -> None:
 
     build = getattr(metadata, "_get_jsonschema_validator_local", None)
     if callable(build):
-        build("PublishedAsset")
+        build(PUBLISHED)
     else:  # the metadata names the schema version the extraction writes, or dandischema refuses it unbuilt
         schema_problems({"schemaKey": "Asset", "schemaVersion": DANDI_SCHEMA_VERSION})
 
