@@ -48,6 +48,6 @@ def check(
         stdout.print(f"{file}: a valid session config.")
         for i, source in enumerate(config.sources):
             extra = f" (name {source.name})" if source.name else ""
-            stdout.print(f"  sources[{i}] {source.path}{extra}", markup=False)
-        stdout.print(f"  output   {config.output or '-o on the command line'}", markup=False)
-        stdout.print(f"  metadata {len(layers)} layer(s): " + ", ".join(layer.origin for layer in layers), markup=False)
+            stdout.print(f"  sources[{i}] {source.path}{extra}")
+        stdout.print(f"  output   {config.output or '-o on the command line'}")
+        stdout.print(f"  metadata {len(layers)} layer(s): " + ", ".join(layer.origin for layer in layers))

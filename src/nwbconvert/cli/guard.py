@@ -15,7 +15,7 @@ from rich.console import Console
 from nwbconvert import interrupts
 from nwbconvert.errors import ExitCode, NwbConvertError
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)  # messages print as they are
 INTERNAL_ERROR = 70
 
 
@@ -84,7 +84,7 @@ def _unexpected(exc: Exception, debug: bool) -> NoReturn:
 
 def _fail(message: str, code: int, debug: bool) -> NoReturn:
     if debug:
-        stderr.print(traceback.format_exc(), markup=False)
+        stderr.print(traceback.format_exc())
     stderr.print("Error:", style="bold red", end=" ")
-    stderr.print(message, markup=False)
+    stderr.print(message)
     raise typer.Exit(code)

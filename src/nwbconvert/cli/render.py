@@ -9,8 +9,8 @@ from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from nwbconvert import interrupts
 from nwbconvert.validate.findings import FileReport, Severity
@@ -35,8 +35,10 @@ class _Console(Console):
         discard(self.file)
 
 
-stdout = _Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 160)
-stderr = _Console(stderr=True, highlight=False)
+# Markup off: names, descriptions, paths and messages from files and sources print as they are ("lick [left]" keeps
+# its brackets, "[/]" does not break the output); styles are given as Text spans or style=.
+stdout = _Console(highlight=False, markup=False, soft_wrap=True, width=None if Console().is_terminal else 160)
+stderr = _Console(stderr=True, highlight=False, markup=False)
 JSON_SCHEMA_VERSION = 1
 
 
@@ -189,7 +191,7 @@ def _series_table(plan: Plan) -> Table:
 def notes(found: Sequence[SourceNote]) -> None:
     """Each warning about the sources, on stderr: what was found that the user must hear."""
     for note in found:
-        stderr.print(f"[yellow]Warning:[/yellow] {escape(note.message)}")
+        stderr.print(Text.assemble(("Warning:", "yellow"), " ", note.message))
 
 
 def _conversion_footer(result: ConversionResult) -> None:
@@ -234,7 +236,7 @@ def formats(infos: list[ReaderInfo], as_json: bool) -> None:
             extras = ",".join(dict.fromkeys(e for _, e in i.missing))
             status = f"missing {packages}: pip install 'nwbconvert[{extras}]'"
         verified = "-" if i.broken else i.verified_text
-        table.add_row(*(escape(v) for v in (i.name, i.description, " ".join(i.suffixes), i.input, verified, status)))
+        table.add_row(i.name, i.description, " ".join(i.suffixes), i.input, verified, status)
     stdout.print(table)
     ready = sum(i.available for i in infos)
     broken = sum(bool(i.broken) for i in infos)
@@ -249,7 +251,7 @@ def summary(s: FileSummary, as_json: bool) -> None:
     if as_json:
         _json("info", s)
         return
-    stdout.print(f"[bold]{s.path}[/] ({_size(s.size_bytes)})")
+    stdout.print(Text.assemble((str(s.path), "bold"), f" ({_size(s.size_bytes)})"))
     stdout.print(f"  session   {s.session_description}")
     stdout.print(f"  start     {s.session_start_time}   id {s.identifier}")
     if s.session_id or s.experimenter or s.lab:
@@ -336,14 +338,14 @@ def validation(reports: list[FileReport], summary: Summary, fmt: str) -> None:
     else:
         for r in reports:
             if not r.findings:
-                stdout.print(f"[green]✔[/] {r.file}", markup=True)
+                stdout.print(Text.assemble(("✔", "green"), " ", r.file))
                 continue
             table = Table(title=r.file, title_justify="left", show_lines=False)
             for col in ("severity", "check", "location", "message", "fix"):
                 table.add_column(col, overflow="fold")
             for f in sorted(r.findings, key=lambda f: (-f.severity.rank, f.check_id)):
                 table.add_row(
-                    f"[{SEVERITY_STYLE[f.severity]}]{f.severity.value}[/]", f.check_id, f.location, f.message, f.fix
+                    Text(f.severity.value, style=SEVERITY_STYLE[f.severity]), f.check_id, f.location, f.message, f.fix
                 )
             stdout.print(table)
     stderr.print(

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from nwbconvert.batch.model import BatchResult, SessionJob, SessionOutcome, Status
 from nwbconvert.cli.render import _json, _size, stderr, stdout
@@ -96,8 +96,7 @@ class _LineProgress:
         what = _one_line(outcome.message, 100)  # why it failed or was skipped, or its warnings
         what = f"exit {outcome.exit_code}: {what}" if outcome.error_family else what
         stderr.print(
-            f"[{self.done}/{self.total}] {outcome.key} {outcome.status.value} ({outcome.seconds:.1f} s) {what}",
-            markup=False,
+            f"[{self.done}/{self.total}] {outcome.key} {outcome.status.value} ({outcome.seconds:.1f} s) {what}"
         )
 
 
@@ -156,12 +155,12 @@ def summary(result: BatchResult, jobs: Sequence[SessionJob], root: Path, engine:
         style = STATUS_STYLE[o.status]
         error = f"exit {o.exit_code}: {_one_line(o.message)}" if o.status is Status.FAILED else _one_line(o.message)
         table.add_row(
-            escape(o.key),
-            f"[{style}]{o.status.value}[/]",
+            o.key,
+            Text(o.status.value, style=style),
             f"{o.seconds:.1f}",
-            escape(_shown(o.output, root)),
-            escape(error),
-            escape(_shown(o.log, root)),
+            _shown(o.output, root),
+            error,
+            _shown(o.log, root),
         )
     stdout.print(table)
     shown = ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no sessions"
@@ -200,10 +199,8 @@ def dry_run(jobs: Sequence[SessionJob], decisions: Sequence[tuple[bool, str]], r
     for j, (convert, reason) in zip(jobs, decisions):
         fields = " ".join(f"{k}={v}" for k, v in j.fields.items()) or "-"
         sources = "\n".join(str(s.path) for s in j.sources)
-        action = f"[green]convert[/] ({reason})" if convert else f"[dim]skip[/] ({reason})"
-        table.add_row(
-            *(escape(v) for v in (j.key, j.subject_id, j.session_id, fields, sources, _shown(j.output, root))), action
-        )
+        action = Text.assemble(("convert", "green") if convert else ("skip", "dim"), f" ({reason})")
+        table.add_row(j.key, j.subject_id, j.session_id, fields, sources, _shown(j.output, root), action)
     stdout.print(table)
     n = sum(c for c, _ in decisions)
     stdout.print(f"Dry run: nothing written. {n} session(s) would be converted, {len(jobs) - n} skipped.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
 
 from nwbconvert.cli.render import stdout
@@ -36,12 +35,12 @@ def _timing(times: FrameTimes, video: str | None = None) -> str:
 def behavior_tables(plan: BehaviorPlan) -> None:
     """One row per video, pose, training set, interval table and signal the plan writes."""
     if plan.cameras:
-        stdout.print("cameras  " + ", ".join(escape(c.name) for c in plan.cameras))
+        stdout.print("cameras  " + ", ".join(c.name for c in plan.cameras))
     if plan.videos:
         columns = ("series", "camera", "files", "frames", "frame (w × h)", "timing", "stored")
         videos = _table("videos", columns, ("frames",))
         for v in plan.videos:
-            files = ", ".join(escape(f.rsplit("/", 1)[-1]) for f in v.files)
+            files = ", ".join(f.rsplit("/", 1)[-1] for f in v.files)
             size = " × ".join(map(str, v.frame_size))
             videos.add_row(v.name, v.camera, files, str(v.n_frames), size, _timing(v.times), plan.video_storage.value)
         stdout.print(videos)
@@ -87,17 +86,17 @@ def behavior_summary(b: BehaviorSummary) -> None:
         linked = f", video {p.source_video}" if p.source_video else ""
         confidence = "with confidence" if p.confidence else "no confidence"
         stdout.print(
-            f"  pose      {escape(p.name)}: camera {p.camera or '-'}, {len(p.keypoints)} keypoints "
-            f"({escape(', '.join(p.keypoints))}), {p.frames} frames, {p.timing}{span}, {confidence}{linked}"
+            f"  pose      {p.name}: camera {p.camera or '-'}, {len(p.keypoints)} keypoints "
+            f"({', '.join(p.keypoints)}), {p.frames} frames, {p.timing}{span}, {confidence}{linked}"
         )
     for v in b.videos:
-        where = "external " + escape(", ".join(v.external_files)) if v.external_files else "frames stored inside"
+        where = "external " + ", ".join(v.external_files) if v.external_files else "frames stored inside"
         size = f", {v.frame_size[0]} × {v.frame_size[1]}" if v.frame_size and len(v.frame_size) >= 2 else ""
         frames = f"{v.frames} frames" if v.frames is not None else "frames not recorded"
-        stdout.print(f"  video     {escape(v.name)}: {where}, {frames}{size}, {v.timing}")
+        stdout.print(f"  video     {v.name}: {where}, {frames}{size}, {v.timing}")
     for t in b.training:
-        stdout.print(f"  training  {escape(t.name)}: {t.frames} labeled frames, {t.instances} instances")
+        stdout.print(f"  training  {t.name}: {t.frames} labeled frames, {t.instances} instances")
     for i in b.intervals:
-        stdout.print(f"  intervals {escape(i.name)}: {i.rows} rows ({escape(', '.join(i.columns)) or 'no columns'})")
+        stdout.print(f"  intervals {i.name}: {i.rows} rows ({', '.join(i.columns) or 'no columns'})")
     for s in b.series:
-        stdout.print(f"  behavior  {escape(s.name)} ({s.neurodata_type}): {s.samples} samples, {s.unit}, {s.timing}")
+        stdout.print(f"  behavior  {s.name} ({s.neurodata_type}): {s.samples} samples, {s.unit}, {s.timing}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
 
 from nwbconvert.cli.render import stdout
@@ -24,7 +23,7 @@ def _shown(path: Path, folder: Path) -> str:
 
 def session_folder(found: SessionFolder) -> None:
     """One row per source found, then the entries not placed."""
-    table = Table(title=f"sources found in {escape(str(found.folder))}", title_justify="left")
+    table = Table(title=f"sources found in {found.folder}", title_justify="left")
     for column in ("source", "reader", "role", "name", "timing"):
         table.add_column(column)
     timing = found.timing or ("",) * len(found.sources)
@@ -32,9 +31,9 @@ def session_folder(found: SessionFolder) -> None:
         path = _shown(source.path, found.folder)
         if source.video is not None:
             path += f" (video: {_shown(source.video, found.folder)})"
-        table.add_row(escape(path), source.reader, source.role.value, source.name or "-", escape(how))
+        table.add_row(path, source.reader, source.role.value, source.name or "-", how)
     stdout.print(table)
     if found.unplaced:
         stdout.print("not placed:")
         for u in found.unplaced:
-            stdout.print(f"  {escape(_shown(u.path, found.folder))}: {escape(u.reason)}")
+            stdout.print(f"  {_shown(u.path, found.folder)}: {u.reason}")
