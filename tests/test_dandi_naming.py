@@ -108,6 +108,11 @@ def test_batch_names_an_abf_session_icephys_as_organize_does(tmp_path: Path) -> 
     sessions = json.loads(again.stdout)["result"]["sessions"]
     assert {s["status"] for s in sessions} == {"skipped"}
     assert sorted(Path(s["output"]).name for s in sessions) == [Path(p).name for p in written]
+    dry = nwbconvert(
+        "batch", "--source", "raw/{subject_id}/{session_id}", "-o", out, *sets, "--dry-run", "--json", cwd=tmp_path
+    )
+    shown = json.loads(dry.stdout)["result"]["sessions"]  # a dry run shows the names the files were given
+    assert sorted(Path(s["output"]).name for s in shown) == [Path(p).name for p in written]
 
     wrong = out / "sub-m2" / "sub-m2_ses-s1_ecephys.nwb"  # the name batch gave it before
     shutil.copy(out / "sub-m2" / "sub-m2_ses-s1_icephys.nwb", wrong)

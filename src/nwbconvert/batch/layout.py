@@ -8,7 +8,7 @@ Labels are sanitised as DANDI does: only ASCII letters, digits and '-' remain, e
 becomes one '-', so no metadata value ('../../etc', '/abs/path', 'a_b') can name a file outside the output folder.
 The modality (`ecephys`, `icephys`, `ophys`, `behavior+ecephys`, or none) is the one `dandi organize` gives the
 file's content (dandi_naming.py), decided once the session's plan is made (`named`); until then, and in a dry
-run, a session's path says `ecephys`.
+run of a session not yet converted, a session's path says `ecephys`.
 """
 
 from __future__ import annotations

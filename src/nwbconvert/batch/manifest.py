@@ -72,6 +72,12 @@ def decide(job: SessionJob, force: bool) -> tuple[bool, str]:
     return False, "up to date"
 
 
+def known_output(job: SessionJob) -> Path:
+    """The session's file as its last conversion named it, or, before one succeeded, `job.output`."""
+    entry = read_entry(job)
+    return recorded_output(job, entry if entry is not None and entry.status is Status.CONVERTED else None)
+
+
 def recorded_output(job: SessionJob, entry: Entry | None) -> Path:
     """The session's file as its last conversion named it (by its DANDI modality) in the job's folder."""
     return job.output if entry is None else job.output.with_name(Path(entry.output).name)

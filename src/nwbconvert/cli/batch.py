@@ -166,9 +166,10 @@ def _run(
     root = request.output_dir.expanduser().resolve()
     found = discover(replace(request, output_dir=root))
     if dry_run:
-        from nwbconvert.batch.manifest import decide
+        from nwbconvert.batch.manifest import decide, known_output
 
-        render_batch.dry_run(found, [decide(j, force) for j in found], root, json_output)
+        shown = [replace(j, output=known_output(j)) for j in found]  # a converted session: the name it was given
+        render_batch.dry_run(shown, [decide(j, force) for j in found], root, json_output)
         return
     from nwbconvert.batch.runner import run_batch
 

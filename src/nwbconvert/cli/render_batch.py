@@ -204,3 +204,8 @@ def dry_run(jobs: Sequence[SessionJob], decisions: Sequence[tuple[bool, str]], r
     stdout.print(table)
     n = sum(c for c, _ in decisions)
     stdout.print(f"Dry run: nothing written. {n} session(s) would be converted, {len(jobs) - n} skipped.")
+    if n:
+        stdout.print(
+            "A session never converted shows _ecephys: its conversion names the file by the modality of what it "
+            "holds, as dandi organize does (e.g. _icephys for an ABF recording)."
+        )
