@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,16 @@ SEVERITY = {
 }
 
 
+@lru_cache(maxsize=1)
+def dandi_checks() -> tuple[Callable[..., Any], ...]:
+    """NWB Inspector's registered checks as DANDI's configuration sets them: what `config=load_config("dandi")`
+    makes of them for every file, made once per process (it depends on the configuration alone; passed as
+    `checks=`, NWB Inspector keeps them as they are)."""
+    from nwbinspector import configure_checks, load_config
+
+    return tuple(configure_checks(config=load_config("dandi")))
+
+
 def _hdf5_messages(path: Path) -> list[Any]:
     from nwbinspector import inspect_nwbfile, load_config
 
@@ -44,12 +56,12 @@ def _hdf5_messages(path: Path) -> list[Any]:
 
 def _zarr_messages(path: Path) -> list[Any]:
     """The same checks on the NWBFile that hdmf-zarr reads from a store (a read failure is the layer's failure)."""
-    from nwbinspector import inspect_nwbfile_object, load_config
+    from nwbinspector import inspect_nwbfile_object
 
     from nwbconvert.validate.zarr_store import open_io
 
     with open_io(path) as io:
-        return list(inspect_nwbfile_object(io.read(), config=load_config("dandi")))
+        return list(inspect_nwbfile_object(io.read(), checks=list(dandi_checks())))
 
 
 def best_practice_findings(path: Path) -> list[Finding]:

@@ -83,8 +83,10 @@ def warm(path: Path, during: Callable[[Any], list[Any]] | None = None) -> Checke
 
 def _checked(path: Path, texts: dict[str, str], during: Callable[[Any], list[Any]] | None) -> Checked:
     from hdmf.build import BuildManager
-    from nwbinspector import inspect_nwbfile_object, load_config
+    from nwbinspector import inspect_nwbfile_object
     from pynwb import NWBHDF5IO
+
+    from nwbconvert.validate.best_practice import dandi_checks
 
     digest = spec_digest(texts)
     specs = _CACHE.get(digest) or _cached(digest, installed_specs(texts) or _load(path))
@@ -93,7 +95,7 @@ def _checked(path: Path, texts: dict[str, str], during: Callable[[Any], list[Any
         builder = io.read_builder()
         errors = [error for validator in specs.validators for error in validator.validate(builder)]
         nwbfile = io.read()
-        messages = list(inspect_nwbfile_object(nwbfile, config=load_config("dandi")))
+        messages = list(inspect_nwbfile_object(nwbfile, checks=list(dandi_checks())))
         for message in messages:
             if message is not None:
                 message.file_path = str(path)

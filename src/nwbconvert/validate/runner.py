@@ -150,7 +150,9 @@ def warm_up(groups: tuple[str, ...] = GROUPS) -> None:
         import pynwb  # noqa: F401
 
         if "best_practice" in todo:
-            import nwbinspector  # noqa: F401
+            from nwbconvert.validate.best_practice import dandi_checks
+
+            dandi_checks()
         if "dandi" in todo:
             _warm_dandi()
         if set(GROUPS[:2]) <= set(groups) and todo & set(GROUPS[:2]):  # both on one read of the file (opened.py)
