@@ -1,5 +1,6 @@
 """Text from files and sources prints as it is: names, descriptions and paths with square brackets are not read as
-rich markup (which dropped "[left]" and failed on "[/]")."""
+rich markup (which dropped "[left]" and failed on "[/]"), and a '$' in a preview figure's title or label is not read
+as matplotlib's mathtext (which garbled "$5 and $6" and failed the figure on what it could not parse)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,20 @@ def test_convert_dry_run_shows_a_bracketed_source_path(tmp_path: Path) -> None:
     result = nwbconvert("convert", source, "-o", tmp_path / "out.nwb", "--dry-run", *metadata)
     assert result.returncode == 0, result.stderr
     assert "cell [good].abf" in result.stdout
+
+
+def test_preview_draws_a_series_whose_name_and_unit_hold_dollar_signs(tmp_path: Path) -> None:
+    import numpy as np
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+
+    nwb, page = tmp_path / "dollars.nwb", tmp_path / "dollars.html"
+    nwbfile = NWBFile("dollars", "dollars-1", datetime(2026, 1, 15, 10, tzinfo=timezone.utc))
+    data = np.sin(np.arange(1000) / 10.0)
+    nwbfile.add_acquisition(TimeSeries(name="reward $5 and $6", data=data, unit="$\\foo$", rate=100.0))
+    with NWBHDF5IO(str(nwb), "w") as io:
+        io.write(nwbfile)
+    result = nwbconvert("preview", nwb, "-o", page, "--no-validate")
+    assert result.returncode == 0, result.stderr
+    html = page.read_text(encoding="utf-8")
+    assert 'alt="Series: reward $5 and $6"' in html  # the series' figure was drawn
+    assert "could not be drawn" not in html

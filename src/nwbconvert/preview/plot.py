@@ -25,7 +25,13 @@ def new_figure(width: float = 10.0, height: float = 4.0) -> Any:
 
 
 def finish(fig: Any, key: str, title: str, caption: str = "") -> Figure:
-    """The figure as PNG bytes, under a file-safe key."""
+    """The figure as PNG bytes, under a file-safe key. Its texts (names, units, labels from the file) are drawn as
+    they are: a '$' starts no mathtext, which garbled "reward $5 and $6" and failed on what it cannot parse
+    ("$\\foo$")."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     fig.clear()
