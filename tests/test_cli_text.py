@@ -1,6 +1,7 @@
 """Text from files and sources prints as it is: names, descriptions and paths with square brackets are not read as
 rich markup (which dropped "[left]" and failed on "[/]"), and a '$' in a preview figure's title or label is not read
-as matplotlib's mathtext (which garbled "$5 and $6" and failed the figure on what it could not parse)."""
+as matplotlib's mathtext (which garbled "$5 and $6" and failed the figure on what it could not parse); `--json` is
+strict JSON whatever numbers the file holds (a NaN rate is null, not Python's `NaN`, which jq refuses)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,24 @@ def test_preview_draws_a_series_whose_name_and_unit_hold_dollar_signs(tmp_path: 
     html = page.read_text(encoding="utf-8")
     assert 'alt="Series: reward $5 and $6"' in html  # the series' figure was drawn
     assert "could not be drawn" not in html
+
+
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def test_info_json_is_strict_when_a_file_holds_nan(tmp_path: Path) -> None:
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+
+    nwb = tmp_path / "nan.nwb"
+    nwbfile = NWBFile("nan", "nan-1", datetime(2026, 1, 15, 10, tzinfo=timezone.utc))
+    nwbfile.add_acquisition(TimeSeries(name="no_rate", data=[1.0, 2.0], unit="V", rate=float("nan")))
+    nwbfile.add_acquisition(TimeSeries(name="odd_times", data=[1.0, 2.0], unit="V", timestamps=[float("nan"), 1.0]))
+    with NWBHDF5IO(str(nwb), "w") as io:
+        io.write(nwbfile)
+    result = nwbconvert("info", nwb, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout, parse_constant=_refuse)  # NaN, Infinity and -Infinity are refused
+    series = {s["path"].rsplit("/", 1)[-1]: s for s in doc["result"]["series"]}
+    assert series["no_rate"]["rate_hz"] is None
+    assert series["odd_times"]["starting_time_s"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -57,7 +58,23 @@ def _print(text: str) -> None:
 def _json(kind: str, payload: Any) -> None:
     body = asdict(payload) if is_dataclass(payload) and not isinstance(payload, type) else payload
     doc = {"nwbconvert": JSON_SCHEMA_VERSION, "kind": kind, "result": body}
-    _print(json.dumps(doc, indent=2, default=str))
+    _print(_dumps(doc, indent=2))
+
+
+def _dumps(doc: Any, indent: int | None = None) -> str:
+    """Strict JSON: a NaN or infinite number (a file's rate or start time may be one) is null, as JSON has no such
+    numbers and jq, JavaScript and JSON Schema validators refuse Python's `NaN`."""
+    return json.dumps(_finite(doc), indent=indent, default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _size(n: int) -> str:
@@ -328,11 +345,7 @@ def validation(reports: list[FileReport], summary: Summary, fmt: str) -> None:
 
         _json("validation", ValidationResult(tuple(reports), summary))
     elif fmt == "jsonl":
-        lines = [
-            json.dumps({"nwbconvert": JSON_SCHEMA_VERSION, **asdict(f)}, default=str)
-            for r in reports
-            for f in r.findings
-        ]
+        lines = [_dumps({"nwbconvert": JSON_SCHEMA_VERSION, **asdict(f)}) for r in reports for f in r.findings]
         if lines:
             _print("\n".join(lines))
     else:
