@@ -185,7 +185,8 @@ def test_an_ephys_session_starts_with_its_recording(tmp_path: Path) -> None:
     read = AlfReader().read(generated.session, ReadOptions())
     assert read.header.session_start_time is None and read.header.subject_id == "KS023"
     (note,) = [n for n in read.notes if n.what == "ephys-clock"]
-    assert "2023-04-05T10:11:12.345678" in note.message and "placed at its main probe's first sample" in note.message
+    assert "2023-04-05T10:11:12.345678" in note.message
+    assert "placed at the first sample of its main clock" in note.message
 
 
 def test_real_ibl_trials_table() -> None:
@@ -355,17 +356,18 @@ def test_stub_keeps_the_first_seconds(generated: AlfSession) -> None:
 
 
 def test_beside_its_recording_alf_times_count_from_the_main_probes_first_sample(tmp_path: Path) -> None:
-    """IBL's ALF times count from the first sample of probe00's file; SpikeGLX counts that sample from acquisition
-    start (`firstSample`), so in the NWB file trials, wheel and spikes start that much after the file's start."""
+    """IBL's ALF times count from the first sample of the main clock's file (the NI-DAQ's in a 3B rig); SpikeGLX
+    counts that sample from acquisition start (`firstSample`), so in the NWB file trials and wheel start that much
+    after the file's start time, on the recording's clock."""
     from pynwb import NWBHDF5IO
 
     from nwbconvert.synthetic.spikeglx import write_spikeglx_run
 
     generated = write_alf_session(tmp_path / "lab", n_trials=4)
     write_spikeglx_run(generated.session / "raw_ephys_data", seconds=1.0, n_channels=4)
-    (meta,) = generated.session.glob("raw_ephys_data/**/*.imec0.ap.meta")
+    (meta,) = generated.session.glob("raw_ephys_data/**/*.nidq.meta")
     fields = dict(line.split("=", 1) for line in meta.read_text().splitlines() if "=" in line)
-    first_s = int(fields["firstSample"]) / float(fields["imSampRate"])  # the oracle: SpikeGLX's own .meta
+    first_s = int(fields["firstSample"]) / float(fields["niSampRate"])  # the oracle: SpikeGLX's own .meta
     assert first_s > 50  # the generated run, as the real np1 .meta, starts 57.9 s into acquisition
     out = tmp_path / "session.nwb"
     sets = [a for kv in COMPLETE_METADATA if not kv.startswith("session_start_time") for a in ("--set", kv)]
@@ -376,7 +378,7 @@ def test_beside_its_recording_alf_times_count_from_the_main_probes_first_sample(
     wheel = np.load(alf / "_ibl_wheel.timestamps.npy")
     with NWBHDF5IO(str(out), "r") as io:
         nwbfile = io.read()
-        assert nwbfile.acquisition["ElectricalSeriesImec0AP"].starting_time == pytest.approx(first_s)
+        assert nwbfile.acquisition["TimeSeriesNIDQ"].starting_time == pytest.approx(first_s)
         np.testing.assert_allclose(nwbfile.trials["start_time"][:], trials["intervals_0"] + first_s)
         series = nwbfile.processing["behavior"]["Position"]["WheelPosition"]
         np.testing.assert_allclose(series.timestamps[:], wheel + first_s)

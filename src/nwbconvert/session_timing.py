@@ -3,8 +3,9 @@ and planning, and how `--dry-run` says each is placed in time.
 
 - A source whose headers give no start time (a TIFF, a pose table, a trials CSV) is placed at the session's start
   (the earliest start the other sources give), unless `align:` times it. An IBL ephys session's ALF times count
-  from the first sample of its main probe (IBL's probe00, SpikeGLX's imec0): beside that recording, the ALF source
-  is placed at its AP stream's first sample, which SpikeGLX counts from the start of acquisition.
+  from the first sample of its main clock's file (ibllib syncs them to the NI-DAQ's in a 3B rig, else to a probe):
+  beside that SpikeGLX recording, the ALF source is placed at the first sample of `nidq`, else of `imec0.ap`, which
+  SpikeGLX counts from the start of acquisition.
 - A video that a pose source brought (its reader found it beside the pose file) and that was also found as a
   source of its own is written once: the video source's copy is left out, with a note.
 - A pose whose reader found no video is paired with the video source of its name (`Found.video`), found elsewhere
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 UNKNOWN_START = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)  # no source gives one: the metadata must
 ALF_READER = "ibl-alf"
-MAIN_PROBE = "imec0.ap"  # the stream whose first sample an IBL ephys session's ALF times count from
+MAIN_CLOCKS = ("nidq", "imec0.ap")  # streams whose first sample an IBL ephys session's ALF times count from, by rank
 
 
 def placed_at_start(parts: Sequence[Part]) -> list[Part]:
@@ -43,19 +44,26 @@ def placed_at_start(parts: Sequence[Part]) -> list[Part]:
     if len({s.tzinfo is None for s in known}) > 1:
         return list(parts)  # zones mixed: merge.py says what to give
     earliest = min(known, default=UNKNOWN_START)
-    probe = _main_probe_start(parts, starts)
+    probe = _main_clock_start(parts, starts)
     placed = [probe if probe is not None and p.session.reader == ALF_READER else earliest for p in parts]
     return [p if s is not None else replace(p, start_time=at) for p, s, at in zip(parts, starts, placed)]
 
 
-def _main_probe_start(parts: Sequence[Part], starts: Sequence[dt.datetime | None]) -> dt.datetime | None:
-    """When the main probe's first sample was: its source's start plus where its AP stream's first segment begins
-    on that source's clock (None when no source with a start holds the stream)."""
-    for part, start in zip(parts, starts):
-        first = [r.segments[0].t_start_s for r in part.session.recordings if r.stream_id == MAIN_PROBE and r.segments]
-        if start is not None and first:
-            return start + dt.timedelta(seconds=min(first))
+def _main_clock_start(parts: Sequence[Part], starts: Sequence[dt.datetime | None]) -> dt.datetime | None:
+    """When the first sample of the best-ranked of MAIN_CLOCKS was: its source's start plus where the stream's
+    first segment begins on that source's clock (None when no source with a start holds one)."""
+    for stream in MAIN_CLOCKS:
+        for part, start in zip(parts, starts):
+            first = [r.segments[0].t_start_s for r in part.session.recordings if r.stream_id == stream and r.segments]
+            if start is not None and first:
+                return start + dt.timedelta(seconds=min(first))
     return None
+
+
+def main_clock(sessions: Sequence[Session]) -> str | None:
+    """The stream of MAIN_CLOCKS that the sources `sessions` hold, best-ranked first."""
+    streams = {r.stream_id for s in sessions for r in s.recordings}
+    return next((c for c in MAIN_CLOCKS if c in streams), None)
 
 
 def reported(
@@ -64,9 +72,9 @@ def reported(
     """`folder` with how each source is placed in time, in words, and the session to plan. A dry run lists a pose
     with no frame times (no video, no align:, no pose.rate) as not placed and plans without it; a conversion
     keeps it, so that planning refuses it (exit 4, naming the key)."""
-    probe = any(r.stream_id == MAIN_PROBE for read in merged.parts for r in read.recordings)
+    clock = main_clock(merged.parts)
     rows = [
-        _timing(f, read, offset, alignments, metadata, probe)
+        _timing(f, read, offset, alignments, metadata, clock)
         for f, read, offset in zip(folder.sources, merged.parts, merged.offsets_s)
     ]
     session = merged.session
@@ -86,7 +94,12 @@ def _timed(times: FrameTimes) -> bool:
 
 
 def _timing(
-    found: Found, read: Session, offset_s: float, alignments: Sequence[Alignment], metadata: NwbMetadata, probe: bool
+    found: Found,
+    read: Session,
+    offset_s: float,
+    alignments: Sequence[Alignment],
+    metadata: NwbMetadata,
+    clock: str | None,
 ) -> str:
     own = {found.name} if found.name else set()
     own |= {s + (found.name or "") for s in _series(read)}
@@ -103,8 +116,8 @@ def _timing(
             return f"pose.rate: {metadata.pose.rate:g} Hz from the session start"
         return "untimed: no video of its name, no align:, no pose.rate (exit 4 when converted)"
     start = read.header.session_start_time
-    if start is None and probe and read.reader == ALF_READER:
-        return f"IBL ALF times: placed at the first sample of {MAIN_PROBE} (+{offset_s:g} s), where they count from"
+    if start is None and clock and read.reader == ALF_READER:
+        return f"IBL ALF times: placed at the first sample of {clock} (+{offset_s:g} s), where they count from"
     if start is None:
         return f"no start time in its headers: placed at the session start (+{offset_s:g} s)"
     return f"header start {start.isoformat()} (+{offset_s:g} s)"

@@ -14,7 +14,7 @@ ALF times are seconds on the session's main clock. The session's start is `SESSI
 settings (`raw_*data*/_iblrig_taskSettings.raw.json`, the rig's local time); the folder's date alone has no time of
 day, so without the settings metadata must give `session_start_time`. In an ephys session (`raw_ephys_data/`) the
 main clock is the recording's, which starts before the task: the header then gives no start, so a session folder
-places the ALF source at the first sample of its main probe's recording (session_timing.py). Every object found but
+places the ALF source at the first sample of the recording's main clock (session_timing.py). Every object found but
 not converted is a note.
 """
 
@@ -231,8 +231,8 @@ def _ephys_clock(found: AlfSessionFolder, task_start: dt.datetime) -> SourceNote
         str(found.session),
         f"{found.session}: the ALF times of an ephys session count from the start of its recording "
         f"(raw_ephys_data), not from the task's start ({task_start.isoformat()} in the task settings): converted "
-        "with the recording, they are placed at its main probe's first sample (SpikeGLX imec0's AP stream); converted "
-        "alone, give that sample's time as session_start_time.",
+        "with the recording, they are placed at the first sample of its main clock (SpikeGLX's nidq, else imec0.ap); "
+        "converted alone, give that sample's time as session_start_time.",
     )
 
 
