@@ -181,6 +181,7 @@ def test_wheel_position_is_a_spatial_series_at_its_rate(signals: Callable[[str],
         assert series.timestamps is None and series.rate == pytest.approx(1000.0, rel=1e-9)
         assert series.starting_time == pytest.approx(1.25)
         np.testing.assert_array_equal(series.data[:], frame["position"].to_numpy())
+        assert series.data.compression == "gzip"  # the conversion's default compression, as for traces
         assert "position of wheel.csv" in series.description
     assert _errors(out) == []
 
@@ -206,6 +207,7 @@ def test_running_speed_and_pupil_are_time_series_on_their_time_stamps(
         speed, pupil = behavioral["RunningSpeed"], behavioral["PupilDiameter"]
         assert speed.unit == "cm/s" and pupil.unit == "n.a."  # the unit in the column's name; none: said below
         np.testing.assert_array_equal(speed.timestamps[:], frame["timestamps"].to_numpy())
+        assert speed.timestamps.compression == speed.data.compression == "gzip"
         np.testing.assert_array_equal(speed.data[:], frame["speed (cm/s)"].to_numpy())
         np.testing.assert_array_equal(pupil.data[:], frame["pupil_diameter"].to_numpy())
     warning = " ".join(done.stderr.split())

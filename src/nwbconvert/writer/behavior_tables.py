@@ -45,7 +45,7 @@ def add_tables_and_signals(nwbfile: Any, plan: BehaviorPlan, wrap: DataWrapping)
         for signal in plan.signals:
             container = _container(module, signal.role)
             add = container.add_spatial_series if signal.role is SignalRole.POSITION else container.add_timeseries
-            add(_series(signal))
+            add(_series(signal, wrap))
 
 
 def time_intervals(table: IntervalTable) -> Any:
@@ -83,13 +83,15 @@ def _container(module: Any, role: SignalRole) -> Any:
     return module[name]
 
 
-def _series(signal: BehaviorSignal) -> Any:
+def _series(signal: BehaviorSignal, wrap: DataWrapping) -> Any:
+    """The signal's series, its data and time stamps stored with the conversion's compression."""
     from pynwb import TimeSeries
     from pynwb.behavior import SpatialSeries
 
     times = signal.times
+    data = wrap.signal(np.asarray(signal.data))
     timing: dict[str, Any] = (
-        {"timestamps": times.timestamps_s}
+        {"timestamps": wrap.signal(np.asarray(times.timestamps_s))}
         if times.timestamps_s is not None
         else {"starting_time": float(times.t_start_s), "rate": float(times.rate_hz or 0.0)}
     )
@@ -97,10 +99,10 @@ def _series(signal: BehaviorSignal) -> Any:
     if signal.role is SignalRole.POSITION:
         return SpatialSeries(
             name=signal.name,
-            data=signal.data,
+            data=data,
             reference_frame=signal.reference_frame or "as recorded in the source file (not stated there)",
             unit=signal.unit,
             description=description,
             **timing,
         )
-    return TimeSeries(name=signal.name, data=signal.data, unit=signal.unit, description=description, **timing)
+    return TimeSeries(name=signal.name, data=data, unit=signal.unit, description=description, **timing)

@@ -202,6 +202,10 @@ class DataWrapping(Protocol):
         """The `data` of a TwoPhotonSeries / OnePhotonSeries, written at `entry.data_path`."""
         ...
 
+    def signal(self, values: np.ndarray) -> Any:
+        """The data or time stamps of a behavioral signal, with the conversion's compression."""
+        ...
+
 
 class Hdf5Wrapping:
     """HDF5: traces declared for a later parallel fill (gzip, none), or streamed through HDF5's filters."""
@@ -231,8 +235,13 @@ class Hdf5Wrapping:
             self.deferred.append(DeferredSeries(entry.data_path, rows, iterator.layout, entry.frame_shape))
         return self._chosen(iterator)
 
-    def _chosen(self, iterator: GenericDataChunkIterator) -> Any:
-        """The iterator stored with the compression the user chose (hdmf's advice against lzf, which the
+    def signal(self, values: np.ndarray) -> Any:
+        if not values.size or not self.write.dataset_options():  # HDF5 cannot chunk an empty dataset
+            return values
+        return self._chosen(values)
+
+    def _chosen(self, data: GenericDataChunkIterator | np.ndarray) -> Any:
+        """The iterator or array stored with the compression the user chose (hdmf's advice against lzf, which the
         --compression help already gives, is not repeated as a Python warning)."""
         import warnings
 
@@ -240,7 +249,7 @@ class Hdf5Wrapping:
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*compression may not be available", category=UserWarning)
-            return H5DataIO(iterator, **self.write.dataset_options())
+            return H5DataIO(data, **self.write.dataset_options())
 
 
 def _electrical_series(nwbfile: Any, entry: SeriesPlan, rows: list[int], wrapping: DataWrapping) -> Any:

@@ -101,6 +101,12 @@ class ZarrWrapping:
         )
         return _data_io(iterator, iterator.chunk_shape, codecs(self.write, entry.movie.dtype))
 
+    def signal(self, values: np.ndarray) -> Any:
+        from hdmf_zarr import ZarrDataIO
+
+        found = codecs(self.write, values.dtype)
+        return ZarrDataIO(values, compressor=found.compressor, filters=list(found.filters) or None)
+
 
 def write_zarr(plan: Plan, provenance: Provenance, path: Path, write: WriteOptions, progress: Progress | None) -> None:
     """Build the plan's NWBFile, write its structure to the store at `path`, then fill its traces."""
