@@ -1,5 +1,6 @@
 """Behavioral signals are stored with the conversion's compression, as traces are: gzip by default, none, lzf, and
-Zarr's codecs; the samples read back equal the source table (pandas reads it)."""
+Zarr's codecs; the samples read back equal the source table (pandas reads it). A file with no sampled data to
+count draws no empty "0/0 bytes" progress bar."""
 
 from __future__ import annotations
 
@@ -45,3 +46,12 @@ def test_zarr_signals_take_the_chosen_codecs(tmp_path: Path) -> None:
     array = zarr.open_group(str(out), mode="r")[f"{WHEEL}/data"]
     assert array.compressor == GZip(level=4) and array.filters == [Shuffle(elementsize=8)]
     np.testing.assert_array_equal(array[:], pd.read_csv(source)["position"].to_numpy())
+
+
+def test_a_file_with_no_sampled_data_draws_no_empty_progress_bar(tmp_path: Path) -> None:
+    source = tmp_path / "wheel.csv"
+    source.write_text("times,position\n")  # a header alone: nothing to write but the metadata (and a warning)
+    done = nwbconvert("convert", source, "-o", tmp_path / "empty.nwb", *SETS)
+    assert done.returncode == 0, done.stderr
+    assert "column position was not written" in " ".join(done.stderr.split())
+    assert "Writing" not in done.stderr  # before: "Writing ... 0/0 bytes ? -:--:--"

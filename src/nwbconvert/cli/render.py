@@ -94,7 +94,7 @@ class _Progress:
         self.task: Any = None
 
     def start(self, total_bytes: int) -> None:
-        if self.progress is not None:
+        if self.progress is not None and total_bytes > 0:  # no sampled data (a table, a sorting): no "0/0 bytes" bar
             self.task = self.progress.add_task("Writing", total=total_bytes)
 
     def advance(self, n_bytes: int) -> None:
