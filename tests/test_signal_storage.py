@@ -55,3 +55,28 @@ def test_a_file_with_no_sampled_data_draws_no_empty_progress_bar(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert "column position was not written" in " ".join(done.stderr.split())
     assert "Writing" not in done.stderr  # before: "Writing ... 0/0 bytes ? -:--:--"
+
+
+class _Counted:
+    """A progress sink that adds up what it is told."""
+
+    def __init__(self) -> None:
+        self.total = -1
+        self.seen = 0
+
+    def start(self, total_bytes: int) -> None:
+        self.total = total_bytes
+
+    def advance(self, n_bytes: int) -> None:
+        self.seen += n_bytes
+
+
+def test_the_progress_of_a_conversion_of_signals_reaches_its_total(tmp_path: Path) -> None:
+    from nwbconvert.pipeline import ConvertOptions, convert
+
+    source = synth.write_running_speed(tmp_path / "running.csv")
+    sink = _Counted()
+    convert(source, tmp_path / "running.nwb", ConvertOptions(set_values=COMPLETE_METADATA), sink)
+    frame = pd.read_csv(source)
+    assert sink.total >= frame["speed (cm/s)"].to_numpy().nbytes * 2  # speed and pupil diameter, at least
+    assert sink.seen == sink.total  # before: 0 of it, the bar left at 0.0/40.0 kB

@@ -264,6 +264,8 @@ def _write(
     map_large_buffers()  # freed sample buffers go back to the system (see writer/memory.py)
     with atomic_output(output, out.overwrite) as tmp:
         backend.write(plan, provenance, tmp, out.write, advance)
+        if advance is not None and plan.behavior.whole_bytes:
+            advance(plan.behavior.whole_bytes)  # the tables and signals hdmf wrote whole: counted once written
         interrupts.check()
         if out.validate:
             findings = _validate_output(tmp, output)

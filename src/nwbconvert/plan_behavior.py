@@ -59,8 +59,13 @@ class BehaviorPlan:
         internal = self.video_storage is VideoStorage.INTERNAL
         frames = sum(v.n_frames * v.frame_size[0] * v.frame_size[1] * 3 for v in self.videos) if internal else 0
         pose = frames + sum(p.n_frames * p.table.n_keypoints * 3 * 8 for p in self.poses)
+        return pose + self.whole_bytes
+
+    @property
+    def whole_bytes(self) -> int:
+        """What `raw_bytes` counts of the tables and signals, which hdmf writes whole (no iterator reports them)."""
         tables = sum(len(t) * 16 + sum(c.values.nbytes for c in t.columns) for t in self.tables)
-        return pose + tables + sum(s.data.nbytes for s in self.signals)
+        return tables + sum(s.data.nbytes for s in self.signals)
 
     def to_json(self) -> dict[str, Any]:
         """What --dry-run --json shows of the behavior."""
