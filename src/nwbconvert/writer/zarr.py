@@ -66,11 +66,12 @@ def codecs(write: WriteOptions, dtype: np.dtype) -> Codecs:
     raise UsageError(f"--compression {write.compression}: not available with --backend zarr.")
 
 
-def _data_io(iterator: GenericDataChunkIterator, chunks: tuple[int, ...], found: Codecs) -> Any:
+def _data_io(data: GenericDataChunkIterator | np.ndarray, chunks: tuple[int, ...] | None, found: Codecs) -> Any:
+    """`data` stored with `found`'s codecs, in `chunks` (None: as zarr chooses)."""
     from hdmf_zarr import ZarrDataIO
 
     filters = list(found.filters) or None
-    return ZarrDataIO(iterator, chunks=chunks, compressor=found.compressor, filters=filters)
+    return ZarrDataIO(data, chunks=chunks, compressor=found.compressor, filters=filters)
 
 
 class ZarrWrapping:
@@ -102,10 +103,7 @@ class ZarrWrapping:
         return _data_io(iterator, iterator.chunk_shape, codecs(self.write, entry.movie.dtype))
 
     def signal(self, values: np.ndarray) -> Any:
-        from hdmf_zarr import ZarrDataIO
-
-        found = codecs(self.write, values.dtype)
-        return ZarrDataIO(values, compressor=found.compressor, filters=list(found.filters) or None)
+        return _data_io(values, None, codecs(self.write, values.dtype))
 
 
 def write_zarr(plan: Plan, provenance: Provenance, path: Path, write: WriteOptions, progress: Progress | None) -> None:
