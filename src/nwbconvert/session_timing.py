@@ -50,13 +50,13 @@ def placed_at_start(parts: Sequence[Part]) -> list[Part]:
 
 
 def _main_clock_start(parts: Sequence[Part], starts: Sequence[dt.datetime | None]) -> dt.datetime | None:
-    """When the first sample of the best-ranked of MAIN_CLOCKS was: its source's start plus where the stream's
-    first segment begins on that source's clock (None when no source with a start holds one)."""
-    for stream in MAIN_CLOCKS:
-        for part, start in zip(parts, starts):
-            first = [r.segments[0].t_start_s for r in part.session.recordings if r.stream_id == stream and r.segments]
-            if start is not None and first:
-                return start + dt.timedelta(seconds=min(first))
+    """When the first sample of the main clock (`main_clock`) was: its source's start plus where the stream's first
+    segment begins on that source's clock (None without a main clock, or when its source gives no start)."""
+    stream = main_clock([p.session for p in parts])
+    for part, start in zip(parts, starts):
+        first = [r.segments[0].t_start_s for r in part.session.recordings if r.stream_id == stream and r.segments]
+        if start is not None and first:
+            return start + dt.timedelta(seconds=min(first))
     return None
 
 
