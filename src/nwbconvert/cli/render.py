@@ -336,10 +336,9 @@ def file_progress(total: int) -> Iterator[Any]:
         yield lambda report: progress.advance(task)
 
 
-SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
-
-
-def validation(reports: list[FileReport], summary: Summary, fmt: str) -> None:
+def validation(reports: list[FileReport], summary: Summary, fmt: str, detailed: bool = False) -> None:
+    """The findings as `fmt` (text: render_validation.py, shared findings once unless `detailed`), the summary line
+    on stderr."""
     if fmt == "json":
         from nwbconvert.validate.report import ValidationResult  # the record its JSON Schema is derived from
 
@@ -349,18 +348,9 @@ def validation(reports: list[FileReport], summary: Summary, fmt: str) -> None:
         if lines:
             _print("\n".join(lines))
     else:
-        for r in reports:
-            if not r.findings:
-                stdout.print(Text.assemble(("✔", "green"), " ", r.file))
-                continue
-            table = Table(title=r.file, title_justify="left", show_lines=False)
-            for col in ("severity", "check", "location", "message", "fix"):
-                table.add_column(col, overflow="fold")
-            for f in sorted(r.findings, key=lambda f: (-f.severity.rank, f.check_id)):
-                table.add_row(
-                    Text(f.severity.value, style=SEVERITY_STYLE[f.severity]), f.check_id, f.location, f.message, f.fix
-                )
-            stdout.print(table)
+        from nwbconvert.cli.render_validation import print_report
+
+        print_report(stdout, reports, detailed)
     stderr.print(
         f"{summary.files} file(s): {summary.files_with_errors} with errors · {summary.errors} error(s), "
         f"{summary.warnings} warning(s), {summary.infos} info"

@@ -31,6 +31,11 @@ def command(
     ignore: list[str] = typer.Option([], "--ignore", help="Check id to ignore (repeatable)."),
     dandi_layout: bool = typer.Option(False, "--dandi-layout", help="Also check sub-<label>/ names."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text, json or jsonl."),
+    detailed: bool = typer.Option(
+        False,
+        "--detailed",
+        help="Text: every file's table whole (by default a finding several files share is printed once).",
+    ),
     json_output: bool = JSON,
     debug: bool = DEBUG,
 ) -> None:
@@ -51,6 +56,6 @@ def command(
         shown = filtered(reports, set(ignore), Severity(min_severity.value))
         counted = filtered(reports, set(ignore), Severity.INFO)
         fmt = OutputFormat.json if json_output else output_format
-        render.validation(shown, summarise(counted), fmt.value)
+        render.validation(shown, summarise(counted), fmt.value, detailed)
         if any(r.has_errors for r in counted):
             raise typer.Exit(1)
