@@ -47,8 +47,9 @@ def shared_findings(reports: list[FileReport]) -> dict[Key, Shared]:
             k = key(finding)
             times[k] += 1
             first.setdefault(k, finding)
-            if report.file not in files.setdefault(k, [])[-1:]:
-                files[k].append(report.file)
+            names = files.setdefault(k, [])
+            if not names or names[-1] != report.file:  # a finding repeated within one file counts that file once
+                names.append(report.file)
     return {k: Shared(first[k], tuple(names), times[k]) for k, names in files.items() if len(names) > 1}
 
 
