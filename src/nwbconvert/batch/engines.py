@@ -7,10 +7,6 @@ session's compression pool `cores // S` threads (at least one), so sessions x th
 from __future__ import annotations
 
 import os
-import signal
-import sys
-import threading
-import time
 import uuid
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from nwbconvert.batch.model import SessionJob, SessionOutcome, Status
 from nwbconvert.batch.runner import INTERNAL_ERROR, marker_path, run_session, started_by, worker_signals
 from nwbconvert.errors import UsageError
+from nwbconvert.orphans import end_with_parent
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -141,41 +138,13 @@ def start_worker(batch_pid: int) -> None:
 
     A worker left behind by a batch killed with SIGKILL (no cleanup runs then) would go on converting its session,
     lock held, while the user reruns the batch. On Linux the kernel SIGKILLs the worker as soon as the batch
-    process dies (prctl PR_SET_PDEATHSIG; it fires when the thread that spawned the worker ends, and the pool's
-    workers are spawned by the thread that runs the batch, which ends with it). The batch may have died before
-    the signal was armed, so the parent is checked once it is. Where there is no prctl (macOS), a thread checks
-    every PARENT_POLL_S that the worker still has its parent. A worker killed so leaves its temporary output
+    process dies (`orphans.end_with_parent`; the pool's workers are spawned by the thread that runs the batch,
+    which ends with it). A worker killed so leaves its temporary output
     (`.NAME.PID.nwbconvert-partial.nwb`: the output takes its final name only once complete), which the next
     run of that session removes, and its lock file, whose flock the kernel released (lock.py).
     """
-    if not _die_with_parent():
-        threading.Thread(target=_watch_parent, args=(batch_pid,), name="watch-batch", daemon=True).start()
-    if os.getppid() != batch_pid:  # the batch died before the worker got here
-        os.kill(os.getpid(), signal.SIGKILL)
+    end_with_parent(batch_pid)
     worker_signals()
-
-
-PARENT_POLL_S = 1.0
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> bool:
-    """Ask Linux to SIGKILL this process when its parent dies; False where that is not available."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _watch_parent(batch_pid: int) -> None:
-    while os.getppid() == batch_pid:
-        time.sleep(PARENT_POLL_S)
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 # -- Dask distributed ----------------------------------------------------------------------------------------------

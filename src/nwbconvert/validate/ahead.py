@@ -12,6 +12,7 @@ report, the same rejection of a file with errors.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nwbconvert import interrupts
+from nwbconvert.orphans import end_with_parent
 from nwbconvert.validate.findings import FileReport
 
 _POLL_S = 0.2  # how often a wait for the report looks for a requested stop
@@ -61,7 +63,7 @@ def _start() -> None:
         return
     context = multiprocessing.get_context("fork")
     conn, child = context.Pipe(duplex=True)
-    proc = context.Process(target=_serve, args=(child,), daemon=True)
+    proc = context.Process(target=_serve, args=(child, conn, os.getpid()), daemon=True)
     try:
         proc.start()
         _Ahead.proc, _Ahead.conn = proc, conn
@@ -100,8 +102,12 @@ def _stop() -> None:
         proc.join()
 
 
-def _serve(conn: Connection) -> None:
-    """The warmed process: prime the validators, then check the one file it is sent (signals are the parent's)."""
+def _serve(conn: Connection, parent_end: Connection, parent_pid: int) -> None:
+    """The warmed process: prime the validators, then check the one file it is sent (signals are the parent's). It
+    ends with the converting process, killed or not: it closes the parent's end of the pipe, which the fork gave it
+    too (left open, the pipe would never close and it would wait forever), and is killed when that process dies."""
+    parent_end.close()
+    end_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from nwbconvert.validate.checker import check_file

@@ -10,6 +10,7 @@ a file that timed out or killed it, and after `FILES_PER_WORKER` files (what lib
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -17,6 +18,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import cast
 
+from nwbconvert.orphans import end_with_parent
 from nwbconvert.validate.checker import check_file
 from nwbconvert.validate.findings import FileReport, Finding, Severity, ValidationLayer
 
@@ -95,7 +97,7 @@ class _Worker:
     def __init__(self, preload: tuple[str, ...] = ()) -> None:
         context = multiprocessing.get_context("fork")
         self.conn, child = context.Pipe(duplex=True)
-        self.proc = context.Process(target=_serve, args=(child, preload), daemon=True)
+        self.proc = context.Process(target=_serve, args=(child, self.conn, os.getpid(), preload), daemon=True)
         self.proc.start()
         child.close()
         self.alive = True
@@ -127,11 +129,15 @@ class _Worker:
             self.conn.close()
 
 
-def _serve(conn: Connection, preload: tuple[str, ...]) -> None:
+def _serve(conn: Connection, parent_end: Connection, parent_pid: int, preload: tuple[str, ...]) -> None:
     """A worker's loop: load what the layer groups `preload` need, then validate each file it is sent until its
-    pipe closes (what a file's layer groups need loaded first, unless the parent had loaded it before forking)."""
+    pipe closes (what a file's layer groups need loaded first, unless the parent had loaded it before forking).
+    It ends with `validate`, killed or not: it closes the parent's end of its pipe, which the fork gave it too, and
+    is killed when `validate` dies (a worker inside a file HDF5 loops on would otherwise run on forever)."""
     from nwbconvert.validate.runner import warm_up
 
+    parent_end.close()
+    end_with_parent(parent_pid)
     warm_up(preload)
     while True:
         try:
