@@ -8,7 +8,6 @@ report aggregates identical messages the same way. `--detailed` prints every fil
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -39,18 +38,12 @@ class Shared:
 
 def shared_findings(reports: list[FileReport]) -> dict[Key, Shared]:
     """The findings that occur in more than one of `reports`."""
-    files: dict[Key, list[str]] = {}
-    first: dict[Key, Finding] = {}
-    times: Counter[Key] = Counter()
+    found: dict[Key, tuple[Finding, list[str]]] = {}  # each finding, first as found, and the file of each occurrence
     for report in reports:
         for finding in report.findings:
-            k = key(finding)
-            times[k] += 1
-            first.setdefault(k, finding)
-            names = files.setdefault(k, [])
-            if not names or names[-1] != report.file:  # a finding repeated within one file counts that file once
-                names.append(report.file)
-    return {k: Shared(first[k], tuple(names), times[k]) for k, names in files.items() if len(names) > 1}
+            found.setdefault(key(finding), (finding, []))[1].append(report.file)
+    every = (Shared(f, tuple(dict.fromkeys(files)), len(files)) for f, files in found.values())
+    return {key(s.finding): s for s in every if len(s.files) > 1}  # in one file only, even repeated: that file's own
 
 
 def print_report(console: Console, reports: list[FileReport], detailed: bool) -> None:
@@ -74,9 +67,7 @@ def _file_table(name: str, findings: list[Finding], in_shared: int) -> Table:
     title = name + (f" (and {in_shared} finding(s) shared with other files, below)" if in_shared else "")
     table = _table(title, COLUMNS)
     for f in sorted(findings, key=lambda f: (-f.severity.rank, f.check_id)):
-        table.add_row(
-            Text(f.severity.value, style=SEVERITY_STYLE[f.severity]), f.check_id, f.location, f.message, f.fix
-        )
+        table.add_row(*_cells(f))
     return table
 
 
@@ -84,12 +75,13 @@ def _shared_table(shared: list[Shared], n_files: int, folder: str) -> Table:
     title = "Findings shared by several files, each printed once (--detailed prints every file's table whole)"
     table = _table(title + (f"; files named from {folder}" if folder else ""), (*COLUMNS, "files"))
     for s in sorted(shared, key=lambda s: (-s.finding.severity.rank, s.finding.check_id, s.finding.location)):
-        f = s.finding
-        files = _files(s, n_files, folder)
-        table.add_row(
-            Text(f.severity.value, style=SEVERITY_STYLE[f.severity]), f.check_id, f.location, f.message, f.fix, files
-        )
+        table.add_row(*_cells(s.finding), _files(s, n_files, folder))
     return table
+
+
+def _cells(f: Finding) -> tuple[Text | str, ...]:
+    """A finding's cells under COLUMNS."""
+    return (Text(f.severity.value, style=SEVERITY_STYLE[f.severity]), f.check_id, f.location, f.message, f.fix)
 
 
 def _folder(files: list[str]) -> str:
