@@ -2,19 +2,51 @@
 killer, a scheduler's time limit, `kill -9`), which runs no cleanup: a helper left behind would keep its memory
 and go on working, or wait on its pipe forever, for nothing.
 
-Used by `batch`'s pool workers, `validate`'s workers and `convert`'s primed checker.
+`batch`'s pool workers arm `end_with_parent` themselves; `validate`'s workers and `convert`'s primed checker are
+started by `fork_helper`.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
 
 PARENT_POLL_S = 1.0
 _PR_SET_PDEATHSIG = 1
+
+
+def fork_helper(serve: Callable[..., None], args: tuple[Any, ...] = ()) -> tuple[Any, Connection]:
+    """Fork a daemon process that runs `serve(its end of a new duplex pipe, *args)` and ends with this process;
+    returns the started process and this process's end of the pipe. The fork gives the helper this end too: it
+    closes it first (left open, the pipe would never close when this process dies, and a helper waiting on it would
+    wait forever), then arms `end_with_parent`. A failure to start (OSError: no memory or process to spare) closes
+    both ends and is raised."""
+    context = multiprocessing.get_context("fork")
+    conn, child = context.Pipe(duplex=True)
+    proc = context.Process(target=_helper, args=(serve, child, conn, os.getpid(), args), daemon=True)
+    try:
+        proc.start()
+    except BaseException:
+        conn.close()
+        raise
+    finally:
+        child.close()
+    return proc, conn
+
+
+def _helper(
+    serve: Callable[..., None], conn: Connection, parent_end: Connection, parent_pid: int, args: tuple[Any, ...]
+) -> None:
+    parent_end.close()
+    end_with_parent(parent_pid)
+    serve(conn, *args)
 
 
 def end_with_parent(parent_pid: int) -> None:

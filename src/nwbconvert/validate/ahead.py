@@ -11,17 +11,15 @@ report, the same rejection of a file with errors.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from nwbconvert import interrupts
-from nwbconvert.orphans import end_with_parent
+from nwbconvert.orphans import fork_helper
 from nwbconvert.validate.findings import FileReport
 
 _POLL_S = 0.2  # how often a wait for the report looks for a requested stop
@@ -61,15 +59,8 @@ def _start() -> None:
 
     if cores() < 2 or _Ahead.proc is not None:
         return
-    context = multiprocessing.get_context("fork")
-    conn, child = context.Pipe(duplex=True)
-    proc = context.Process(target=_serve, args=(child, conn, os.getpid()), daemon=True)
-    try:
-        proc.start()
-        _Ahead.proc, _Ahead.conn = proc, conn
-    except OSError:  # no process to spare (memory, process limit): the file is checked here
-        conn.close()
-    child.close()
+    with suppress(OSError):  # no process to spare (memory, process limit): the file is checked here
+        _Ahead.proc, _Ahead.conn = fork_helper(_serve)
 
 
 def check_output(tmp: Path, report_as: Path) -> FileReport:
@@ -102,12 +93,9 @@ def _stop() -> None:
         proc.join()
 
 
-def _serve(conn: Connection, parent_end: Connection, parent_pid: int) -> None:
+def _serve(conn: Connection) -> None:
     """The warmed process: prime the validators, then check the one file it is sent (signals are the parent's). It
-    ends with the converting process, killed or not: it closes the parent's end of the pipe, which the fork gave it
-    too (left open, the pipe would never close and it would wait forever), and is killed when that process dies."""
-    parent_end.close()
-    end_with_parent(parent_pid)
+    ends with the converting process, killed or not (`orphans.fork_helper`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from nwbconvert.validate.checker import check_file

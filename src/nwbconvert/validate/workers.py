@@ -9,8 +9,6 @@ a file that timed out or killed it, and after `FILES_PER_WORKER` files (what lib
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -18,7 +16,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import cast
 
-from nwbconvert.orphans import end_with_parent
+from nwbconvert.orphans import fork_helper
 from nwbconvert.validate.checker import check_file
 from nwbconvert.validate.findings import FileReport, Finding, Severity, ValidationLayer
 
@@ -95,11 +93,7 @@ class _Worker:
     """One forked validating process and its pipe: a (path, groups) task in, a FileReport out."""
 
     def __init__(self, preload: tuple[str, ...] = ()) -> None:
-        context = multiprocessing.get_context("fork")
-        self.conn, child = context.Pipe(duplex=True)
-        self.proc = context.Process(target=_serve, args=(child, self.conn, os.getpid(), preload), daemon=True)
-        self.proc.start()
-        child.close()
+        self.proc, self.conn = fork_helper(_serve, (preload,))
         self.alive = True
         self.served = 0
 
@@ -129,15 +123,12 @@ class _Worker:
             self.conn.close()
 
 
-def _serve(conn: Connection, parent_end: Connection, parent_pid: int, preload: tuple[str, ...]) -> None:
+def _serve(conn: Connection, preload: tuple[str, ...]) -> None:
     """A worker's loop: load what the layer groups `preload` need, then validate each file it is sent until its
     pipe closes (what a file's layer groups need loaded first, unless the parent had loaded it before forking).
-    It ends with `validate`, killed or not: it closes the parent's end of its pipe, which the fork gave it too, and
-    is killed when `validate` dies (a worker inside a file HDF5 loops on would otherwise run on forever)."""
+    It ends with `validate`, killed or not (`orphans.fork_helper`), even inside a file HDF5 loops on."""
     from nwbconvert.validate.runner import warm_up
 
-    parent_end.close()
-    end_with_parent(parent_pid)
     warm_up(preload)
     while True:
         try:
