@@ -56,17 +56,20 @@ def file_types(path: Path) -> set[str]:
         return _store_types(path)
     import h5py
 
+    groups = [b"."]
+
+    def visit(name: bytes, info: object) -> None:  # HDF5's own walk: each object once, nothing opened
+        if info.type == h5py.h5o.TYPE_GROUP:  # type: ignore[attr-defined]
+            groups.append(name)
+
     found: set[str] = set()
-
-    def visit(_: str, obj: object) -> None:
-        if isinstance(obj, h5py.Group):
-            value = obj.attrs.get("neurodata_type")
-            if value is not None:
-                found.add(value.decode() if isinstance(value, bytes) else str(value))
-
     with h5py.File(path, "r") as h5:
-        visit("/", h5)
-        h5.visititems(visit)
+        h5py.h5o.visit(h5.id, visit, info=True)
+        for name in groups:
+            group = h5py.h5o.open(h5.id, name)
+            if h5py.h5a.exists(group, b"neurodata_type"):  # the attribute read only where there is one
+                value = h5py.Group(group).attrs["neurodata_type"]
+                found.add(value.decode() if isinstance(value, bytes) else str(value))
     return found
 
 
