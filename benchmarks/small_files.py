@@ -155,6 +155,9 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     rows["batch: nwbconvert -j 2"] = timed([*nwbconvert, "batch", str(study), "-o", str(out), "-j", "2"])
     converted = len(list(out.rglob("*.nwb")))
+    shutil.rmtree(out, ignore_errors=True)  # NeuroConv's loop checks nothing: the like-for-like row
+    unchecked = [*nwbconvert, "batch", str(study), "-o", str(out), "-j", "2", "--no-validate"]
+    rows["batch: nwbconvert -j 2 --no-validate"] = timed(unchecked)
     if args.neuroconv_python:
         rows["batch: NeuroConv AbfInterface loop"] = neuroconv_loop(args.neuroconv_python, study, workload / "nc_out")
     one = workload / "one.nwb"
@@ -181,6 +184,9 @@ def report(rows: dict[str, float], n_files: int, sessions: int, converted: int) 
     if "batch: NeuroConv AbfInterface loop" in rows:
         ratios["batch: NeuroConv / nwbconvert"] = (
             rows["batch: NeuroConv AbfInterface loop"] / rows["batch: nwbconvert -j 2"]
+        )
+        ratios["batch, both unchecked: NeuroConv / nwbconvert"] = (
+            rows["batch: NeuroConv AbfInterface loop"] / rows["batch: nwbconvert -j 2 --no-validate"]
         )
     print(f"{n_files} files validated; {sessions} ABF sessions in the batch ({converted} written); 2 cores")
     for name, seconds in rows.items():
