@@ -1,8 +1,10 @@
-"""The writer's BuildManager (writer/manager.py: pynwb's type map copied once per process, its object mappers kept):
-a file written after others in the same process is the file pynwb's default `NWBHDF5IO(path, "w")` writes, and an
-extension imported after the first write is written too. Oracle: pynwb's own write path, compared object by object
-with h5py, and pynwb + ndx-pose reading the file back. Each case runs in a fresh interpreter, so that the first
-write really is the process's first (and ndx-pose is not yet imported)."""
+"""The writer's BuildManager (writer/manager.py: pynwb's type map copied once per process, its object mappers kept)
+and its cached specifications (spec_texts.cache_specs, from texts made once per type map): the first file and a
+later one written in the same process are the file pynwb's default `NWBHDF5IO(path, "w")` writes, cached specs
+and ".specloc" included, and an extension imported after the first write is written and cached too. Oracle:
+pynwb's own write path, compared object by object with h5py, and pynwb + ndx-pose reading the file back. Each case
+runs in a fresh interpreter, so that the first write really is the process's first (and ndx-pose is not yet
+imported)."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ FILE = textwrap.dedent(
 
     from nwbconvert.writer.hdf5 import write_hdf5
     out = Path(sys.argv[1])
-    write_hdf5(make("first"), out / "first.nwb")
+    write_hdf5(make("same"), out / "first.nwb")
     write_hdf5(make("same"), out / "reused.nwb")
     with NWBHDF5IO(str(out / "pynwb.nwb"), "w") as io:
         io.write(make("same"))
@@ -103,14 +105,18 @@ def tree(path: Path) -> dict[str, object]:
     return found
 
 
-def test_a_later_file_in_the_process_is_what_pynwb_writes(tmp_path: Path) -> None:
+def test_the_first_and_a_later_file_in_the_process_are_what_pynwb_writes(tmp_path: Path) -> None:
     run(FILE, tmp_path)
-    reused, default = tree(tmp_path / "reused.nwb"), tree(tmp_path / "pynwb.nwb")
-    assert sorted(reused) == sorted(default)
-    differing = [key for key in default if reused[key] != default[key]]
-    assert differing == []
+    default = tree(tmp_path / "pynwb.nwb")
+    for name in ("first.nwb", "reused.nwb"):
+        ours = tree(tmp_path / name)
+        assert sorted(ours) == sorted(default)
+        differing = [key for key in default if ours[key] != default[key]]
+        assert differing == []
+    reused = tree(tmp_path / "reused.nwb")
     assert "acquisition/vc2" in reused and "general/intracellular_ephys/intracellular_recordings" in reused
     assert any(key.startswith("specifications/core/") for key in reused)
+    assert reused["/@.specloc"] == ("ref", "/specifications")
 
 
 def test_an_extension_imported_after_the_first_write_is_written(tmp_path: Path) -> None:

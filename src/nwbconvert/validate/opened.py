@@ -15,11 +15,12 @@ from `warm`: the caller checks it the cold way, so a damaged file gets exactly t
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from nwbconvert.spec_texts import SPEC_LOCATION, written
 
 MAX_CACHED = 8  # distinct sets of cached specs kept per process
 
@@ -50,7 +51,7 @@ def cached_specs(path: Path) -> dict[str, str] | None:
 
     texts: dict[str, str] = {}
     with h5py.File(path, "r") as h5:
-        location = h5.attrs.get(".specloc")
+        location = h5.attrs.get(SPEC_LOCATION)
         if location is None:
             return None
 
@@ -141,7 +142,7 @@ def installed_specs(texts: dict[str, str]) -> _Specs | None:
     type_map = get_type_map()
     catalog = type_map.namespace_catalog
     cached = {name.split("/")[0] for name in texts}
-    if not cached <= set(catalog.namespaces) or _written(catalog, cached) != texts:
+    if not cached <= set(catalog.namespaces) or written(catalog, cached) != texts:
         return None
     included = {dep for ns in cached for dep in _includes(catalog.get_namespace(ns))}
     namespaces = sorted(cached - included - {"hdmf-experimental"})  # as pynwb's get_cached_namespaces_to_validate
@@ -155,36 +156,13 @@ def _includes(namespace: Any) -> list[str]:
     return [entry["namespace"] for entry in namespace.get("schema", []) if "namespace" in entry]
 
 
-def _written(catalog: Any, names: set[str]) -> dict[str, str]:
-    """The texts HDF5IO caches for these namespaces of `catalog` (as its __cache_spec and H5SpecWriter write them)."""
-    from hdmf.backends.utils import NamespaceToBuilderHelper
-    from hdmf.spec.write import SpecWriter
-
-    texts: dict[str, str] = {}
-
-    class Collected(SpecWriter):
-        def __init__(self, prefix: str) -> None:
-            self.prefix = prefix
-
-        def write_spec(self, spec_file_dict: Any, path: str) -> None:
-            texts[f"{self.prefix}/{path}"] = json.dumps(spec_file_dict, separators=(",", ":"))
-
-        def write_namespace(self, namespace: Any, path: str) -> None:
-            texts[f"{self.prefix}/{path}"] = json.dumps({"namespaces": [namespace]}, separators=(",", ":"))
-
-    for name in names:
-        builder = NamespaceToBuilderHelper.convert_namespace(catalog, name)
-        builder.export("namespace", writer=Collected(f"{name}/{catalog.get_namespace(name).version}"))
-    return texts
-
-
 def prime() -> None:
     """Put this installation's own specs in the cache (before validating workers fork, so each inherits them): a
     file that caches exactly what pynwb's loaded namespaces write then needs neither loading nor building."""
     from pynwb import get_type_map
 
     catalog = get_type_map().namespace_catalog
-    texts = _written(catalog, set(catalog.namespaces))
+    texts = written(catalog, set(catalog.namespaces))
     specs = installed_specs(texts)
     if specs is not None:
         _cached(spec_digest(texts), specs)
