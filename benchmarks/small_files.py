@@ -47,8 +47,10 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - started
 
 
-def median_of(runs: int, cmd: list[str], env: dict[str, str] | None = None) -> float:
-    return statistics.median(timed(cmd, env) for _ in range(runs))
+def interleaved(runs: int, first: list[str], second: list[str]) -> tuple[float, float]:
+    """Medians of `runs` timings of each command, run by turns (the machine's speed drifts within a run)."""
+    times = [(timed(first), timed(second)) for _ in range(runs)]
+    return statistics.median(a for a, _ in times), statistics.median(b for _, b in times)
 
 
 def validate_set(workload: Path, copies: int) -> Path:
@@ -134,7 +136,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=200, help="ABF sessions in the batch")
     parser.add_argument("--neuroconv-python", help="a Python with neuroconv installed (its own venv)")
     parser.add_argument("--baseline-src", type=Path, help="src/ of another nwbconvert checkout: today's figures")
-    parser.add_argument("--runs", type=int, default=3, help="runs of each fresh-process timing (median)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each fresh-process timing, by turns (median)")
     args = parser.parse_args()
     workload = HERE / "workload" / "small_files"
     workload.mkdir(parents=True, exist_ok=True)
@@ -162,10 +164,10 @@ def main() -> None:
         rows["batch: NeuroConv AbfInterface loop"] = neuroconv_loop(args.neuroconv_python, study, workload / "nc_out")
     one = workload / "one.nwb"
     fresh = [*nwbconvert, "convert", str(ABF), "-o", str(one), "--overwrite", "-q", *METADATA]
-    rows["fresh: nwbconvert convert + validate"] = median_of(args.runs, fresh)
-    rows["fresh: import pynwb, neo, nwbinspector"] = median_of(
-        args.runs, [sys.executable, "-c", "import pynwb, neo, nwbinspector"]
-    )
+    imports = [sys.executable, "-c", "import pynwb, neo, nwbinspector"]
+    converting, importing = interleaved(args.runs, fresh, imports)
+    rows["fresh: nwbconvert convert + validate"] = converting
+    rows["fresh: import pynwb, neo, nwbinspector"] = importing
     report(rows, n_files, args.sessions, converted)
 
 
