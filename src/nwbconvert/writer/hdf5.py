@@ -14,12 +14,12 @@ def write_hdf5(nwbfile: Any, path: Path, mode: str = "w") -> None:
     from pynwb import NWBHDF5IO
 
     from nwbconvert.spec_texts import cache_specs
-    from nwbconvert.writer.manager import build_manager, spec_texts
+    from nwbconvert.writer.manager import current
 
-    manager = build_manager()
+    schema = current()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        with NWBHDF5IO(str(path), mode=mode, manager=manager) as io:
+        with NWBHDF5IO(str(path), mode=mode, manager=schema.manager()) as io:
             io.write(nwbfile, cache_spec=False)
     with h5py.File(path, "a") as h5:
-        cache_specs(h5, spec_texts(manager))
+        cache_specs(h5, schema.spec_texts())

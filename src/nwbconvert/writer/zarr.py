@@ -111,7 +111,7 @@ def write_zarr(plan: Plan, provenance: Provenance, path: Path, write: WriteOptio
     from hdmf_zarr import ZarrIO
     from numcodecs import JSON
 
-    from nwbconvert.writer.manager import build_manager
+    from nwbconvert.writer.manager import current
     from nwbconvert.writer.nwbfile import build_nwbfile
 
     deferred: list[DeferredSeries] = []
@@ -120,7 +120,7 @@ def write_zarr(plan: Plan, provenance: Provenance, path: Path, write: WriteOptio
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         # ZarrIO with pynwb's manager is NWBZarrIO's write path; NWBZarrIO (0.13) drops `object_codec_class`
-        with ZarrIO(str(path), manager=build_manager(), mode="w", object_codec_class=JSON) as io:
+        with ZarrIO(str(path), manager=current().manager(), mode="w", object_codec_class=JSON) as io:
             io.write(nwbfile)
     fill(path, deferred, write, progress)
 
