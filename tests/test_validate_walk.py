@@ -3,6 +3,7 @@ walk with h5py's visititems gives; where dandi-cli's answer is not a plain one, 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import h5py
@@ -152,3 +153,18 @@ def test_real_files_get_dandi_clis_answers_and_the_same_findings(files: dict[str
         walk_module.walk_file = original
     assert walked == unwalked
     assert any(f.check_id == "dandi.modality" for f in walked[0])
+
+
+def test_nwb_version_is_dandi_clis_answer(files: dict[str, Path], tmp_path: Path) -> None:
+    """get_nwb_version's answer, handed to dandi-cli's extraction: the real file's text attribute, and a fixed-length
+    bytes attribute made a str the way dandi-cli makes it; without the attribute dandi-cli answers itself."""
+    from dandi.pynwb_utils import get_nwb_version
+
+    real = realdata("nwb/sub_anm00239123_ses_20170627T093549_ecephys_and_ogen.nwb")
+    fixed = tmp_path / "fixed.nwb"
+    shutil.copy(files["base"], fixed)
+    with h5py.File(fixed, "a") as h5:
+        h5.attrs["nwb_version"] = np.bytes_(b"2.7.0")
+    assert _walked(real).nwb_version == get_nwb_version(str(real)) == "2.1.0"
+    assert _walked(fixed).nwb_version == get_nwb_version(str(fixed)) == "b'2.7.0'"
+    assert _walked(files["base"]).nwb_version is None and get_nwb_version(str(files["base"])) is None

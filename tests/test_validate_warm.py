@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import h5py
@@ -89,3 +90,23 @@ def test_files_this_installation_wrote_skip_loading_their_specs(folder: Path) ->
 
     assert opened.installed_specs(opened.cached_specs(folder / "f0.nwb") or {}) is not None
     assert opened.installed_specs(opened.cached_specs(folder / "dandi.nwb") or {}) is None
+
+
+def test_cached_texts_are_what_h5py_reads(folder: Path) -> None:
+    """The texts read with HDF5's low-level calls are each cached specification dataset's value as h5py's
+    high-level API reads it, for every file (pynwb's own writes and the DANDI file's older specs)."""
+    from nwbconvert.validate import opened
+
+    for path in sorted(folder.glob("*.nwb")):
+        expected: dict[str, str] = {}
+        with h5py.File(path, "r") as h5:
+            group = h5[h5.attrs[".specloc"]]
+            group.visititems(partial(_text_of, expected))
+        assert len(expected) > 10
+        assert opened.cached_specs(path) == expected, path.name
+
+
+def _text_of(texts: dict[str, str], name: str, obj: object) -> None:
+    if isinstance(obj, h5py.Dataset):
+        value = obj[()]
+        texts[name] = value.decode() if isinstance(value, bytes) else str(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,12 +42,10 @@ def check_file(
     started = time.perf_counter()
     name = str(report_as or path)
     problem = open_problem(path)
-    header = DandiHeader()
-    missing: set[int] = set()
-    walk: FileWalk | None = None
+    first = FirstRead(DandiHeader())
     if problem is None:
         try:
-            header, missing, walk = _header(path)
+            first = _first_read(path)
         except Exception as exc:
             problem = Finding.error(
                 name,
@@ -59,28 +57,33 @@ def check_file(
     if problem is not None:
         found = (replace(problem, file=name),) if "dandi" in groups else ()
         return FileReport(name, found, None, time.perf_counter() - started)
-    dandi = dandi_findings(report_as or path, header, dandi_layout) if "dandi" in groups else []
+    dandi = dandi_findings(report_as or path, first.header, dandi_layout) if "dandi" in groups else []
 
     def archive(nwbfile: Any) -> list[Finding]:  # the DANDI layer, then the archive's checks (dandi_asset.py)
-        run = partial(_archive, report_as, dandi, dandi_layout, nwbfile, walk)
+        run = partial(_archive, report_as, dandi, dandi_layout, nwbfile, first.walk)
         return dandi + _guarded(name, ValidationLayer.DANDI, path, run)
 
-    findings = _read_once(name, path, groups, archive)
+    findings = _read_once(name, path, groups, archive, first.specs)
     if "dandi" in groups:
-        findings += _guarded(name, ValidationLayer.FILE, path, partial(_external, report_as, dandi_layout, walk))
-        findings += [_filter_missing(name, fid) for fid in sorted(missing)]
-    identifier = header.identifier if "dandi" in groups else None
+        external = partial(_external, report_as, dandi_layout, first.walk)
+        findings += _guarded(name, ValidationLayer.FILE, path, external)
+        findings += [_filter_missing(name, fid) for fid in sorted(first.missing)]
+    identifier = first.header.identifier if "dandi" in groups else None
     renamed = tuple(replace(f, file=name) for f in findings)
     return FileReport(name, renamed, identifier, time.perf_counter() - started)
 
 
 def _read_once(
-    name: str, path: Path, groups: tuple[str, ...], archive: Callable[[Any], list[Finding]]
+    name: str,
+    path: Path,
+    groups: tuple[str, ...],
+    archive: Callable[[Any], list[Finding]],
+    specs: dict[str, str] | None,
 ) -> list[Finding]:
     """The schema, best-practice and DANDI (with the archive's) findings of `groups`: the first two on one read of
     the file when both are asked for (the archive's extraction reusing it), else each layer on its own."""
     with_dandi = archive if "dandi" in groups else None
-    both = _both_at_once(path, with_dandi) if set(GROUPS[:2]) <= set(groups) else None
+    both = _both_at_once(path, specs, with_dandi) if set(GROUPS[:2]) <= set(groups) else None
     if both is not None:
         return both
     findings = _guarded(name, ValidationLayer.SCHEMA, path, _schema) if "schema" in groups else []
@@ -94,13 +97,22 @@ def _library(path: Path) -> str:
     return "Zarr" if path.is_dir() else "HDF5"
 
 
-def _header(path: Path) -> tuple[DandiHeader, set[int], FileWalk | None]:
-    """The header fields DANDI needs, the ids of HDF5 filters the file uses that cannot be decoded here, and the
-    walk of the file's structure the other checks share (walk.py; None for a Zarr store or a damaged file)."""
+@dataclass(frozen=True)
+class FirstRead:
+    """What the checks take from one opening of the file, before pynwb reads it."""
+
+    header: DandiHeader  # the header fields DANDI needs
+    missing: frozenset[int] = frozenset()  # ids of HDF5 filters the file uses that cannot be decoded here
+    walk: FileWalk | None = None  # the file's structure walked once for the checks (walk.py; None: unwalkable)
+    specs: dict[str, str] | None = None  # its cached specifications (opened.py; None: none, or unreadable)
+
+
+def _first_read(path: Path) -> FirstRead:
+    """The header, missing filters, walk and cached specifications of an HDF5 file; a Zarr store's header."""
     if path.is_dir():
         from nwbconvert.validate.zarr_store import store_header
 
-        return store_header(path), set(), None
+        return FirstRead(store_header(path))
     import h5py
 
     from nwbconvert.validate.walk import walk_file
@@ -108,7 +120,16 @@ def _header(path: Path) -> tuple[DandiHeader, set[int], FileWalk | None]:
     with h5py.File(path, "r") as h5:
         walk = walk_file(h5)
         missing = load_missing_filters(h5) if walk is None else unavailable(set(walk.filters))
-        return read_header(h5), missing, walk
+        return FirstRead(read_header(h5), frozenset(missing), walk, _specs(h5))
+
+
+def _specs(h5: Any) -> dict[str, str] | None:
+    from nwbconvert.validate.opened import texts_in
+
+    try:
+        return texts_in(h5)
+    except Exception:
+        return None  # cached specs that cannot be read: the schema and best-practice checks read the file alone
 
 
 def _filter_missing(name: str, filter_id: int) -> Finding:
@@ -159,7 +180,9 @@ def unavailable(filters: set[int]) -> set[int]:
     return {fid for fid in missing if not h5py.h5z.filter_avail(fid)}
 
 
-def _both_at_once(path: Path, archive: Callable[[Any], list[Finding]] | None) -> list[Finding] | None:
+def _both_at_once(
+    path: Path, specs: dict[str, str] | None, archive: Callable[[Any], list[Finding]] | None
+) -> list[Finding] | None:
     """Schema and best-practice findings, then the DANDI and archive findings when `archive` is given, from one
     read of an HDF5 file (validate/opened.py; the archive's extraction reuses the NWBFile read for NWB Inspector),
     or None: check each layer on its own."""
@@ -171,7 +194,7 @@ def _both_at_once(path: Path, archive: Callable[[Any], list[Finding]] | None) ->
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        checked = opened.warm(path, archive)
+        checked = opened.warm(path, specs, archive)
     if checked is None:
         return None
     layers = schema.findings_of(path, checked.schema_errors)

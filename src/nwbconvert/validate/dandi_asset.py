@@ -259,23 +259,29 @@ def _already_read(nwbfile: Any) -> Iterator[None]:
 
 @contextmanager
 def _already_walked(walk: FileWalk | None) -> Iterator[None]:
-    """dandi-cli's `get_metadata` walks the file twice, for `nwb_has_external_links` and `get_neurodata_types`;
-    given a walk that has their answers (walk.py gives them only when they are plain: no external, dangling or
-    looping link), it is handed those. Otherwise, or with a dandi-cli that names them otherwise, nothing changes."""
+    """dandi-cli's `get_metadata` walks the file twice, for `nwb_has_external_links` and `get_neurodata_types`, and
+    opens it once more for `get_nwb_version`; given a walk that has their answers (walk.py gives the first two only
+    when they are plain: no external, dangling or looping link), it is handed those. Otherwise, or with a dandi-cli
+    that names them otherwise, nothing changes."""
     import dandi.metadata.nwb as extraction
 
-    names = ("nwb_has_external_links", "get_neurodata_types")
-    originals = [getattr(extraction, n, None) for n in names]
-    if walk is None or walk.dandi_types is None or None in originals:
+    answers: dict[str, Any] = {}
+    if walk is not None and walk.dandi_types is not None:
+        types = list(walk.dandi_types)
+        answers |= {"nwb_has_external_links": lambda _: False, "get_neurodata_types": lambda _: list(types)}
+    if walk is not None and walk.nwb_version is not None:
+        version = walk.nwb_version
+        answers["get_nwb_version"] = lambda _: version
+    originals = {name: getattr(extraction, name) for name in answers if hasattr(extraction, name)}
+    if len(originals) < len(answers):
         yield
         return
-    types = list(walk.dandi_types)
-    extraction.nwb_has_external_links = lambda _: False
-    extraction.get_neurodata_types = lambda _: list(types)
+    for name, answer in answers.items():
+        setattr(extraction, name, answer)
     try:
         yield
     finally:
-        for name, original in zip(names, originals, strict=True):
+        for name, original in originals.items():
             setattr(extraction, name, original)
 
 

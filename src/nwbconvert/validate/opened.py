@@ -49,18 +49,29 @@ def cached_specs(path: Path) -> dict[str, str] | None:
     or None when the file caches none."""
     import h5py
 
-    texts: dict[str, str] = {}
     with h5py.File(path, "r") as h5:
-        location = h5.attrs.get(SPEC_LOCATION)
-        if location is None:
-            return None
+        return texts_in(h5)
 
-        def visit(name: str, obj: Any) -> None:
-            if isinstance(obj, h5py.Dataset):
-                value = obj[()]
-                texts[name] = value.decode() if isinstance(value, bytes) else str(value)
 
-        h5[location].visititems(visit)
+def texts_in(h5: Any) -> dict[str, str] | None:
+    """`cached_specs` of the open h5py File `h5`: each dataset below its specifications group read as one text with
+    HDF5's own calls (a dataset that is not a scalar text stops it with an error)."""
+    import numpy as np
+    from h5py import h5d, h5o, h5s, h5t, string_dtype
+
+    location = h5.attrs.get(SPEC_LOCATION)
+    if location is None:
+        return None
+    group = h5[location].id
+    names: list[bytes] = []
+    h5o.visit(group, lambda name, info: names.append(name) if info.type == h5o.TYPE_DATASET else None, info=True)
+    as_text = h5t.py_create(string_dtype())
+    texts: dict[str, str] = {}
+    for name in names:
+        value = np.empty((), dtype=object)
+        h5d.open(group, name).read(h5s.ALL, h5s.ALL, value, mtype=as_text)
+        text = value[()]
+        texts[name.decode()] = text.decode() if isinstance(text, bytes) else str(text)
     return texts
 
 
@@ -71,12 +82,12 @@ def spec_digest(texts: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def warm(path: Path, during: Callable[[Any], list[Any]] | None = None) -> Checked | None:
+def warm(path: Path, texts: dict[str, str] | None, during: Callable[[Any], list[Any]] | None = None) -> Checked | None:
     """Schema errors and NWB Inspector's messages as the cold runs give them, or None: check it the cold way.
+    `texts`: the file's cached specifications (`cached_specs`; None when it caches none or they could not be read).
     `during` is given the NWBFile NWB Inspector inspected, while it is open (another check that reads the file as
     `NWBHDF5IO(load_namespaces=True)` does: dandi-cli's extraction)."""
     try:
-        texts = cached_specs(path)
         return None if not texts else _checked(path, texts, during)
     except Exception:
         return None  # a damaged file: the cold runs say what is wrong, as they would alone
